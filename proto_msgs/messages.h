@@ -1,0 +1,244 @@
+// The messages every Bazaar service speaks, and nothing else.
+//
+// Each message is a plain struct packed as a msgpack array (MSGPACK_DEFINE), carried inside the
+// envelope of codec.h. The grammar of every message is in docs/PROTOCOL.md; keep the two in step.
+// Field order is the wire order: append new fields at the end, never reorder or remove.
+#pragma once
+
+#include <cstdint>
+#include <msgpack.hpp>
+#include <string>
+#include <vector>
+
+namespace bazaar::proto {
+
+/// Version carried in every envelope. A receiver refuses any other version.
+inline constexpr std::uint8_t kProtocolVersion = 1;
+
+/// Bounds checked by validate(); the decoder refuses anything larger.
+inline constexpr std::size_t kMaxMessageBytes = 1 << 20;  // whole envelope
+inline constexpr std::size_t kMaxNameBytes = 64;          // item names
+inline constexpr std::size_t kMaxRequestIdBytes = 128;    // request ids / idempotency keys
+inline constexpr std::size_t kMaxTextBytes = 1024;        // free text: roles, endpoints, messages
+inline constexpr std::size_t kMaxListItems = 10000;       // items in a ListReply
+inline constexpr std::int64_t kMaxQuantity = 2147483647;  // quantities are 1 .. 2^31-1
+
+/// Every message type on the wire. Numbers are fixed forever; gaps leave room per service.
+enum class MessageType : std::uint16_t {
+  kErrorReply = 1,
+  kStatusRequest = 2,
+  kStatusReply = 3,
+  kLookupRequest = 10,
+  kLookupReply = 11,
+  kListRequest = 12,
+  kListReply = 13,
+  kTradeRequest = 14,
+  kTradeReply = 15,
+  kPlaceOrderRequest = 20,
+  kPlaceOrderReply = 21,
+  kGetOrderRequest = 22,
+  kGetOrderReply = 23,
+  kInvalidation = 40,
+  kLeaderAnnouncement = 41,
+  kHeartbeat = 42,
+};
+
+/// Outcome of a request, shared by every reply.
+enum class Status : std::uint8_t {
+  kOk = 0,
+  kUnknownItem = 1,   // no item of that name
+  kInsufficient = 2,  // a buy of more than is left
+  kBadRequest = 3,    // the request was malformed; nothing changed
+  kNotLeader = 4,     // this order replica does not lead; see the leader hint
+  kUnavailable = 5,   // a dependency (catalog, majority) is unreachable; nothing changed
+  kNotFound = 6,      // no order with that number
+  kConflict = 7,      // request id reused with a different body
+  kInternal = 8,      // a bug or a disk error; logged by the service
+};
+inline constexpr std::uint8_t kMaxStatus = 8;
+
+enum class Side : std::uint8_t { kBuy = 0, kSell = 1 };
+inline constexpr std::uint8_t kMaxSide = 1;
+
+const char* to_string(Status s);
+const char* to_string(Side s);
+const char* to_string(MessageType t);
+
+/// One catalog item as the catalog knows it. `version` grows by one with every change to the
+/// item (trade or restock), so caches can order what they see.
+struct Item {
+  std::string name;
+  std::int64_t price_cents = 0;
+  std::int64_t quantity = 0;
+  std::uint64_t version = 0;
+  std::int64_t volume = 0;  // units traded so far, buys and sells
+  MSGPACK_DEFINE(name, price_cents, quantity, version, volume)
+};
+
+/// One committed order.
+struct Order {
+  std::int64_t number = 0;
+  std::string name;
+  Side side = Side::kBuy;
+  std::int64_t quantity = 0;
+  std::string request_id;
+  MSGPACK_DEFINE(number, name, side, quantity, request_id)
+};
+
+// ---- generic -------------------------------------------------------------------------------
+
+/// Sent instead of the expected reply when a request could not be decoded at all.
+struct ErrorReply {
+  static constexpr MessageType kType = MessageType::kErrorReply;
+  Status status = Status::kBadRequest;
+  std::string message;
+  MSGPACK_DEFINE(status, message)
+};
+
+/// Asks any service how it is. Used by launch/bazaar status and health checks.
+struct StatusRequest {
+  static constexpr MessageType kType = MessageType::kStatusRequest;
+  MSGPACK_DEFINE()
+};
+
+struct StatusReply {
+  static constexpr MessageType kType = MessageType::kStatusReply;
+  std::string service;  // "broker", "catalog", "order"
+  std::uint32_t id = 0;  // replica id for order, 0 otherwise
+  std::string role;      // "leader", "follower", "candidate", "serving"
+  std::uint64_t term = 0;
+  std::int32_t leader_id = -1;  // -1: unknown
+  std::uint64_t incarnation = 0;
+  std::uint64_t log_size = 0;  // committed orders (order) or items (catalog)
+  MSGPACK_DEFINE(service, id, role, term, leader_id, incarnation, log_size)
+};
+
+// ---- catalog -------------------------------------------------------------------------------
+
+struct LookupRequest {
+  static constexpr MessageType kType = MessageType::kLookupRequest;
+  std::string name;
+  MSGPACK_DEFINE(name)
+};
+
+struct LookupReply {
+  static constexpr MessageType kType = MessageType::kLookupReply;
+  Status status = Status::kOk;
+  Item item;
+  std::uint64_t incarnation = 0;  // the catalog process's incarnation
+  MSGPACK_DEFINE(status, item, incarnation)
+};
+
+struct ListRequest {
+  static constexpr MessageType kType = MessageType::kListRequest;
+  MSGPACK_DEFINE()
+};
+
+struct ListReply {
+  static constexpr MessageType kType = MessageType::kListReply;
+  Status status = Status::kOk;
+  std::vector<Item> items;
+  std::uint64_t incarnation = 0;
+  MSGPACK_DEFINE(status, items, incarnation)
+};
+
+/// Applies one order to the stock. The catalog applies a request id at most once: a repeat gets
+/// the first outcome back with `duplicate` set.
+struct TradeRequest {
+  static constexpr MessageType kType = MessageType::kTradeRequest;
+  std::string request_id;
+  std::string name;
+  Side side = Side::kBuy;
+  std::int64_t quantity = 0;
+  MSGPACK_DEFINE(request_id, name, side, quantity)
+};
+
+struct TradeReply {
+  static constexpr MessageType kType = MessageType::kTradeReply;
+  Status status = Status::kOk;
+  Item item;  // the item after the trade (valid when status is kOk)
+  bool duplicate = false;
+  MSGPACK_DEFINE(status, item, duplicate)
+};
+
+// ---- order ---------------------------------------------------------------------------------
+
+struct PlaceOrderRequest {
+  static constexpr MessageType kType = MessageType::kPlaceOrderRequest;
+  std::string request_id;
+  std::string name;
+  Side side = Side::kBuy;
+  std::int64_t quantity = 0;
+  MSGPACK_DEFINE(request_id, name, side, quantity)
+};
+
+struct PlaceOrderReply {
+  static constexpr MessageType kType = MessageType::kPlaceOrderReply;
+  Status status = Status::kOk;
+  std::int64_t order_number = -1;
+  std::int32_t leader_hint = -1;  // with kNotLeader: the replica id believed to lead, or -1
+  std::string message;            // human-readable detail for errors
+  MSGPACK_DEFINE(status, order_number, leader_hint, message)
+};
+
+struct GetOrderRequest {
+  static constexpr MessageType kType = MessageType::kGetOrderRequest;
+  std::int64_t number = 0;
+  MSGPACK_DEFINE(number)
+};
+
+struct GetOrderReply {
+  static constexpr MessageType kType = MessageType::kGetOrderReply;
+  Status status = Status::kOk;
+  Order order;
+  MSGPACK_DEFINE(status, order)
+};
+
+// ---- events (PUB/SUB through the broker) ---------------------------------------------------
+
+/// Every event names its publisher, the publisher's incarnation (new at every process start) and
+/// a sequence number that grows by one per event of that publisher incarnation, so a subscriber
+/// can tell a restart (new incarnation) and a loss (gap) from a quiet period.
+struct EventHeader {
+  std::string publisher;
+  std::uint64_t incarnation = 0;
+  std::uint64_t seq = 0;
+  MSGPACK_DEFINE(publisher, incarnation, seq)
+};
+
+/// Topic frames: subscribers filter on these prefixes.
+inline constexpr const char* kTopicInvalidation = "inv";
+inline constexpr const char* kTopicLeader = "leader";
+inline constexpr const char* kTopicHeartbeat = "hb";
+
+/// The catalog changed `name`; any cached copy older than `version` is stale.
+struct Invalidation {
+  static constexpr MessageType kType = MessageType::kInvalidation;
+  EventHeader header;
+  std::string name;
+  std::uint64_t version = 0;
+  MSGPACK_DEFINE(header, name, version)
+};
+
+/// An order replica leads `term`; clients send orders to `endpoint`.
+struct LeaderAnnouncement {
+  static constexpr MessageType kType = MessageType::kLeaderAnnouncement;
+  EventHeader header;
+  std::uint64_t term = 0;
+  std::uint32_t id = 0;
+  std::string endpoint;
+  MSGPACK_DEFINE(header, term, id, endpoint)
+};
+
+/// The broker is alive. Published every --heartbeat-interval.
+struct Heartbeat {
+  static constexpr MessageType kType = MessageType::kHeartbeat;
+  EventHeader header;
+  std::uint32_t interval_ms = 0;
+  MSGPACK_DEFINE(header, interval_ms)
+};
+
+}  // namespace bazaar::proto
+
+MSGPACK_ADD_ENUM(bazaar::proto::Status);
+MSGPACK_ADD_ENUM(bazaar::proto::Side);
