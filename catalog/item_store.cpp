@@ -1,0 +1,389 @@
+#include "catalog/item_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <limits>
+
+#include "common/cli.h"
+
+namespace bazaar::catalog {
+
+namespace {
+
+// Bump when the schema changes, and teach open_schema() to migrate the old one.
+constexpr const char* kSchemaVersion = "1";
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE items (
+  id          INTEGER PRIMARY KEY,              -- seed order
+  name        TEXT    NOT NULL UNIQUE,
+  price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+  quantity    INTEGER NOT NULL CHECK (quantity >= 0),
+  volume      INTEGER NOT NULL DEFAULT 0 CHECK (volume >= 0),
+  version     INTEGER NOT NULL DEFAULT 1
+);
+-- One row per request id ever applied, refused buys included, so a repeat gets the same answer.
+CREATE TABLE applied_trades (
+  request_id     TEXT    PRIMARY KEY,
+  name           TEXT    NOT NULL,
+  side           INTEGER NOT NULL,   -- proto::Side
+  quantity       INTEGER NOT NULL,
+  status         INTEGER NOT NULL,   -- proto::Status: kOk or kInsufficient
+  version_after  INTEGER NOT NULL,
+  quantity_after INTEGER NOT NULL,
+  volume_after   INTEGER NOT NULL,
+  at_ms          INTEGER NOT NULL    -- Unix time, milliseconds
+) WITHOUT ROWID;
+CREATE TABLE restocks (
+  id     INTEGER PRIMARY KEY,
+  item   TEXT    NOT NULL,
+  amount INTEGER NOT NULL,
+  at_ms  INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kItemColumns = "name, price_cents, quantity, version, volume";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Reads the kItemColumns of the current row, starting at column `first`.
+proto::Item read_item(const SQLite::Statement& s, int first = 0) {
+  proto::Item item;
+  item.name = s.getColumn(first).getString();
+  item.price_cents = s.getColumn(first + 1).getInt64();
+  item.quantity = s.getColumn(first + 2).getInt64();
+  item.version = static_cast<std::uint64_t>(s.getColumn(first + 3).getInt64());
+  item.volume = s.getColumn(first + 4).getInt64();
+  return item;
+}
+
+// Resets a cached statement when it goes out of scope, whatever happened: a statement left
+// mid-way would pin an old read snapshot of the WAL and keep the next read from seeing changes.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(SQLite::Statement& s) : s_(s) {}
+  ~ResetOnExit() { s_.tryReset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  SQLite::Statement& s_;
+};
+
+}  // namespace
+
+// Prepared once per connection: trades are the hot path, and parsing SQL each time is not free.
+struct ItemStore::Statements {
+  explicit Statements(SQLite::Database& db)
+      : lookup(db, std::string("SELECT ") + kItemColumns + " FROM items WHERE name = ?"),
+        list(db, std::string("SELECT ") + kItemColumns + " FROM items ORDER BY id"),
+        count(db, "SELECT COUNT(*) FROM items"),
+        applied_get(db,
+                    "SELECT a.name, a.side, a.quantity, a.status, a.version_after, "
+                    "a.quantity_after, a.volume_after, COALESCE(i.price_cents, 0) "
+                    "FROM applied_trades a LEFT JOIN items i ON i.name = a.name "
+                    "WHERE a.request_id = ?"),
+        applied_put(db,
+                    "INSERT INTO applied_trades (request_id, name, side, quantity, status, "
+                    "version_after, quantity_after, volume_after, at_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        item_update(db, "UPDATE items SET quantity = ?, volume = ?, version = ? WHERE name = ?"),
+        sold_out(db, std::string("SELECT ") + kItemColumns +
+                         " FROM items WHERE quantity = 0 ORDER BY id"),
+        restock_put(db, "INSERT INTO restocks (item, amount, at_ms) VALUES (?, ?, ?)") {}
+
+  SQLite::Statement lookup;
+  SQLite::Statement list;
+  SQLite::Statement count;
+  SQLite::Statement applied_get;
+  SQLite::Statement applied_put;
+  SQLite::Statement item_update;
+  SQLite::Statement sold_out;
+  SQLite::Statement restock_put;
+};
+
+ItemStore::ItemStore(const std::string& path, const std::vector<SeedItem>& seed,
+                     const std::string& seed_label)
+    : path_(path) {
+  try {
+    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                             kBusyTimeoutMs);
+    // WAL: readers (lookups, list, --dump) never block the writer and the writer never blocks
+    // them. The mode is stored in the file, so only the first connection really switches it.
+    const std::string mode = db_->execAndGet("PRAGMA journal_mode=WAL").getString();
+    if (mode != "wal") {
+      spdlog::warn("database {}: journal mode is {}, not wal (file system without shared memory?)",
+                   path, mode);
+    }
+    // FULL: a commit is on disk (WAL fsynced) before we answer. A trade the order service was
+    // told about must survive a power cut, or G2 (conservation) breaks.
+    db_->exec("PRAGMA synchronous=FULL");
+    open_schema(seed, seed_label);
+    stmts_ = std::make_unique<Statements>(*db_);
+  } catch (const SQLite::Exception& e) {
+    throw common::StartupError("database " + path + ": " + e.what());
+  }
+}
+
+ItemStore::~ItemStore() = default;
+
+void ItemStore::open_schema(const std::vector<SeedItem>& seed, const std::string& seed_label) {
+  // IMMEDIATE: two connections opening a new file at once must not both seed it.
+  SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  if (!db_->tableExists("meta")) {
+    const int tables = db_->execAndGet("SELECT COUNT(*) FROM sqlite_master").getInt();
+    if (tables != 0) {
+      throw common::StartupError("database " + path_ +
+                                 ": not a catalog database (it has tables but no meta table)");
+    }
+    db_->exec(kSchema);
+    SQLite::Statement meta(*db_, "INSERT INTO meta (key, value) VALUES (?, ?)");
+    const auto put_meta = [&meta](const char* key, const std::string& value) {
+      meta.bind(1, key);
+      meta.bind(2, value);
+      meta.exec();
+      meta.reset();
+    };
+    put_meta("schema_version", kSchemaVersion);
+    put_meta("seed", seed_label);
+    put_meta("created_at_ms", std::to_string(now_ms()));
+    SQLite::Statement insert(
+        *db_,
+        "INSERT INTO items (name, price_cents, quantity, volume, version) VALUES (?, ?, ?, 0, 1)");
+    for (const SeedItem& item : seed) {
+      insert.bind(1, item.name);
+      insert.bind(2, item.price_cents);
+      insert.bind(3, item.quantity);
+      insert.exec();
+      insert.reset();
+    }
+    created_ = true;
+    seed_label_ = seed_label;
+  } else {
+    SQLite::Statement get(*db_, "SELECT value FROM meta WHERE key = ?");
+    get.bind(1, "schema_version");
+    const std::string version = get.executeStep() ? get.getColumn(0).getString() : "";
+    if (version != kSchemaVersion) {
+      throw common::StartupError("database " + path_ + ": unsupported schema version '" + version +
+                                 "' (this catalog knows " + kSchemaVersion + ")");
+    }
+    get.reset();
+    get.bind(1, "seed");
+    seed_label_ = get.executeStep() ? get.getColumn(0).getString() : "";
+  }
+  tx.commit();
+}
+
+LookupResult ItemStore::lookup(const std::string& name) {
+  LookupResult out;
+  try {
+    SQLite::Statement& s = stmts_->lookup;
+    ResetOnExit reset(s);
+    s.bind(1, name);
+    if (s.executeStep()) {
+      out.item = read_item(s);
+    } else {
+      out.status = proto::Status::kUnknownItem;
+    }
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: lookup {}: {}", path_, name, e.what());
+    out = LookupResult{proto::Status::kInternal, {}};
+  }
+  return out;
+}
+
+ListResult ItemStore::list() {
+  ListResult out;
+  try {
+    SQLite::Statement& s = stmts_->list;
+    ResetOnExit reset(s);
+    while (s.executeStep()) out.items.push_back(read_item(s));
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: list: {}", path_, e.what());
+    out = ListResult{proto::Status::kInternal, {}};
+  }
+  return out;
+}
+
+std::int64_t ItemStore::count() {
+  try {
+    SQLite::Statement& s = stmts_->count;
+    ResetOnExit reset(s);
+    return s.executeStep() ? s.getColumn(0).getInt64() : 0;
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: count: {}", path_, e.what());
+    return -1;
+  }
+}
+
+TradeResult ItemStore::trade(const proto::TradeRequest& request) {
+  TradeResult out;
+  try {
+    // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
+    // first read, so no other connection can change the quantity between our check and update.
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    {
+      SQLite::Statement& s = stmts_->applied_get;
+      ResetOnExit reset(s);
+      s.bind(1, request.request_id);
+      if (s.executeStep()) {
+        const std::string name = s.getColumn(0).getString();
+        const auto side = static_cast<proto::Side>(s.getColumn(1).getInt());
+        const std::int64_t quantity = s.getColumn(2).getInt64();
+        if (name != request.name || side != request.side || quantity != request.quantity) {
+          // Same id, different order: a client bug or a key collision. Refuse rather than guess.
+          out.status = proto::Status::kConflict;
+          return out;  // tx rolls back; it changed nothing
+        }
+        out.status = static_cast<proto::Status>(s.getColumn(3).getInt());
+        out.item.name = name;
+        out.item.version = static_cast<std::uint64_t>(s.getColumn(4).getInt64());
+        out.item.quantity = s.getColumn(5).getInt64();
+        out.item.volume = s.getColumn(6).getInt64();
+        out.item.price_cents = s.getColumn(7).getInt64();
+        out.duplicate = true;
+        return out;
+      }
+    }
+    proto::Item item;
+    {
+      SQLite::Statement& s = stmts_->lookup;
+      ResetOnExit reset(s);
+      s.bind(1, request.name);
+      if (!s.executeStep()) {
+        // Not recorded: items are never created later, so a repeat gets the same answer anyway.
+        out.status = proto::Status::kUnknownItem;
+        return out;
+      }
+      item = read_item(s);
+    }
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    if (request.side == proto::Side::kBuy) {
+      if (request.quantity > item.quantity) {
+        out.status = proto::Status::kInsufficient;
+      } else {
+        item.quantity -= request.quantity;
+      }
+    } else {
+      if (item.quantity > kMax - request.quantity) {
+        out.status = proto::Status::kBadRequest;
+        return out;
+      }
+      item.quantity += request.quantity;
+    }
+    if (out.status == proto::Status::kOk) {
+      if (item.volume > kMax - request.quantity) {
+        out.status = proto::Status::kBadRequest;
+        return out;
+      }
+      item.volume += request.quantity;
+      item.version += 1;
+      SQLite::Statement& s = stmts_->item_update;
+      ResetOnExit reset(s);
+      s.bind(1, item.quantity);
+      s.bind(2, item.volume);
+      s.bind(3, static_cast<std::int64_t>(item.version));
+      s.bind(4, item.name);
+      s.exec();
+    }
+    {
+      // A refused buy is recorded too, so that a repeat of it is refused again (and does not
+      // succeed later, after a restock or a sell, as a second, different answer).
+      SQLite::Statement& s = stmts_->applied_put;
+      ResetOnExit reset(s);
+      s.bind(1, request.request_id);
+      s.bind(2, request.name);
+      s.bind(3, static_cast<int>(request.side));
+      s.bind(4, request.quantity);
+      s.bind(5, static_cast<int>(out.status));
+      s.bind(6, static_cast<std::int64_t>(item.version));
+      s.bind(7, item.quantity);
+      s.bind(8, item.volume);
+      s.bind(9, now_ms());
+      s.exec();
+    }
+    tx.commit();
+    out.item = std::move(item);
+    out.changed = out.status == proto::Status::kOk;
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: trade {} ({} {} {}): {}", path_, request.request_id,
+                  proto::to_string(request.side), request.quantity, request.name, e.what());
+    out = TradeResult{proto::Status::kInternal, {}, false, false};
+  }
+  return out;
+}
+
+RestockResult ItemStore::restock(std::int64_t to) {
+  RestockResult out;
+  if (to <= 0) return out;
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    {
+      SQLite::Statement& s = stmts_->sold_out;
+      ResetOnExit reset(s);
+      while (s.executeStep()) out.changed.push_back(read_item(s));
+    }
+    const std::int64_t at = now_ms();
+    for (proto::Item& item : out.changed) {
+      item.quantity = to;
+      item.version += 1;
+      {
+        SQLite::Statement& s = stmts_->item_update;
+        ResetOnExit reset(s);
+        s.bind(1, item.quantity);
+        s.bind(2, item.volume);
+        s.bind(3, static_cast<std::int64_t>(item.version));
+        s.bind(4, item.name);
+        s.exec();
+      }
+      SQLite::Statement& s = stmts_->restock_put;
+      ResetOnExit reset(s);
+      s.bind(1, item.name);
+      s.bind(2, to);
+      s.bind(3, at);
+      s.exec();
+    }
+    if (!out.changed.empty()) tx.commit();
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: restock: {}", path_, e.what());
+    out = RestockResult{proto::Status::kInternal, {}};
+  }
+  return out;
+}
+
+DumpResult ItemStore::read_only_items(const std::string& path) {
+  DumpResult out;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    out.error = "database " + path + ": " +
+                (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+    return out;
+  }
+  try {
+    SQLite::Database db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    if (!db.tableExists("meta") || !db.tableExists("items")) {
+      out.error = "database " + path + ": not a catalog database";
+      return out;
+    }
+    SQLite::Statement s(db, std::string("SELECT ") + kItemColumns + " FROM items ORDER BY id");
+    while (s.executeStep()) out.items.push_back(read_item(s));
+    out.ok = true;
+  } catch (const SQLite::Exception& e) {
+    out.items.clear();
+    out.error = "database " + path + ": " + e.what();
+  }
+  return out;
+}
+
+}  // namespace bazaar::catalog

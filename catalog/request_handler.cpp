@@ -1,0 +1,128 @@
+#include "catalog/request_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proto_msgs/codec.h"
+
+namespace bazaar::catalog {
+
+namespace {
+
+// Decodes the body of `env` as T, or fills `error_reply` with the reason it cannot.
+template <class T>
+bool decode_or_reject(const proto::Envelope& env, T& out, HandlerResult& error_reply) {
+  auto decoded = proto::decode_body<T>(env);
+  if (!decoded) {
+    error_reply.reply =
+        encode_error(proto::Status::kBadRequest, std::string(proto::to_string(env.type)) + ": " +
+                                                     proto::to_string(decoded.error));
+    return false;
+  }
+  out = std::move(*decoded);
+  return true;
+}
+
+}  // namespace
+
+std::string encode_error(proto::Status status, const std::string& message) {
+  proto::ErrorReply err;
+  err.status = status;
+  err.message = message.substr(0, proto::kMaxTextBytes);
+  return proto::encode(err);
+}
+
+RequestHandler::RequestHandler(ItemStore& store, std::uint64_t incarnation)
+    : store_(store), incarnation_(incarnation) {}
+
+HandlerResult RequestHandler::handle(std::string_view request_bytes) {
+  HandlerResult out;
+  auto env = proto::open_envelope(request_bytes);
+  if (!env) {
+    out.reply = encode_error(proto::Status::kBadRequest, proto::to_string(env.error));
+    return out;
+  }
+  switch (env->type) {
+    case proto::MessageType::kStatusRequest: {
+      proto::StatusRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_status();
+    }
+    case proto::MessageType::kLookupRequest: {
+      proto::LookupRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_lookup(req);
+    }
+    case proto::MessageType::kListRequest: {
+      proto::ListRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_list();
+    }
+    case proto::MessageType::kTradeRequest: {
+      proto::TradeRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_trade(req);
+    }
+    default:
+      break;
+  }
+  out.reply = encode_error(proto::Status::kBadRequest, std::string("the catalog does not answer ") +
+                                                           proto::to_string(env->type));
+  return out;
+}
+
+HandlerResult RequestHandler::on_status() {
+  proto::StatusReply rep;
+  rep.service = "catalog";
+  rep.id = 0;
+  rep.role = "serving";
+  rep.term = 0;
+  rep.leader_id = -1;
+  rep.incarnation = incarnation_;
+  // log_size is the item count for the catalog; a database error shows as 0, not as a failure,
+  // because the process itself is up and answering.
+  const std::int64_t n = store_.count();
+  rep.log_size = n > 0 ? static_cast<std::uint64_t>(n) : 0;
+  return HandlerResult{proto::encode(rep), {}};
+}
+
+HandlerResult RequestHandler::on_lookup(const proto::LookupRequest& req) {
+  LookupResult r = store_.lookup(req.name);
+  proto::LookupReply rep;
+  rep.status = r.status;
+  rep.item = std::move(r.item);
+  rep.incarnation = incarnation_;
+  return HandlerResult{proto::encode(rep), {}};
+}
+
+HandlerResult RequestHandler::on_list() {
+  ListResult r = store_.list();
+  proto::ListReply rep;
+  rep.status = r.status;
+  rep.items = std::move(r.items);
+  rep.incarnation = incarnation_;
+  return HandlerResult{proto::encode(rep), {}};
+}
+
+HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
+  TradeResult r = store_.trade(req);
+  if (r.duplicate) {
+    spdlog::debug("trade {} repeated: first outcome {}", req.request_id,
+                  proto::to_string(r.status));
+  } else if (r.status == proto::Status::kOk || r.status == proto::Status::kInsufficient) {
+    spdlog::debug("trade {}: {} {} {} -> {} (left {}, version {})", req.request_id,
+                  proto::to_string(req.side), req.quantity, req.name, proto::to_string(r.status),
+                  r.item.quantity, r.item.version);
+  } else {
+    spdlog::debug("trade {}: {} {} {} -> {}", req.request_id, proto::to_string(req.side),
+                  req.quantity, req.name, proto::to_string(r.status));
+  }
+  proto::TradeReply rep;
+  rep.status = r.status;
+  rep.item = r.item;
+  rep.duplicate = r.duplicate;
+  HandlerResult out{proto::encode(rep), {}};
+  if (r.changed) out.changed.push_back(std::move(r.item));
+  return out;
+}
+
+}  // namespace bazaar::catalog
