@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of launch/bazaar: up, status, client calls, dump, kill, start, down.
 # Runs the real script against the real binaries on free loopback ports in a temp run dir.
-set -uo pipefail
+set -u  # no pipefail: `grep -q` may close a pipe early, which is fine here
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-: "${BAZAAR_BIN_DIR:?set BAZAAR_BIN_DIR to the build's bin directory}"
+: "${BAZAAR_BIN_DIR:?set BAZAAR_BIN_DIR to the bin directory of the build}"
 export BAZAAR_BIN_DIR
 B="$ROOT/launch/bazaar"
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/bazaar-launch-test.XXXXXX")"
@@ -57,6 +57,7 @@ client lookup GameStart | grep -q '"quantity":94' || fail "catalog lost data ove
 
 pids="$(cat "$RUN"/*.pid)"
 "$B" down --run-dir "$RUN" || fail "down failed"
-for p in $pids; do kill -0 "$p" 2>/dev/null && fail "process $p still alive after down"; done
+# A process that has exited may linger a moment as a zombie with an empty command line.
+for p in $pids; do grep -q bazaar- "/proc/$p/cmdline" 2>/dev/null && fail "process $p still alive after down"; done
 "$B" status --run-dir "$RUN" | grep -q ' up ' && fail "status shows a process up after down"
 echo "1 passed, 0 failed"
