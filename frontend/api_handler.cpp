@@ -1,0 +1,238 @@
+#include "frontend/api_handler.h"
+
+#include <nlohmann/json.hpp>
+
+#include "frontend/api_reply.h"
+#include "frontend/request_parsing.h"
+
+namespace bazaar::frontend {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr std::string_view kGet = "GET";
+constexpr std::string_view kPost = "POST";
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The path of an origin-form target: everything before '?' or '#'.
+std::string_view path_of(std::string_view target) {
+  const auto end = target.find_first_of("?#");
+  return end == std::string_view::npos ? target : target.substr(0, end);
+}
+
+// Fallback wording for a service status with no message of its own.
+std::string default_message(proto::Status status) {
+  switch (status) {
+    case proto::Status::kUnavailable:
+      return "service unavailable, try again";
+    case proto::Status::kBadRequest:
+      return "the service refused the request as malformed";
+    case proto::Status::kConflict:
+      return "idempotency key reused with a different request";
+    case proto::Status::kInternal:
+      return "internal error";
+    default:
+      return proto::to_string(status);
+  }
+}
+
+ApiResponse service_error(proto::Status status, const std::string& message) {
+  return error_reply(http_status_for(status), message.empty() ? default_message(status) : message);
+}
+
+std::string in_quotes(std::string_view s) {
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "'" + std::string(s).
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '\'';
+  out += s;
+  out += '\'';
+  return out;
+}
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+}  // namespace
+
+ApiHandler::ApiHandler(RequestIdSource request_ids) : request_ids_(std::move(request_ids)) {}
+
+Routed ApiHandler::route(const ApiRequest& request) const {
+  const std::string_view path = path_of(request.target);
+  const bool get = request.method == kGet;
+
+  if (path == "/products" || path == "/stocks") {
+    if (!get) return method_not_allowed(kGet);
+    return BackendCall{ListCall{}};
+  }
+  if (starts_with(path, "/products/")) return route_item(request, path.substr(10));
+  if (starts_with(path, "/stocks/")) return route_item(request, path.substr(8));
+  if (path == "/orders") {
+    if (request.method != kPost) return method_not_allowed(kPost);
+    return route_order_post(request);
+  }
+  if (starts_with(path, "/orders/")) return route_order_get(request, path.substr(8));
+  if (path == "/health") {
+    if (!get) return method_not_allowed(kGet);
+    return BackendCall{HealthCall{}};
+  }
+  return error_reply(404, "no route for " + std::string(path));
+}
+
+Routed ApiHandler::route_item(const ApiRequest& request, std::string_view rest) const {
+  // One path segment only: /products/a/b is not a route. An encoded %2F is a name byte.
+  if (rest.find('/') != std::string_view::npos) {
+    return error_reply(404, "no route for " + std::string(path_of(request.target)));
+  }
+  if (request.method != kGet) return method_not_allowed(kGet);
+  auto name = percent_decode(rest);
+  if (!name) return error_reply(400, "bad percent-encoding in item name");
+  if (!valid_item_name(*name)) return error_reply(400, "item name must be 1..64 bytes");
+  return BackendCall{LookupCall{std::move(*name)}};
+}
+
+Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view rest) const {
+  if (rest.find('/') != std::string_view::npos) {
+    return error_reply(404, "no route for " + std::string(path_of(request.target)));
+  }
+  if (request.method != kGet) return method_not_allowed(kGet);
+  auto text = percent_decode(rest);
+  std::int64_t number = 0;
+  const auto parsed = text ? parse_order_number(*text, number) : OrderNumberParse::kInvalid;
+  switch (parsed) {
+    case OrderNumberParse::kOk:
+      break;
+    case OrderNumberParse::kInvalid:
+      return error_reply(400, "order number must be a non-negative integer");
+    case OrderNumberParse::kOutOfRange:
+      // Syntactically fine, so not a client error; just no such order.
+      return error_reply(404, "no order number " + std::string(*text));
+  }
+  return BackendCall{GetOrderCall{number}};
+}
+
+Routed ApiHandler::route_order_post(const ApiRequest& request) const {
+  if (request.body.size() > kMaxBodyBytes) return error_reply(413, "request body over 64 KiB");
+  if (!json_depth_within(request.body, kMaxJsonDepth)) {
+    return error_reply(400, "malformed JSON: nested too deeply");
+  }
+  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return error_reply(400, "malformed JSON body");
+  if (!body.is_object()) return error_reply(400, "body must be a JSON object");
+
+  proto::PlaceOrderRequest order;
+  const auto name = body.find("name");
+  if (name == body.end()) return error_reply(400, "missing field 'name'");
+  if (!name->is_string()) return error_reply(400, "field 'name' must be a string");
+  order.name = name->get<std::string>();
+  if (!valid_item_name(order.name)) return error_reply(400, "field 'name' must be 1..64 bytes");
+
+  const auto quantity = body.find("quantity");
+  if (quantity == body.end()) return error_reply(400, "missing field 'quantity'");
+  const auto q = parse_quantity(*quantity);
+  if (!q) return error_reply(400, "field 'quantity' must be an integer in 1..2147483647");
+  order.quantity = *q;
+
+  order.side = proto::Side::kBuy;  // "type" is optional and defaults to buy
+  const auto type = body.find("type");
+  if (type != body.end()) {
+    if (type->is_string() && *type == "buy") {
+      order.side = proto::Side::kBuy;
+    } else if (type->is_string() && *type == "sell") {
+      order.side = proto::Side::kSell;
+    } else {
+      return error_reply(400, "field 'type' must be \"buy\" or \"sell\"");
+    }
+  }
+
+  if (const std::string* key = request.header("Idempotency-Key")) {
+    if (!valid_idempotency_key(*key)) {
+      return error_reply(400, "Idempotency-Key must be 1..128 bytes of visible ASCII");
+    }
+    order.request_id = *key;
+  } else {
+    // One fresh id per HTTP request; the bridge reuses it for its own retries, so a retry
+    // after a lost reply or a fail-over can never make a second order.
+    order.request_id = request_ids_();
+  }
+  return BackendCall{PlaceOrderCall{std::move(order)}};
+}
+
+ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
+  return std::visit(Overloaded{
+                        [&](const LookupCall& c) -> ApiResponse {
+                          const LookupResult r = backend.lookup(c.name);
+                          if (r.status == proto::Status::kOk) return data_reply(item_json(r.item));
+                          if (r.status == proto::Status::kUnknownItem) {
+                            return error_reply(404, "no item named " + in_quotes(c.name));
+                          }
+                          return service_error(r.status, r.message);
+                        },
+                        [&](const ListCall&) -> ApiResponse {
+                          const ListResult r = backend.list();
+                          if (r.status != proto::Status::kOk)
+                            return service_error(r.status, r.message);
+                          ordered_json items = ordered_json::array();
+                          for (const auto& item : r.items) items.push_back(item_json(item));
+                          return data_reply(items);
+                        },
+                        [&](const PlaceOrderCall& c) -> ApiResponse {
+                          const PlaceOrderResult r = backend.place_order(c.request);
+                          switch (r.status) {
+                            case proto::Status::kOk:
+                              // Both editions' names for the same number.
+                              return data_reply(ordered_json{{"transaction_number", r.order_number},
+                                                             {"order_number", r.order_number}});
+                            case proto::Status::kUnknownItem:
+                              return error_reply(404, "no item named " + in_quotes(c.request.name));
+                            case proto::Status::kInsufficient:
+                              return error_reply(409, "not enough " + in_quotes(c.request.name) +
+                                                          " left to buy " +
+                                                          std::to_string(c.request.quantity));
+                            default:
+                              return service_error(r.status, r.message);
+                          }
+                        },
+                        [&](const GetOrderCall& c) -> ApiResponse {
+                          const GetOrderResult r = backend.get_order(c.number);
+                          if (r.status == proto::Status::kOk) {
+                            return data_reply(ordered_json{{"number", r.order.number},
+                                                           {"name", r.order.name},
+                                                           {"type", proto::to_string(r.order.side)},
+                                                           {"quantity", r.order.quantity}});
+                          }
+                          if (r.status == proto::Status::kNotFound) {
+                            return error_reply(404, "no order number " + std::to_string(c.number));
+                          }
+                          return service_error(r.status, r.message);
+                        },
+                        [&](const HealthCall&) -> ApiResponse {
+                          const HealthSnapshot h = backend.health();
+                          ordered_json leader = nullptr;
+                          if (h.leader)
+                            leader = ordered_json{{"id", h.leader->id}, {"term", h.leader->term}};
+                          return data_reply(ordered_json{{"catalog", h.catalog},
+                                                         {"leader", std::move(leader)},
+                                                         {"bus", h.bus},
+                                                         {"cache_size", h.cache_size}});
+                        },
+                    },
+                    call);
+}
+
+ApiResponse ApiHandler::handle(const ApiRequest& request, Backend& backend) const {
+  Routed routed = route(request);
+  if (auto* reply = std::get_if<ApiResponse>(&routed)) return std::move(*reply);
+  return execute(std::get<BackendCall>(routed), backend);
+}
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,52 @@
+// The REST API as pure functions: route() turns a request into either an immediate reply (bad
+// input, unknown route, wrong method) or a BackendCall; execute() runs a call against a Backend
+// and renders the reply. No sockets here, so every row of the error table is unit-testable.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <variant>
+
+#include "frontend/api_types.h"
+#include "frontend/backend.h"
+
+namespace bazaar::frontend {
+
+/// Largest request body accepted (the HTTP layer answers 413 beyond it).
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+
+/// Where order request ids come from when the client sent no Idempotency-Key.
+using RequestIdSource = std::function<std::string()>;
+
+/// Either the reply (decided without any service) or the call to make to get one.
+using Routed = std::variant<ApiResponse, BackendCall>;
+
+/// Routes (DESIGN.md section 3):
+///   GET /products/<name>, GET /stocks/<name>   one item
+///   GET /products, GET /stocks                 every item
+///   POST /orders                               {"name","quantity","type"?} -> order number
+///   GET /orders/<n>                            one committed order
+///   GET /health                                the front end's view of the system
+/// Stateless and thread-safe (the id source must be too).
+class ApiHandler {
+ public:
+  explicit ApiHandler(RequestIdSource request_ids);
+
+  /// Validates `request` and decides what to do. Never calls a service; never throws.
+  Routed route(const ApiRequest& request) const;
+
+  /// Runs `call` against `backend` (blocking up to the backend's deadline) and renders the reply.
+  static ApiResponse execute(const BackendCall& call, Backend& backend);
+
+  /// route() then, when needed, execute(): the whole request synchronously (tests, tools).
+  ApiResponse handle(const ApiRequest& request, Backend& backend) const;
+
+ private:
+  Routed route_item(const ApiRequest& request, std::string_view rest) const;
+  Routed route_order_get(const ApiRequest& request, std::string_view rest) const;
+  Routed route_order_post(const ApiRequest& request) const;
+
+  RequestIdSource request_ids_;
+};
+
+}  // namespace bazaar::frontend

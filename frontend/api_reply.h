@@ -1,0 +1,33 @@
+// JSON reply bodies of the HTTP API (DESIGN.md section 3): {"data": ...} or
+// {"error": {"code": <status>, "message": ...}}, and the proto-status-to-HTTP mapping.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string_view>
+
+#include "frontend/api_types.h"
+#include "proto_msgs/messages.h"
+
+namespace bazaar::frontend {
+
+/// 200 {"data": data}.
+ApiResponse data_reply(const nlohmann::ordered_json& data);
+
+/// {"error":{"code":status,"message":message}} with `status`; a 503 also gets Retry-After: 1.
+/// `message` may hold any bytes: invalid UTF-8 is replaced, never thrown on.
+ApiResponse error_reply(unsigned status, std::string_view message);
+
+/// 405 naming the allowed methods in an Allow header.
+ApiResponse method_not_allowed(std::string_view allow);
+
+/// HTTP status for a service's answer: kOk 200, kUnknownItem 404, kInsufficient 409,
+/// kNotFound 404, kBadRequest 400, kUnavailable 503, kConflict 422, anything else 500.
+unsigned http_status_for(proto::Status status);
+
+/// {"name":..,"price":<cents/100>,"quantity":..}
+nlohmann::ordered_json item_json(const proto::Item& item);
+
+/// Prices are integer cents inside and a JSON number with two decimals outside (2599 -> 25.99).
+double price_from_cents(std::int64_t cents);
+
+}  // namespace bazaar::frontend

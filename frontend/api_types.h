@@ -1,0 +1,33 @@
+// Plain data passed between the HTTP layer and the API logic, free of any Beast type, so the
+// router and handlers can be unit-tested without sockets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bazaar::frontend {
+
+/// Header fields as (name, value) pairs, in arrival order.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// One decoded HTTP request, as the HTTP layer hands it to the API.
+struct ApiRequest {
+  std::string method;  // as sent, e.g. "GET" (methods are case-sensitive)
+  std::string target;  // origin-form, e.g. "/products/Tux?x=1"
+  HeaderList headers;
+  std::string body;
+
+  /// The value of the first header named `name` (case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const;
+};
+
+/// One reply. `body` is always JSON; the HTTP layer adds Content-Type: application/json.
+struct ApiResponse {
+  unsigned status = 200;
+  std::string body;
+  HeaderList headers;  // extra headers, e.g. Allow, Retry-After
+};
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,92 @@
+#include "frontend/bus_subscriber.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/zmq_util.h"
+#include "proto_msgs/codec.h"
+
+namespace bazaar::frontend {
+
+namespace {
+constexpr std::chrono::milliseconds kPollInterval{100};
+}  // namespace
+
+BusSubscriber::BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub,
+                             LeaderTracker& tracker)
+    : socket_(ctx, zmq::socket_type::sub), tracker_(tracker) {
+  common::configure_socket(socket_);
+  socket_.set(zmq::sockopt::subscribe, proto::kTopicLeader);
+  socket_.set(zmq::sockopt::subscribe, proto::kTopicHeartbeat);
+  common::connect_or_throw(socket_, broker_xpub, "bus endpoint");
+}
+
+BusSubscriber::~BusSubscriber() {
+  stop();
+}
+
+void BusSubscriber::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void BusSubscriber::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void BusSubscriber::run() {
+  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  while (!stop_.load()) {
+    try {
+      if (zmq::poll(&item, 1, kPollInterval) <= 0) continue;
+      // Drain what is queued, each event being [topic, envelope].
+      for (;;) {
+        zmq::message_t topic;
+        if (!socket_.recv(topic, zmq::recv_flags::dontwait)) break;
+        if (!topic.more()) continue;  // a stray single frame: ignore it
+        zmq::message_t payload;
+        if (!socket_.recv(payload, zmq::recv_flags::dontwait)) break;
+        // Extra frames are not ours to interpret: skip them (a multipart message arrives whole).
+        bool more = payload.more();
+        while (more) {
+          zmq::message_t extra;
+          if (!socket_.recv(extra, zmq::recv_flags::dontwait)) break;
+          more = extra.more();
+        }
+        on_message(topic, payload);
+      }
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      spdlog::error("bus subscriber: {}", e.what());
+      std::this_thread::sleep_for(kPollInterval);
+    }
+  }
+}
+
+void BusSubscriber::on_message(const zmq::message_t& topic, const zmq::message_t& payload) {
+  const std::string_view bytes(static_cast<const char*>(payload.data()), payload.size());
+  const auto now = LeaderTracker::Clock::now();
+  const std::string_view t = topic.to_string_view();
+  if (t == proto::kTopicHeartbeat) {
+    auto hb = proto::decode<proto::Heartbeat>(bytes);
+    if (hb) {
+      tracker_.note_heartbeat(hb->interval_ms, now);
+    } else {
+      spdlog::debug("bus: undecodable heartbeat: {}", proto::to_string(hb.error));
+    }
+  } else if (t == proto::kTopicLeader) {
+    auto ann = proto::decode<proto::LeaderAnnouncement>(bytes);
+    if (!ann) {
+      spdlog::warn("bus: undecodable leader announcement: {}", proto::to_string(ann.error));
+      return;
+    }
+    const auto before = tracker_.leader();
+    if (!tracker_.note_leader(ann->id, ann->term)) {
+      spdlog::debug("ignored leader announcement id {} term {}", ann->id, ann->term);
+    } else if (!before || before->id != ann->id || before->term != ann->term) {
+      // Leaders re-announce periodically: log changes only.
+      spdlog::info("leader is order replica {} (term {}, {})", ann->id, ann->term, ann->endpoint);
+    }
+  }
+}
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,40 @@
+// Listens to the broker for leader announcements and heartbeats and feeds the LeaderTracker.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <zmq.hpp>
+
+#include "frontend/leader_tracker.h"
+
+namespace bazaar::frontend {
+
+/// One SUB socket connected to the broker's XPUB endpoint, read by its own thread. ZeroMQ
+/// reconnects by itself when the broker restarts; the broker then replays the last leader
+/// announcement to us, and heartbeats resume.
+class BusSubscriber {
+ public:
+  /// Connects (throws common::StartupError on a malformed endpoint); does not start reading.
+  BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub, LeaderTracker& tracker);
+  ~BusSubscriber();
+
+  BusSubscriber(const BusSubscriber&) = delete;
+  BusSubscriber& operator=(const BusSubscriber&) = delete;
+
+  /// Starts the reading thread.
+  void start();
+  /// Stops and joins it (within one poll interval). Idempotent.
+  void stop();
+
+ private:
+  void run();
+  void on_message(const zmq::message_t& topic, const zmq::message_t& payload);
+
+  zmq::socket_t socket_;  // used only by thread_ once started
+  LeaderTracker& tracker_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,204 @@
+// bazaar-frontend: the HTTP front end. Serves the REST API (DESIGN.md section 3) and bridges it
+// to the catalog and the order replicas over ZeroMQ.
+#include <spdlog/spdlog.h>
+
+#include <boost/algorithm/string/trim.hpp>
+#include <thread>
+#include <zmq.hpp>
+
+#include "common/cli.h"
+#include "common/logging.h"
+#include "common/stop_signal.h"
+#include "common/zmq_util.h"
+#include "frontend/api_dispatcher.h"
+#include "frontend/api_handler.h"
+#include "frontend/bridge_pool.h"
+#include "frontend/bus_subscriber.h"
+#include "frontend/http_server.h"
+#include "frontend/leader_tracker.h"
+#include "frontend/request_parsing.h"
+#include "frontend/service_backend.h"
+
+namespace po = boost::program_options;
+using namespace bazaar;
+using namespace bazaar::frontend;
+
+namespace {
+
+constexpr const char* kProgram = "bazaar-frontend";
+
+std::vector<std::string> split_endpoints(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    boost::algorithm::trim(item);
+    out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// ZeroMQ only checks an endpoint's syntax when a socket connects to it: do that once now, so a
+// typo is a start-up error rather than a silent hang on every request.
+void check_endpoint(zmq::context_t& ctx, const std::string& endpoint, const std::string& what) {
+  if (endpoint.empty()) throw common::StartupError(what + " is empty");
+  zmq::socket_t probe(ctx, zmq::socket_type::req);
+  common::configure_socket(probe);
+  common::connect_or_throw(probe, endpoint, what);
+}
+
+struct Limits {
+  const char* flag;
+  std::int64_t min;
+  std::int64_t max;
+};
+
+// Range checks by hand: Boost.Program_options happily reads "-1" into an unsigned.
+bool in_range(const po::variables_map& vm, const Limits& l) {
+  const auto v = vm[l.flag].as<std::int64_t>();
+  if (v >= l.min && v <= l.max) return true;
+  common::print_error(kProgram, "--" + std::string(l.flag) + " must be in " +
+                                    std::to_string(l.min) + ".." + std::to_string(l.max) +
+                                    " (see --help)");
+  return false;
+}
+
+int run(const po::variables_map& vm) {
+  const auto ms = [&](const char* flag) {
+    return std::chrono::milliseconds(vm[flag].as<std::int64_t>());
+  };
+
+  HttpServerOptions http;
+  http.address = vm["address"].as<std::string>();
+  http.port = static_cast<unsigned short>(vm["port"].as<std::int64_t>());
+  http.threads = static_cast<std::size_t>(vm["threads"].as<std::int64_t>());
+  http.max_connections = static_cast<std::size_t>(vm["max-connections"].as<std::int64_t>());
+  http.read_timeout = ms("read-timeout");
+  http.idle_timeout = ms("idle-timeout");
+  http.write_timeout = ms("read-timeout");
+
+  CallTimeouts timeouts;
+  timeouts.request = ms("request-timeout");
+  timeouts.attempt = std::min(ms("attempt-timeout"), timeouts.request);
+
+  BackendEndpoints endpoints;
+  endpoints.catalog = vm["catalog"].as<std::string>();
+  endpoints.orders = split_endpoints(vm["orders"].as<std::string>());
+  const std::string bus = vm["bus"].as<std::string>();
+  if (endpoints.orders.size() > 64) throw common::StartupError("--orders: at most 64 replicas");
+  if (vm["no-cache"].as<bool>() || vm["cache-size"].as<std::int64_t>() == 0) {
+    spdlog::info("lookup cache off");
+  }
+
+  zmq::context_t ctx(1);
+  check_endpoint(ctx, endpoints.catalog, "catalog endpoint");
+  for (std::size_t i = 0; i < endpoints.orders.size(); ++i) {
+    check_endpoint(ctx, endpoints.orders[i],
+                   "order replica " + std::to_string(i + 1) + " endpoint");
+  }
+
+  // Suspicion of a silent replica outlives one attempt, so that concurrent requests do not
+  // each wait out the same dead leader, but not by much: a restarted replica is tried again soon.
+  LeaderTracker tracker(static_cast<std::uint32_t>(endpoints.orders.size()),
+                        std::max(std::chrono::milliseconds(1000), 2 * timeouts.attempt));
+  BusSubscriber subscriber(ctx, bus, tracker);
+
+  BridgePool bridge(static_cast<std::size_t>(vm["workers"].as<std::int64_t>()),
+                    static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
+                    [&]() -> std::unique_ptr<Backend> {
+                      return std::make_unique<ServiceBackend>(ctx, endpoints, tracker, timeouts);
+                    });
+  ApiHandler api(random_request_id);
+  ApiDispatcher dispatcher(api, bridge);
+  HttpServer server(http, dispatcher);
+
+  subscriber.start();
+  server.start();
+  spdlog::info("listening on http://{}:{} (catalog {}, {} order replica(s), bus {})", http.address,
+               server.port(), endpoints.catalog, endpoints.orders.size(), bus);
+
+  while (!common::stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  spdlog::info("stopping: finishing in-flight requests");
+  // In-flight requests end within their own deadline; allow that plus writing the reply.
+  server.shutdown(timeouts.request + std::chrono::milliseconds(1000));
+  bridge.stop();
+  subscriber.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto hw = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  po::options_description options = common::common_options();
+  po::options_description own("Front end");
+  auto add = own.add_options();
+  add("address", po::value<std::string>()->default_value("127.0.0.1"), "HTTP listen address");
+  add("port", po::value<std::int64_t>()->default_value(8080), "HTTP port (0: any free port)");
+  add("catalog", po::value<std::string>()->default_value("tcp://127.0.0.1:5553"),
+      "catalog endpoint");
+  add("orders", po::value<std::string>()->default_value("tcp://127.0.0.1:5560"),
+      "order replica endpoints ENDPOINT[,ENDPOINT...], replica ids 1..R in order");
+  add("bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5551"),
+      "broker XPUB endpoint (leader announcements, heartbeats)");
+  add("threads", po::value<std::int64_t>()->default_value(hw), "HTTP I/O threads");
+  add("workers", po::value<std::int64_t>()->default_value(16),
+      "bridge threads (each with its own ZeroMQ sockets)");
+  add("queue-limit", po::value<std::int64_t>()->default_value(4096),
+      "requests waiting for a bridge thread; beyond it 503");
+  add("request-timeout", po::value<std::int64_t>()->default_value(3000),
+      "deadline of one request, retries and fail-over included (ms); then 503");
+  add("attempt-timeout", po::value<std::int64_t>()->default_value(500),
+      "deadline of one attempt at one replica or the catalog (ms)");
+  add("cache-size", po::value<std::int64_t>()->default_value(10000), "lookup cache entries");
+  add("no-cache", po::bool_switch()->default_value(false), "turn the lookup cache off");
+  add("max-connections", po::value<std::int64_t>()->default_value(10000),
+      "open HTTP connections; new ones beyond it are closed");
+  add("read-timeout", po::value<std::int64_t>()->default_value(10000),
+      "a started request must arrive whole within this (ms); also bounds writing a reply");
+  add("idle-timeout", po::value<std::int64_t>()->default_value(30000),
+      "a keep-alive connection may idle this long (ms)");
+  options.add(own);
+
+  po::variables_map vm;
+  const int rc = common::parse_command_line(
+      argc, argv, kProgram,
+      "HTTP front end of Bazaar: REST API over the catalog and order services.", options, vm);
+  if (rc >= 0) return rc;
+
+  const Limits limits[] = {
+      {"port", 0, 65535},
+      {"threads", 1, 1024},
+      {"workers", 1, 1024},
+      {"queue-limit", 1, 1 << 20},
+      {"request-timeout", 1, 3600000},
+      {"attempt-timeout", 1, 3600000},
+      {"cache-size", 0, 100000000},
+      {"max-connections", 1, 1000000},
+      {"read-timeout", 1, 3600000},
+      {"idle-timeout", 1, 3600000},
+  };
+  for (const auto& l : limits) {
+    if (!in_range(vm, l)) return common::kExitUsage;
+  }
+  if (!common::init_logging("frontend", vm["log-level"].as<std::string>())) {
+    common::print_error(
+        kProgram, "unknown --log-level '" + vm["log-level"].as<std::string>() + "' (see --help)");
+    return common::kExitUsage;
+  }
+  common::install_stop_handlers();
+  try {
+    return run(vm);
+  } catch (const common::StartupError& e) {
+    common::print_error(kProgram, e.what());
+    return common::kExitStartup;
+  } catch (const std::exception& e) {
+    common::print_error(kProgram, e.what());
+    return common::kExitStartup;
+  }
+}

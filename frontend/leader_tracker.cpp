@@ -1,0 +1,74 @@
+#include "frontend/leader_tracker.h"
+
+namespace bazaar::frontend {
+
+LeaderTracker::LeaderTracker(std::uint32_t replicas, std::chrono::milliseconds suspect_window)
+    : replicas_(replicas), suspect_window_(suspect_window), suspect_until_(replicas) {}
+
+bool LeaderTracker::note_leader(std::uint32_t id, std::uint64_t term) {
+  if (!valid_id(id)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  // A lower term is taken only while no leader is known: order replicas keep their term on
+  // disk, so this is rare, but a front end must never be stuck refusing every leader (say,
+  // after the whole order service was rebuilt from scratch). A deposed leader taken this way
+  // answers kNotLeader or fails to commit, and is forgotten again.
+  if (term < term_ && leader_id_ >= 0) return false;
+  term_ = term;
+  leader_id_ = static_cast<std::int32_t>(id);
+  // A fresh claim of leadership outweighs an old timeout: try it again.
+  suspect_until_[id - 1] = Clock::time_point{};
+  return true;
+}
+
+void LeaderTracker::note_accepted(std::uint32_t id) {
+  if (!valid_id(id)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  leader_id_ = static_cast<std::int32_t>(id);
+  suspect_until_[id - 1] = Clock::time_point{};
+}
+
+void LeaderTracker::note_not_leader(std::uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leader_id_ == static_cast<std::int32_t>(id)) leader_id_ = -1;
+}
+
+void LeaderTracker::note_timeout(std::uint32_t id, Clock::time_point now) {
+  if (!valid_id(id)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  suspect_until_[id - 1] = now + suspect_window_;
+  // A leader that does not answer is not one we can name: forget it (the term is kept), so
+  // /health says so and whoever answers as leader next is taken.
+  if (leader_id_ == static_cast<std::int32_t>(id)) leader_id_ = -1;
+}
+
+bool LeaderTracker::suspect(std::uint32_t id, Clock::time_point now) const {
+  if (!valid_id(id)) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  return now < suspect_until_[id - 1];
+}
+
+std::int32_t LeaderTracker::routable_leader(Clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leader_id_ < 0) return -1;
+  if (now < suspect_until_[static_cast<std::size_t>(leader_id_ - 1)]) return -1;
+  return leader_id_;
+}
+
+std::optional<LeaderInfo> LeaderTracker::leader() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (leader_id_ < 0) return std::nullopt;
+  return LeaderInfo{static_cast<std::uint32_t>(leader_id_), term_};
+}
+
+void LeaderTracker::note_heartbeat(std::uint32_t interval_ms, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_heartbeat_ = now;
+  if (interval_ms > 0) heartbeat_interval_ = std::chrono::milliseconds(interval_ms);
+}
+
+bool LeaderTracker::bus_alive(Clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_heartbeat_ && now - *last_heartbeat_ <= 3 * heartbeat_interval_;
+}
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,74 @@
+// What the front end believes about the order leader and the bus, shared by every bridge
+// thread and fed by the bus subscriber and by the answers replicas give.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "frontend/backend.h"
+
+namespace bazaar::frontend {
+
+/// Thread-safe (one mutex; every method is short and never blocks on I/O). Time is passed in,
+/// so the rules can be tested without sleeping. Replica ids are 1..replicas; others are ignored.
+class LeaderTracker {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// A replica that timed out is avoided for `suspect_window` when picking where to send.
+  LeaderTracker(std::uint32_t replicas, std::chrono::milliseconds suspect_window);
+
+  std::uint32_t replicas() const { return replicas_; }
+
+  // ---- leader ----------------------------------------------------------------------------
+
+  /// A LeaderAnnouncement, or a StatusReply whose role is "leader". Taken when `term` is at
+  /// least the highest seen: there is at most one leader per term, so an equal term is the same
+  /// leader re-announcing (e.g. after a broker restart). A lower term is taken only while no
+  /// leader is known. Returns true when taken.
+  bool note_leader(std::uint32_t id, std::uint64_t term);
+
+  /// Replica `id` just committed an order: it leads (the term is unchanged) and is not suspect.
+  void note_accepted(std::uint32_t id);
+
+  /// Replica `id` says it does not lead: forget it as leader (the term is kept).
+  void note_not_leader(std::uint32_t id);
+
+  /// Replica `id` did not answer in time: avoid it until `now + suspect_window`, and forget it
+  /// as leader if it was.
+  void note_timeout(std::uint32_t id, Clock::time_point now);
+
+  bool suspect(std::uint32_t id, Clock::time_point now) const;
+
+  /// Where to send an order: the leader's id, or -1 when none is known or it is suspect.
+  std::int32_t routable_leader(Clock::time_point now) const;
+
+  /// The leader as known (announced, probed or confirmed), for /health.
+  std::optional<LeaderInfo> leader() const;
+
+  // ---- bus -------------------------------------------------------------------------------
+
+  /// A broker heartbeat published every `interval_ms`.
+  void note_heartbeat(std::uint32_t interval_ms, Clock::time_point now);
+
+  /// True when a heartbeat arrived within 3 of its intervals.
+  bool bus_alive(Clock::time_point now) const;
+
+ private:
+  bool valid_id(std::uint32_t id) const { return id >= 1 && id <= replicas_; }
+
+  const std::uint32_t replicas_;
+  const std::chrono::milliseconds suspect_window_;
+
+  mutable std::mutex mu_;
+  std::int32_t leader_id_ = -1;                        // guarded by mu_; -1: unknown
+  std::uint64_t term_ = 0;                             // guarded by mu_; highest term seen
+  std::vector<Clock::time_point> suspect_until_;       // guarded by mu_; index id-1
+  std::optional<Clock::time_point> last_heartbeat_;    // guarded by mu_
+  std::chrono::milliseconds heartbeat_interval_{250};  // guarded by mu_
+};
+
+}  // namespace bazaar::frontend

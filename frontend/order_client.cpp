@@ -1,0 +1,193 @@
+#include "frontend/order_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+namespace bazaar::frontend {
+
+namespace {
+
+bool is_transport_failure(common::CallOutcome o) {
+  // No usable answer from this replica: it may be down, slow, or not an order replica at all.
+  return o == common::CallOutcome::kTimeout || o == common::CallOutcome::kBadReply;
+}
+
+}  // namespace
+
+OrderClient::OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts)
+    : transport_(transport), tracker_(tracker), timeouts_(timeouts) {}
+
+std::chrono::milliseconds OrderClient::slice(std::chrono::milliseconds cap,
+                                             Clock::time_point deadline) const {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::max(std::chrono::milliseconds(1), std::min(cap, left));
+}
+
+void OrderClient::pause(Clock::time_point deadline) const {
+  const auto left = deadline - Clock::now();
+  if (left <= Clock::duration::zero()) return;
+  std::this_thread::sleep_for(std::min<Clock::duration>(timeouts_.backoff, left));
+}
+
+std::int32_t OrderClient::discover(Clock::time_point deadline) {
+  const std::uint32_t n = transport_.replicas();
+  const auto now = Clock::now();
+  // Highest id first (the election favours it), replicas that just timed out last.
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t id = n; id >= 1; --id) {
+    if (!tracker_.suspect(id, now)) order.push_back(id);
+  }
+  for (std::uint32_t id = n; id >= 1; --id) {
+    if (tracker_.suspect(id, now)) order.push_back(id);
+  }
+  std::int32_t named = -1;
+  for (std::uint32_t id : order) {
+    if (Clock::now() >= deadline) break;
+    auto r = transport_.status(id, slice(timeouts_.probe, deadline));
+    if (!r.ok()) {
+      tracker_.note_timeout(id, Clock::now());
+      continue;
+    }
+    if (r.reply.role == "leader") {
+      if (tracker_.note_leader(id, r.reply.term)) return static_cast<std::int32_t>(id);
+      continue;  // leads an older term than the known leader's: deposed, it cannot commit
+    }
+    const std::int32_t hint = r.reply.leader_id;
+    if (named < 0 && hint >= 1 && static_cast<std::uint32_t>(hint) <= n &&
+        !tracker_.suspect(static_cast<std::uint32_t>(hint), Clock::now())) {
+      named = hint;
+    }
+  }
+  return named;
+}
+
+std::int32_t OrderClient::find_leader(std::chrono::milliseconds budget) {
+  const auto now = Clock::now();
+  const std::int32_t known = tracker_.routable_leader(now);
+  if (known >= 1) return known;
+  const auto deadline = now + budget;
+  // Only a replica that calls itself leader counts here; a follower's hint is not proof.
+  const std::int32_t found = discover(deadline);
+  if (found >= 1 && tracker_.leader() &&
+      tracker_.leader()->id == static_cast<std::uint32_t>(found)) {
+    return found;
+  }
+  return -1;
+}
+
+PlaceOrderResult OrderClient::place(const proto::PlaceOrderRequest& request) {
+  const auto deadline = Clock::now() + timeouts_.request;
+  const std::uint32_t n = transport_.replicas();
+  std::int32_t hint = -1;
+  std::uint32_t hops = 0;  // hints followed in a row without a pause
+  std::string last_problem = "no order leader answered";
+  while (Clock::now() < deadline) {
+    std::int32_t target = hint;
+    hint = -1;
+    if (target < 1) target = tracker_.routable_leader(Clock::now());
+    if (target < 1) target = discover(deadline);
+    if (target < 1) {
+      pause(deadline);
+      continue;
+    }
+    const auto id = static_cast<std::uint32_t>(target);
+    ++attempts_;
+    auto r = transport_.place(id, request, slice(timeouts_.attempt, deadline));
+    if (!r.ok()) {
+      if (is_transport_failure(r.outcome)) {
+        spdlog::debug("order {}: replica {} {}", request.request_id, id, r.error);
+        tracker_.note_timeout(id, Clock::now());
+        continue;
+      }
+      // kRejected: the replica could not decode our request. Retrying cannot help.
+      return {proto::Status::kInternal, -1, "order replica rejected the request: " + r.error};
+    }
+    const proto::PlaceOrderReply& rep = r.reply;
+    switch (rep.status) {
+      case proto::Status::kOk:
+        tracker_.note_accepted(id);
+        return {proto::Status::kOk, rep.order_number, {}};
+      case proto::Status::kNotLeader:
+        tracker_.note_not_leader(id);
+        if (rep.leader_hint >= 1 && static_cast<std::uint32_t>(rep.leader_hint) <= n &&
+            rep.leader_hint != target &&
+            !tracker_.suspect(static_cast<std::uint32_t>(rep.leader_hint), Clock::now()) &&
+            ++hops <= n) {
+          hint = rep.leader_hint;
+        } else {
+          // No useful hint (an election is probably under way), or replicas pointing at each
+          // other with stale hints: wait a little instead of spinning.
+          hops = 0;
+          pause(deadline);
+        }
+        continue;
+      case proto::Status::kUnavailable:
+        // The leader cannot reach a majority or the catalog right now; nothing was done.
+        last_problem = rep.message.empty() ? "order service unavailable" : rep.message;
+        pause(deadline);
+        continue;
+      default:
+        return {rep.status, -1, rep.message};
+    }
+  }
+  return {proto::Status::kUnavailable, -1,
+          last_problem + " within " + std::to_string(timeouts_.request.count()) + " ms"};
+}
+
+GetOrderResult OrderClient::get(std::int64_t number) {
+  const auto deadline = Clock::now() + timeouts_.request;
+  const std::uint32_t n = transport_.replicas();
+  const proto::GetOrderRequest request{number};
+  while (Clock::now() < deadline) {
+    const auto now = Clock::now();
+    const std::int32_t leader = tracker_.routable_leader(now);
+    std::vector<std::uint32_t> order;
+    if (leader >= 1) order.push_back(static_cast<std::uint32_t>(leader));
+    for (std::uint32_t id = n; id >= 1; --id) {
+      if (static_cast<std::int32_t>(id) != leader && !tracker_.suspect(id, now)) {
+        order.push_back(id);
+      }
+    }
+    if (order.empty()) {  // everyone is suspect: try them all anyway
+      for (std::uint32_t id = n; id >= 1; --id) order.push_back(id);
+    }
+    bool not_found = false;
+    for (std::uint32_t id : order) {
+      if (Clock::now() >= deadline) break;
+      ++attempts_;
+      auto r = transport_.get(id, request, slice(timeouts_.attempt, deadline));
+      if (!r.ok()) {
+        if (is_transport_failure(r.outcome)) {
+          tracker_.note_timeout(id, Clock::now());
+          continue;
+        }
+        return {proto::Status::kInternal, {}, "order replica rejected the request: " + r.error};
+      }
+      switch (r.reply.status) {
+        case proto::Status::kOk:
+          return {proto::Status::kOk, r.reply.order, {}};
+        case proto::Status::kNotFound:
+          // The leader holds every committed order: its "not found" is final. A follower may
+          // just be behind, so ask the others first.
+          if (static_cast<std::int32_t>(id) == leader) return {proto::Status::kNotFound, {}, {}};
+          not_found = true;
+          continue;
+        case proto::Status::kNotLeader:
+        case proto::Status::kUnavailable:
+          continue;
+        default:
+          return {r.reply.status, {}, {}};
+      }
+    }
+    if (not_found) return {proto::Status::kNotFound, {}, {}};
+    pause(deadline);
+  }
+  return {proto::Status::kUnavailable,
+          {},
+          "no order replica answered within " + std::to_string(timeouts_.request.count()) + " ms"};
+}
+
+}  // namespace bazaar::frontend

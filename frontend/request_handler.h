@@ -1,0 +1,21 @@
+// What the HTTP server asks of the application: one request in, one reply out, asynchronously.
+#pragma once
+
+#include <functional>
+
+#include "frontend/api_types.h"
+
+namespace bazaar::frontend {
+
+/// Delivers the reply; may be called on any thread, exactly once.
+using ReplyCallback = std::function<void(ApiResponse)>;
+
+/// Called on an HTTP I/O thread, so it must not block: slow work goes elsewhere and `done`
+/// is called when it finishes.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual void handle(ApiRequest request, ReplyCallback done) = 0;
+};
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,199 @@
+#include "frontend/request_parsing.h"
+
+#include <array>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "proto_msgs/messages.h"
+
+namespace bazaar::frontend {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// RFC 7230 tchar: the characters of a method token.
+bool is_tchar(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return true;
+  if (c >= 'a' && c <= 'z') return true;
+  if (c >= '0' && c <= '9') return true;
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return kSymbols.find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = hex_value(in[i + 1]);
+    const int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c)) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+bool valid_item_name(std::string_view name) {
+  return !name.empty() && name.size() <= proto::kMaxNameBytes;
+}
+
+std::optional<std::int64_t> parse_quantity(const nlohmann::json& value) {
+  // nlohmann keeps integers as integers and anything with '.', 'e' or overflow as a float, so
+  // 2.0 and 1e3 are refused here like 2.5: a quantity is written as an integer.
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<std::uint64_t>();
+    if (v < 1 || v > static_cast<std::uint64_t>(proto::kMaxQuantity)) return std::nullopt;
+    return static_cast<std::int64_t>(v);
+  }
+  if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    if (v < 1 || v > proto::kMaxQuantity) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+OrderNumberParse parse_order_number(std::string_view text, std::int64_t& number) {
+  if (text.empty()) return OrderNumberParse::kInvalid;
+  std::int64_t v = 0;
+  bool overflow = false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return OrderNumberParse::kInvalid;
+    const int d = c - '0';
+    if (v > (std::numeric_limits<std::int64_t>::max() - d) / 10) overflow = true;
+    if (!overflow) v = v * 10 + d;
+  }
+  if (overflow) return OrderNumberParse::kOutOfRange;
+  number = v;
+  return OrderNumberParse::kOk;
+}
+
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > proto::kMaxRequestIdBytes) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool json_depth_within(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > max_depth) return false;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+std::string random_request_id() {
+  // One generator per thread, seeded from the OS: ids from different threads and processes
+  // must not collide, and a lock here would serialise every POST.
+  thread_local std::mt19937_64 gen = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = gen();
+    for (int i = 0; i < 16; ++i) {
+      out[static_cast<std::size_t>(half * 16 + i)] = kHex[v & 0xf];
+      v >>= 4;
+    }
+  }
+  return out;
+}
+
+RequestStart sniff_request_start(std::string_view bytes) {
+  constexpr std::size_t kMaxMethod = 32;
+  std::size_t i = 0;
+  // Method: 1..kMaxMethod tchars, then one space.
+  while (i < bytes.size() && bytes[i] != ' ') {
+    if (!is_tchar(static_cast<unsigned char>(bytes[i])) || i >= kMaxMethod) {
+      return RequestStart::kGarbage;
+    }
+    ++i;
+  }
+  if (i == bytes.size()) return RequestStart::kPlausible;
+  if (i == 0) return RequestStart::kGarbage;
+  ++i;
+  // Target: visible bytes (Beast's pathchar: anything but controls, space and DEL), then space.
+  const std::size_t target_start = i;
+  while (i < bytes.size() && bytes[i] != ' ') {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x21 || c == 0x7f) return RequestStart::kGarbage;
+    ++i;
+  }
+  if (i == bytes.size()) return RequestStart::kPlausible;
+  if (i == target_start) return RequestStart::kGarbage;
+  ++i;
+  static constexpr std::string_view kVersion = "HTTP/";
+  for (std::size_t k = 0; k < kVersion.size() && i + k < bytes.size(); ++k) {
+    if (bytes[i + k] != kVersion[k]) return RequestStart::kGarbage;
+  }
+  return RequestStart::kPlausible;
+}
+
+}  // namespace bazaar::frontend

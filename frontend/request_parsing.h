@@ -1,0 +1,57 @@
+// Checks on untrusted HTTP input: URL pieces, JSON fields, header values, and a quick sniff of
+// the first bytes of a connection. Pure functions, no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bazaar::frontend {
+
+/// Maximum nesting of arrays/objects accepted in a request body (deeper is refused unparsed, so
+/// a hostile body cannot make the parser or the destructor recurse deeply).
+inline constexpr std::size_t kMaxJsonDepth = 16;
+
+/// Decodes %XX escapes ('+' stays '+': this is a path, not a form). nullopt when a '%' is not
+/// followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view in);
+
+/// Escapes every byte except the unreserved set (A-Z a-z 0-9 - . _ ~) as %XX.
+std::string percent_encode(std::string_view in);
+
+/// Item names are 1..proto::kMaxNameBytes bytes.
+bool valid_item_name(std::string_view name);
+
+/// A quantity is a JSON integer in 1..2^31-1: not a float (2.5 or 2.0), string, bool or null.
+std::optional<std::int64_t> parse_quantity(const nlohmann::json& value);
+
+enum class OrderNumberParse : std::uint8_t {
+  kOk,
+  kInvalid,     // not a non-negative decimal integer (empty, sign, dot, letters)
+  kOutOfRange,  // digits only, but beyond int64: a valid number no order can have
+};
+/// Parses the <n> of /orders/<n> (already percent-decoded).
+OrderNumberParse parse_order_number(std::string_view text, std::int64_t& number);
+
+/// Idempotency keys are 1..proto::kMaxRequestIdBytes bytes of visible ASCII (0x21..0x7e).
+bool valid_idempotency_key(std::string_view key);
+
+/// True when no array/object in `text` nests deeper than `max_depth` (strings are skipped).
+bool json_depth_within(std::string_view text, std::size_t max_depth);
+
+/// A fresh request id: 128 random bits as 32 lowercase hex digits.
+std::string random_request_id();
+
+enum class RequestStart : std::uint8_t {
+  kPlausible,  // a request line that may well be valid (or too short to tell)
+  kGarbage,    // no HTTP request starts like this: answer 400 without waiting for more
+};
+/// Looks at the first bytes of a request: method token, space, target of visible bytes, space,
+/// "HTTP/". The parser alone would wait for a blank line (up to the header limit or the read
+/// deadline) before rejecting binary junk; this answers it at once.
+RequestStart sniff_request_start(std::string_view bytes);
+
+}  // namespace bazaar::frontend

@@ -1,0 +1,170 @@
+// Checks on untrusted input: percent-coding, quantities, order numbers, keys, JSON depth, the
+// request-start sniff; and the LeaderTracker's rules.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "frontend/leader_tracker.h"
+#include "frontend/request_parsing.h"
+
+namespace bazaar::frontend {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(PercentCoding, DecodesEscapes) {
+  EXPECT_EQ(percent_decode("Tux"), "Tux");
+  EXPECT_EQ(percent_decode("a%20b"), "a b");
+  EXPECT_EQ(percent_decode("%41%62%2f"), "Ab/");
+  EXPECT_EQ(percent_decode("a+b"), "a+b");
+  EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
+  EXPECT_EQ(percent_decode(""), "");
+  EXPECT_FALSE(percent_decode("%"));
+  EXPECT_FALSE(percent_decode("%4"));
+  EXPECT_FALSE(percent_decode("abc%"));
+  EXPECT_FALSE(percent_decode("%g0"));
+}
+
+TEST(PercentCoding, EncodeRoundTrips) {
+  const std::string raw = "Tux Deluxe/ü?#%&+~._-";
+  EXPECT_EQ(percent_encode("Tux"), "Tux");
+  EXPECT_EQ(percent_encode("a b/c"), "a%20b%2Fc");
+  EXPECT_EQ(percent_decode(percent_encode(raw)), raw);
+}
+
+TEST(Quantity, OnlyPositive32BitIntegers) {
+  EXPECT_EQ(parse_quantity(json::parse("1")), 1);
+  EXPECT_EQ(parse_quantity(json::parse("2147483647")), 2147483647);
+  for (const char* bad : {"0", "-1", "2147483648", "2.5", "2.0", "1e2", "\"3\"", "true", "null",
+                          "[1]", "18446744073709551615", "-9223372036854775808"}) {
+    EXPECT_FALSE(parse_quantity(json::parse(bad))) << bad;
+  }
+}
+
+TEST(OrderNumber, NonNegativeDecimalOnly) {
+  std::int64_t n = -1;
+  EXPECT_EQ(parse_order_number("0", n), OrderNumberParse::kOk);
+  EXPECT_EQ(n, 0);
+  EXPECT_EQ(parse_order_number("9223372036854775807", n), OrderNumberParse::kOk);
+  EXPECT_EQ(n, INT64_MAX);
+  EXPECT_EQ(parse_order_number("9223372036854775808", n), OrderNumberParse::kOutOfRange);
+  for (const char* bad : {"", "-1", "+1", "1.5", "abc", "1a", " 1", "0x10"}) {
+    EXPECT_EQ(parse_order_number(bad, n), OrderNumberParse::kInvalid) << bad;
+  }
+}
+
+TEST(IdempotencyKey, VisibleAsciiUpTo128) {
+  EXPECT_TRUE(valid_idempotency_key("a"));
+  EXPECT_TRUE(valid_idempotency_key(std::string(128, '!')));
+  EXPECT_FALSE(valid_idempotency_key(""));
+  EXPECT_FALSE(valid_idempotency_key(std::string(129, 'a')));
+  EXPECT_FALSE(valid_idempotency_key("a b"));
+  EXPECT_FALSE(valid_idempotency_key("\x7f"));
+  EXPECT_FALSE(valid_idempotency_key("\xc3\xa9"));
+}
+
+TEST(JsonDepth, CountsOutsideStrings) {
+  EXPECT_TRUE(json_depth_within("[[[]]]", 3));
+  EXPECT_FALSE(json_depth_within("[[[[]]]]", 3));
+  EXPECT_TRUE(json_depth_within(R"({"a":"[[[[[[\"[[[["})", 1));
+  EXPECT_TRUE(json_depth_within("]]]]{}", 1));
+}
+
+TEST(RequestId, RandomHex128) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = random_request_id();
+    ASSERT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Sniff, RequestStarts) {
+  for (const char* ok : {"G", "GET", "GET ", "GET /products/Tux", "GET /x HTTP/1.1\r\n",
+                         "POST /orders HT", "M-SEARCH * HTTP/1.1"}) {
+    EXPECT_EQ(sniff_request_start(ok), RequestStart::kPlausible) << ok;
+  }
+  for (const std::string& bad :
+       {std::string("\x16\x03\x01\x02\x00", 5), std::string(" GET / HTTP/1.1"), std::string("\r\n"),
+        std::string("GET\x01/"), std::string("this is not http\r\n\r\n"),
+        std::string("GET /a\x01"
+                    "b HTTP/1.1"),
+        std::string("GET  HTTP/1.1"), std::string(40, 'A'), std::string("{\"name\":\"Tux\"}")}) {
+    EXPECT_EQ(sniff_request_start(bad), RequestStart::kGarbage) << bad;
+  }
+}
+
+// ---- LeaderTracker -------------------------------------------------------------------------
+
+TEST(LeaderTracker, KeepsTheHighestTerm) {
+  LeaderTracker t(3, 1000ms);
+  EXPECT_FALSE(t.leader());
+  EXPECT_TRUE(t.note_leader(2, 5));
+  EXPECT_FALSE(t.note_leader(3, 4));  // older term
+  EXPECT_EQ(t.leader()->id, 2u);
+  EXPECT_TRUE(t.note_leader(2, 5));  // re-announcement of the same term
+  EXPECT_TRUE(t.note_leader(3, 6));
+  EXPECT_EQ(t.leader()->id, 3u);
+  EXPECT_EQ(t.leader()->term, 6u);
+  EXPECT_FALSE(t.note_leader(4, 9));  // no replica 4
+  EXPECT_FALSE(t.note_leader(0, 9));
+  EXPECT_EQ(t.leader()->id, 3u);
+}
+
+TEST(LeaderTracker, NotLeaderForgetsAndAcceptedConfirms) {
+  LeaderTracker t(3, 1000ms);
+  t.note_leader(3, 2);
+  t.note_not_leader(2);  // someone else: no change
+  EXPECT_EQ(t.leader()->id, 3u);
+  t.note_not_leader(3);
+  EXPECT_FALSE(t.leader());
+  t.note_accepted(1);
+  EXPECT_EQ(t.leader()->id, 1u);
+  EXPECT_EQ(t.leader()->term, 2u);
+  EXPECT_FALSE(t.note_leader(2, 1));  // the term is remembered
+}
+
+TEST(LeaderTracker, LowerTermIsTakenOnlyWhenNoLeaderIsKnown) {
+  LeaderTracker t(3, 1000ms);
+  t.note_leader(2, 7);
+  EXPECT_FALSE(t.note_leader(1, 3));
+  t.note_not_leader(2);
+  EXPECT_TRUE(t.note_leader(1, 3));  // e.g. a rebuilt order service starting over at term 1
+  EXPECT_EQ(t.leader()->id, 1u);
+  EXPECT_EQ(t.leader()->term, 3u);
+}
+
+TEST(LeaderTracker, TimedOutLeaderIsForgottenAndAvoidedForAWhile) {
+  LeaderTracker t(3, 1000ms);
+  const auto now = LeaderTracker::Clock::now();
+  t.note_leader(3, 1);
+  EXPECT_EQ(t.routable_leader(now), 3);
+  t.note_timeout(2, now);  // not the leader: only suspect
+  EXPECT_EQ(t.routable_leader(now), 3);
+  t.note_timeout(3, now);
+  EXPECT_TRUE(t.suspect(3, now + 999ms));
+  EXPECT_FALSE(t.suspect(3, now + 1001ms));
+  EXPECT_EQ(t.routable_leader(now + 500ms), -1);
+  EXPECT_FALSE(t.leader());
+  t.note_leader(3, 1);  // it re-announces: taken, and no longer suspect
+  EXPECT_EQ(t.routable_leader(now), 3);
+  t.note_timeout(3, now);
+  t.note_accepted(3);  // it committed an order after all
+  EXPECT_EQ(t.routable_leader(now), 3);
+}
+
+TEST(LeaderTracker, BusAliveWithinThreeIntervals) {
+  LeaderTracker t(1, 1000ms);
+  const auto now = LeaderTracker::Clock::now();
+  EXPECT_FALSE(t.bus_alive(now));
+  t.note_heartbeat(100, now);
+  EXPECT_TRUE(t.bus_alive(now + 300ms));
+  EXPECT_FALSE(t.bus_alive(now + 301ms));
+}
+
+}  // namespace
+}  // namespace bazaar::frontend
