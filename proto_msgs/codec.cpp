@@ -4,12 +4,24 @@ namespace bazaar::proto {
 
 namespace {
 
-bool name_ok(const std::string& s) { return !s.empty() && s.size() <= kMaxNameBytes; }
-bool id_ok(const std::string& s) { return !s.empty() && s.size() <= kMaxRequestIdBytes; }
-bool text_ok(const std::string& s) { return s.size() <= kMaxTextBytes; }
-bool status_ok(Status s) { return static_cast<std::uint8_t>(s) <= kMaxStatus; }
-bool side_ok(Side s) { return static_cast<std::uint8_t>(s) <= kMaxSide; }
-bool quantity_ok(std::int64_t q) { return q >= 1 && q <= kMaxQuantity; }
+bool name_ok(const std::string& s) {
+  return !s.empty() && s.size() <= kMaxNameBytes;
+}
+bool id_ok(const std::string& s) {
+  return !s.empty() && s.size() <= kMaxRequestIdBytes;
+}
+bool text_ok(const std::string& s) {
+  return s.size() <= kMaxTextBytes;
+}
+bool status_ok(Status s) {
+  return static_cast<std::uint8_t>(s) <= kMaxStatus;
+}
+bool side_ok(Side s) {
+  return static_cast<std::uint8_t>(s) <= kMaxSide;
+}
+bool quantity_ok(std::int64_t q) {
+  return q >= 1 && q <= kMaxQuantity;
+}
 
 bool known_type(std::uint16_t t) {
   switch (static_cast<MessageType>(t)) {
@@ -26,6 +38,10 @@ bool known_type(std::uint16_t t) {
     case MessageType::kPlaceOrderReply:
     case MessageType::kGetOrderRequest:
     case MessageType::kGetOrderReply:
+    case MessageType::kRequestVote:
+    case MessageType::kVoteReply:
+    case MessageType::kAppendEntries:
+    case MessageType::kAppendReply:
     case MessageType::kInvalidation:
     case MessageType::kLeaderAnnouncement:
     case MessageType::kHeartbeat:
@@ -39,60 +55,106 @@ bool item_ok(const Item& i) {
   return i.name.size() <= kMaxNameBytes && i.price_cents >= 0 && i.quantity >= 0 && i.volume >= 0;
 }
 
-bool header_ok(const EventHeader& h) { return name_ok(h.publisher); }
+bool header_ok(const EventHeader& h) {
+  return name_ok(h.publisher);
+}
 
 }  // namespace
 
 const char* to_string(DecodeError e) {
   switch (e) {
-    case DecodeError::kNone: return "none";
-    case DecodeError::kTooLarge: return "message too large";
-    case DecodeError::kGarbage: return "not a msgpack message";
-    case DecodeError::kBadEnvelope: return "bad envelope";
-    case DecodeError::kBadVersion: return "unsupported protocol version";
-    case DecodeError::kUnknownType: return "unknown message type";
-    case DecodeError::kWrongType: return "unexpected message type";
-    case DecodeError::kWrongShape: return "malformed message body";
-    case DecodeError::kInvalidField: return "field out of bounds";
+    case DecodeError::kNone:
+      return "none";
+    case DecodeError::kTooLarge:
+      return "message too large";
+    case DecodeError::kGarbage:
+      return "not a msgpack message";
+    case DecodeError::kBadEnvelope:
+      return "bad envelope";
+    case DecodeError::kBadVersion:
+      return "unsupported protocol version";
+    case DecodeError::kUnknownType:
+      return "unknown message type";
+    case DecodeError::kWrongType:
+      return "unexpected message type";
+    case DecodeError::kWrongShape:
+      return "malformed message body";
+    case DecodeError::kInvalidField:
+      return "field out of bounds";
   }
   return "?";
 }
 
 const char* to_string(Status s) {
   switch (s) {
-    case Status::kOk: return "ok";
-    case Status::kUnknownItem: return "unknown item";
-    case Status::kInsufficient: return "insufficient quantity";
-    case Status::kBadRequest: return "bad request";
-    case Status::kNotLeader: return "not leader";
-    case Status::kUnavailable: return "unavailable";
-    case Status::kNotFound: return "not found";
-    case Status::kConflict: return "conflict";
-    case Status::kInternal: return "internal error";
+    case Status::kOk:
+      return "ok";
+    case Status::kUnknownItem:
+      return "unknown item";
+    case Status::kInsufficient:
+      return "insufficient quantity";
+    case Status::kBadRequest:
+      return "bad request";
+    case Status::kNotLeader:
+      return "not leader";
+    case Status::kUnavailable:
+      return "unavailable";
+    case Status::kNotFound:
+      return "not found";
+    case Status::kConflict:
+      return "conflict";
+    case Status::kInternal:
+      return "internal error";
   }
   return "?";
 }
 
-const char* to_string(Side s) { return s == Side::kSell ? "sell" : "buy"; }
+const char* to_string(Side s) {
+  return s == Side::kSell ? "sell" : "buy";
+}
 
 const char* to_string(MessageType t) {
   switch (t) {
-    case MessageType::kErrorReply: return "ErrorReply";
-    case MessageType::kStatusRequest: return "StatusRequest";
-    case MessageType::kStatusReply: return "StatusReply";
-    case MessageType::kLookupRequest: return "LookupRequest";
-    case MessageType::kLookupReply: return "LookupReply";
-    case MessageType::kListRequest: return "ListRequest";
-    case MessageType::kListReply: return "ListReply";
-    case MessageType::kTradeRequest: return "TradeRequest";
-    case MessageType::kTradeReply: return "TradeReply";
-    case MessageType::kPlaceOrderRequest: return "PlaceOrderRequest";
-    case MessageType::kPlaceOrderReply: return "PlaceOrderReply";
-    case MessageType::kGetOrderRequest: return "GetOrderRequest";
-    case MessageType::kGetOrderReply: return "GetOrderReply";
-    case MessageType::kInvalidation: return "Invalidation";
-    case MessageType::kLeaderAnnouncement: return "LeaderAnnouncement";
-    case MessageType::kHeartbeat: return "Heartbeat";
+    case MessageType::kErrorReply:
+      return "ErrorReply";
+    case MessageType::kStatusRequest:
+      return "StatusRequest";
+    case MessageType::kStatusReply:
+      return "StatusReply";
+    case MessageType::kLookupRequest:
+      return "LookupRequest";
+    case MessageType::kLookupReply:
+      return "LookupReply";
+    case MessageType::kListRequest:
+      return "ListRequest";
+    case MessageType::kListReply:
+      return "ListReply";
+    case MessageType::kTradeRequest:
+      return "TradeRequest";
+    case MessageType::kTradeReply:
+      return "TradeReply";
+    case MessageType::kPlaceOrderRequest:
+      return "PlaceOrderRequest";
+    case MessageType::kPlaceOrderReply:
+      return "PlaceOrderReply";
+    case MessageType::kGetOrderRequest:
+      return "GetOrderRequest";
+    case MessageType::kGetOrderReply:
+      return "GetOrderReply";
+    case MessageType::kRequestVote:
+      return "RequestVote";
+    case MessageType::kVoteReply:
+      return "VoteReply";
+    case MessageType::kAppendEntries:
+      return "AppendEntries";
+    case MessageType::kAppendReply:
+      return "AppendReply";
+    case MessageType::kInvalidation:
+      return "Invalidation";
+    case MessageType::kLeaderAnnouncement:
+      return "LeaderAnnouncement";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
   }
   return "?";
 }
@@ -130,7 +192,8 @@ Decoded<Envelope> open_envelope(std::string_view bytes) {
   }
   const msgpack::object& version = root.via.array.ptr[0];
   const msgpack::object& type = root.via.array.ptr[1];
-  if (version.type != msgpack::type::POSITIVE_INTEGER || type.type != msgpack::type::POSITIVE_INTEGER) {
+  if (version.type != msgpack::type::POSITIVE_INTEGER ||
+      type.type != msgpack::type::POSITIVE_INTEGER) {
     out.error = DecodeError::kBadEnvelope;
     return out;
   }
@@ -148,14 +211,24 @@ Decoded<Envelope> open_envelope(std::string_view bytes) {
   return out;
 }
 
-bool validate(const ErrorReply& m) { return status_ok(m.status) && text_ok(m.message); }
-bool validate(const StatusRequest&) { return true; }
+bool validate(const ErrorReply& m) {
+  return status_ok(m.status) && text_ok(m.message);
+}
+bool validate(const StatusRequest&) {
+  return true;
+}
 bool validate(const StatusReply& m) {
   return name_ok(m.service) && text_ok(m.role) && m.leader_id >= -1;
 }
-bool validate(const LookupRequest& m) { return name_ok(m.name); }
-bool validate(const LookupReply& m) { return status_ok(m.status) && item_ok(m.item); }
-bool validate(const ListRequest&) { return true; }
+bool validate(const LookupRequest& m) {
+  return name_ok(m.name);
+}
+bool validate(const LookupReply& m) {
+  return status_ok(m.status) && item_ok(m.item);
+}
+bool validate(const ListRequest&) {
+  return true;
+}
 bool validate(const ListReply& m) {
   if (!status_ok(m.status) || m.items.size() > kMaxListItems) return false;
   for (const auto& i : m.items) {
@@ -166,15 +239,18 @@ bool validate(const ListReply& m) {
 bool validate(const TradeRequest& m) {
   return id_ok(m.request_id) && name_ok(m.name) && side_ok(m.side) && quantity_ok(m.quantity);
 }
-bool validate(const TradeReply& m) { return status_ok(m.status) && item_ok(m.item); }
+bool validate(const TradeReply& m) {
+  return status_ok(m.status) && item_ok(m.item);
+}
 bool validate(const PlaceOrderRequest& m) {
   return id_ok(m.request_id) && name_ok(m.name) && side_ok(m.side) && quantity_ok(m.quantity);
 }
 bool validate(const PlaceOrderReply& m) {
-  return status_ok(m.status) && m.order_number >= -1 && m.leader_hint >= -1 &&
-         text_ok(m.message);
+  return status_ok(m.status) && m.order_number >= -1 && m.leader_hint >= -1 && text_ok(m.message);
 }
-bool validate(const GetOrderRequest& m) { return m.number >= 0; }
+bool validate(const GetOrderRequest& m) {
+  return m.number >= 0;
+}
 bool validate(const GetOrderReply& m) {
   if (!status_ok(m.status)) return false;
   if (m.status != Status::kOk) return true;
@@ -182,10 +258,37 @@ bool validate(const GetOrderReply& m) {
   return o.number >= 0 && name_ok(o.name) && side_ok(o.side) && quantity_ok(o.quantity) &&
          o.request_id.size() <= kMaxRequestIdBytes;
 }
-bool validate(const Invalidation& m) { return header_ok(m.header) && name_ok(m.name); }
+bool validate(const Invalidation& m) {
+  return header_ok(m.header) && name_ok(m.name);
+}
 bool validate(const LeaderAnnouncement& m) {
   return header_ok(m.header) && !m.endpoint.empty() && text_ok(m.endpoint);
 }
-bool validate(const Heartbeat& m) { return header_ok(m.header); }
+bool validate(const Heartbeat& m) {
+  return header_ok(m.header);
+}
+bool validate(const RequestVote& m) {
+  return m.candidate > 0 && m.last_term <= m.term;
+}
+bool validate(const VoteReply& m) {
+  return m.from > 0;
+}
+bool validate(const AppendEntries& m) {
+  if (m.leader == 0 || m.entries.size() > kMaxEntriesPerAppend || m.prev_term > m.term) {
+    return false;
+  }
+  for (const auto& e : m.entries) {
+    if (e.term > m.term || e.term < m.prev_term || e.kind > LogEntry::kOrder) return false;
+    if (e.kind == LogEntry::kOrder &&
+        (e.order_number < 0 || !id_ok(e.request_id) || !name_ok(e.name) || !side_ok(e.side) ||
+         !quantity_ok(e.quantity))) {
+      return false;
+    }
+  }
+  return true;
+}
+bool validate(const AppendReply& m) {
+  return m.from > 0;
+}
 
 }  // namespace bazaar::proto

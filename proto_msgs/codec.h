@@ -78,6 +78,10 @@ bool validate(const GetOrderReply& m);
 bool validate(const Invalidation& m);
 bool validate(const LeaderAnnouncement& m);
 bool validate(const Heartbeat& m);
+bool validate(const RequestVote& m);
+bool validate(const VoteReply& m);
+bool validate(const AppendEntries& m);
+bool validate(const AppendReply& m);
 
 namespace detail {
 /// Number of fields of T on the wire (the array length a default T packs to).

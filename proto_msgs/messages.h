@@ -38,6 +38,10 @@ enum class MessageType : std::uint16_t {
   kPlaceOrderReply = 21,
   kGetOrderRequest = 22,
   kGetOrderReply = 23,
+  kRequestVote = 30,
+  kVoteReply = 31,
+  kAppendEntries = 32,
+  kAppendReply = 33,
   kInvalidation = 40,
   kLeaderAnnouncement = 41,
   kHeartbeat = 42,
@@ -103,7 +107,7 @@ struct StatusRequest {
 
 struct StatusReply {
   static constexpr MessageType kType = MessageType::kStatusReply;
-  std::string service;  // "broker", "catalog", "order"
+  std::string service;   // "broker", "catalog", "order"
   std::uint32_t id = 0;  // replica id for order, 0 otherwise
   std::string role;      // "leader", "follower", "candidate", "serving"
   std::uint64_t term = 0;
@@ -192,6 +196,71 @@ struct GetOrderReply {
   Status status = Status::kOk;
   Order order;
   MSGPACK_DEFINE(status, order)
+};
+
+// ---- replication (DEALER -> ROUTER between order replicas) ----------------------------------
+
+inline constexpr std::size_t kMaxEntriesPerAppend = 4096;
+
+/// One entry of the replicated log. Index i (1-based) is the entry's position. A leader opens its
+/// term with a no-op entry so it can commit what earlier terms left behind; orders carry their
+/// order number, which is their position among the log's orders (0, 1, 2, ...).
+struct LogEntry {
+  enum Kind : std::uint8_t { kNoop = 0, kOrder = 1 };
+  std::uint64_t term = 0;
+  std::uint8_t kind = kNoop;
+  std::int64_t order_number = -1;  // -1 for a no-op
+  std::string request_id;
+  std::string name;
+  Side side = Side::kBuy;
+  std::int64_t quantity = 0;
+  MSGPACK_DEFINE(term, kind, order_number, request_id, name, side, quantity)
+  bool operator==(const LogEntry&) const = default;
+};
+
+/// A candidate asks for a vote. With `pre_vote` it only asks whether it could win (term is then
+/// the term it would campaign in); nobody changes state for a pre-vote.
+struct RequestVote {
+  static constexpr MessageType kType = MessageType::kRequestVote;
+  std::uint64_t term = 0;
+  std::uint32_t candidate = 0;
+  std::uint64_t last_index = 0;
+  std::uint64_t last_term = 0;
+  bool pre_vote = false;
+  MSGPACK_DEFINE(term, candidate, last_index, last_term, pre_vote)
+};
+
+struct VoteReply {
+  static constexpr MessageType kType = MessageType::kVoteReply;
+  std::uint64_t term = 0;
+  std::uint32_t from = 0;
+  bool granted = false;
+  bool pre_vote = false;
+  MSGPACK_DEFINE(term, from, granted, pre_vote)
+};
+
+/// The leader replicates entries (none: a heartbeat) after prev_index/prev_term.
+struct AppendEntries {
+  static constexpr MessageType kType = MessageType::kAppendEntries;
+  std::uint64_t term = 0;
+  std::uint32_t leader = 0;
+  std::uint64_t prev_index = 0;
+  std::uint64_t prev_term = 0;
+  std::vector<LogEntry> entries;
+  std::uint64_t commit = 0;
+  MSGPACK_DEFINE(term, leader, prev_index, prev_term, entries, commit)
+};
+
+/// success: the follower's log now matches the leader's up to match_index.
+/// failure: next_index is where the leader should try next (the follower's hint).
+struct AppendReply {
+  static constexpr MessageType kType = MessageType::kAppendReply;
+  std::uint64_t term = 0;
+  std::uint32_t from = 0;
+  bool success = false;
+  std::uint64_t match_index = 0;
+  std::uint64_t next_index = 0;
+  MSGPACK_DEFINE(term, from, success, match_index, next_index)
 };
 
 // ---- events (PUB/SUB through the broker) ---------------------------------------------------

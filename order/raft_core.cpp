@@ -1,0 +1,383 @@
+#include "order/raft_core.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace bazaar::order {
+
+const char* to_string(RaftRole r) {
+  switch (r) {
+    case RaftRole::kFollower:
+      return "follower";
+    case RaftRole::kPreCandidate:
+      return "candidate";
+    case RaftRole::kCandidate:
+      return "candidate";
+    case RaftRole::kLeader:
+      return "leader";
+  }
+  return "?";
+}
+
+RaftCore::RaftCore(RaftConfig config, HardState hard_state, std::vector<proto::LogEntry> log,
+                   std::uint64_t commit, std::uint64_t now_ms)
+    : config_(std::move(config)),
+      hard_(hard_state),
+      log_(std::move(log)),
+      commit_(std::min<std::uint64_t>(commit, log_.size())),
+      now_(now_ms),
+      rng_(config_.seed * 7919 + config_.id) {
+  for (const auto& e : log_) order_count_ += e.kind == proto::LogEntry::kOrder ? 1 : 0;
+  reset_election_timer(now_ms);
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+std::uint64_t RaftCore::term_at(std::uint64_t index) const {
+  return index == 0 || index > log_.size() ? 0 : log_[index - 1].term;
+}
+
+bool RaftCore::up_to_date(std::uint64_t last_index, std::uint64_t last_term) const {
+  const std::uint64_t my_term = term_at(log_.size());
+  return last_term > my_term || (last_term == my_term && last_index >= log_.size());
+}
+
+void RaftCore::reset_election_timer(std::uint64_t now_ms) {
+  // Priority: each member with a higher id adds a step, so among live replicas whose logs are up
+  // to date the highest id times out, asks for votes, and wins first.
+  std::uint64_t higher = 0;
+  for (auto m : config_.members) higher += m > config_.id ? 1 : 0;
+  const std::uint64_t jitter =
+      config_.jitter_ms == 0
+          ? 0
+          : std::uniform_int_distribution<std::uint64_t>(0, config_.jitter_ms)(rng_);
+  election_deadline_ = now_ms + config_.election_ms + higher * config_.priority_step_ms + jitter;
+}
+
+void RaftCore::set_term(std::uint64_t term) {
+  hard_.term = term;
+  hard_.voted_for = -1;
+  hard_dirty_ = true;
+}
+
+void RaftCore::send(std::uint32_t to, PeerMessage m) {
+  ready_.messages.push_back({to, std::move(m)});
+}
+
+void RaftCore::append_local(proto::LogEntry e) {
+  if (e.kind == proto::LogEntry::kOrder) ++order_count_;
+  log_.push_back(std::move(e));
+  if (ready_.entries.empty()) ready_.first_index = log_.size();
+  assert(ready_.first_index + ready_.entries.size() == log_.size());
+  ready_.entries.push_back(log_.back());
+}
+
+void RaftCore::truncate_local(std::uint64_t from) {
+  // Raft never removes a committed entry: the leader's log holds every committed entry, and a
+  // follower only truncates where it conflicts with the leader.
+  assert(from > commit_);
+  for (std::uint64_t i = from; i <= log_.size(); ++i) {
+    if (log_[i - 1].kind == proto::LogEntry::kOrder) --order_count_;
+  }
+  log_.resize(from - 1);
+  if (!ready_.entries.empty() && ready_.first_index + ready_.entries.size() > from) {
+    // Drop queued, not yet persisted entries at or past `from`.
+    ready_.entries.resize(from > ready_.first_index ? from - ready_.first_index : 0);
+  }
+  ready_.truncate_from = ready_.truncate_from ? std::min(*ready_.truncate_from, from) : from;
+}
+
+void RaftCore::set_commit(std::uint64_t index) {
+  if (index > commit_) {
+    commit_ = index;
+    ready_.commit_changed = true;
+  }
+}
+
+Ready RaftCore::take_ready() {
+  if (hard_dirty_) ready_.hard_state = hard_;
+  hard_dirty_ = false;
+  ready_.commit_index = commit_;
+  Ready out = std::move(ready_);
+  ready_ = Ready{};
+  return out;
+}
+
+// ---- roles ------------------------------------------------------------------------------------
+
+void RaftCore::become_follower(std::uint64_t term, std::int32_t leader, std::uint64_t now_ms) {
+  if (term > hard_.term) set_term(term);
+  role_ = RaftRole::kFollower;
+  leader_ = leader;
+  votes_.clear();
+  progress_.clear();
+  reset_election_timer(now_ms);
+}
+
+void RaftCore::start_pre_vote(std::uint64_t now_ms) {
+  // Pre-vote: ask whether we could win before raising the term, so a replica that was cut off
+  // (or just restarted) cannot force a healthy leader out by campaigning in a higher term.
+  role_ = RaftRole::kPreCandidate;
+  leader_ = -1;
+  votes_ = {config_.id};
+  reset_election_timer(now_ms);
+  if (votes_.size() >= majority()) {
+    start_election(now_ms);
+    return;
+  }
+  for (auto m : config_.members) {
+    if (m == config_.id) continue;
+    send(m,
+         proto::RequestVote{hard_.term + 1, config_.id, log_.size(), term_at(log_.size()), true});
+  }
+}
+
+void RaftCore::start_election(std::uint64_t now_ms) {
+  set_term(hard_.term + 1);
+  hard_.voted_for = static_cast<std::int32_t>(config_.id);
+  role_ = RaftRole::kCandidate;
+  leader_ = -1;
+  votes_ = {config_.id};
+  reset_election_timer(now_ms);
+  if (votes_.size() >= majority()) {
+    become_leader(now_ms);
+    return;
+  }
+  for (auto m : config_.members) {
+    if (m == config_.id) continue;
+    send(m, proto::RequestVote{hard_.term, config_.id, log_.size(), term_at(log_.size()), false});
+  }
+}
+
+void RaftCore::become_leader(std::uint64_t now_ms) {
+  role_ = RaftRole::kLeader;
+  leader_ = static_cast<std::int32_t>(config_.id);
+  votes_.clear();
+  progress_.clear();
+  for (auto m : config_.members) {
+    if (m != config_.id) progress_[m] = Progress{log_.size() + 1, 0, 0, now_ms};
+  }
+  // A no-op of the new term: entries of earlier terms commit only under an entry of the
+  // leader's own term (Raft §5.4.2), and clients waiting on them should not wait for new orders.
+  proto::LogEntry noop;
+  noop.term = hard_.term;
+  append_local(std::move(noop));
+  broadcast_append(now_ms, false);
+  next_heartbeat_ = now_ms + config_.heartbeat_ms;
+  advance_commit();
+}
+
+// ---- inputs -----------------------------------------------------------------------------------
+
+void RaftCore::tick(std::uint64_t now_ms) {
+  now_ = now_ms;
+  if (role_ == RaftRole::kLeader) {
+    // Check-quorum: a leader that has not heard from a majority for an election timeout steps
+    // down, so a leader cut off from the others stops taking orders it could never commit.
+    std::size_t heard = 1;
+    for (const auto& [peer, p] : progress_)
+      heard += now_ms - p.last_heard <= config_.election_ms ? 1 : 0;
+    if (heard < majority()) {
+      become_follower(hard_.term, -1, now_ms);
+      return;
+    }
+    if (now_ms >= next_heartbeat_) {
+      broadcast_append(now_ms, true);
+      next_heartbeat_ = now_ms + config_.heartbeat_ms;
+    }
+    return;
+  }
+  if (now_ms >= election_deadline_) start_pre_vote(now_ms);
+}
+
+void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
+  now_ = now_ms;
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, proto::RequestVote>) on_request_vote(m, now_ms);
+        if constexpr (std::is_same_v<T, proto::VoteReply>) on_vote_reply(m, now_ms);
+        if constexpr (std::is_same_v<T, proto::AppendEntries>) on_append(m, now_ms);
+        if constexpr (std::is_same_v<T, proto::AppendReply>) on_append_reply(m, now_ms);
+      },
+      message);
+}
+
+ProposeOutcome RaftCore::propose(proto::LogEntry entry, std::uint64_t& index) {
+  if (role_ != RaftRole::kLeader) return ProposeOutcome::kNotLeader;
+  entry.term = hard_.term;
+  if (entry.kind == proto::LogEntry::kOrder) entry.order_number = order_count_;
+  append_local(std::move(entry));
+  index = log_.size();
+  // Replicate now to every peer without an append in flight; the others get this entry with the
+  // batch that follows their reply (group commit).
+  for (auto& [peer, p] : progress_) {
+    if (p.inflight_since == 0) send_append(peer, now_, false);
+  }
+  advance_commit();
+  return ProposeOutcome::kAccepted;
+}
+
+// ---- votes ------------------------------------------------------------------------------------
+
+void RaftCore::on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms) {
+  // Lease: while a leader is heard from, refuse to help unseat it (and do not even adopt a higher
+  // term from the request), so a replica that rejoins cannot disrupt a healthy leader.
+  const bool leader_alive =
+      role_ == RaftRole::kLeader ||
+      (leader_ >= 0 && now_ms - last_leader_contact_ < config_.election_ms && heard_leader_);
+  if (m.pre_vote) {
+    const bool grant =
+        m.term > hard_.term && !leader_alive && up_to_date(m.last_index, m.last_term);
+    send(m.candidate, proto::VoteReply{grant ? m.term : hard_.term, config_.id, grant, true});
+    return;
+  }
+  if (m.term < hard_.term || (m.term > hard_.term && leader_alive)) {
+    send(m.candidate, proto::VoteReply{hard_.term, config_.id, false, false});
+    return;
+  }
+  if (m.term > hard_.term) become_follower(m.term, -1, now_ms);
+  bool grant = false;
+  if ((hard_.voted_for < 0 || hard_.voted_for == static_cast<std::int32_t>(m.candidate)) &&
+      up_to_date(m.last_index, m.last_term)) {
+    grant = true;
+    if (hard_.voted_for < 0) {
+      hard_.voted_for = static_cast<std::int32_t>(m.candidate);
+      hard_dirty_ = true;  // persisted before the reply leaves (Ready order)
+    }
+    reset_election_timer(now_ms);
+  }
+  send(m.candidate, proto::VoteReply{hard_.term, config_.id, grant, false});
+}
+
+void RaftCore::on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms) {
+  if (m.pre_vote) {
+    if (!m.granted && m.term > hard_.term) {
+      become_follower(m.term, -1, now_ms);
+      return;
+    }
+    if (role_ != RaftRole::kPreCandidate || !m.granted || m.term != hard_.term + 1) return;
+    votes_.insert(m.from);
+    if (votes_.size() >= majority()) start_election(now_ms);
+    return;
+  }
+  if (m.term > hard_.term) {
+    become_follower(m.term, -1, now_ms);
+    return;
+  }
+  if (role_ != RaftRole::kCandidate || m.term != hard_.term || !m.granted) return;
+  votes_.insert(m.from);
+  if (votes_.size() >= majority()) become_leader(now_ms);
+}
+
+// ---- replication ------------------------------------------------------------------------------
+
+void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartbeat_only) {
+  Progress& p = progress_[peer];
+  proto::AppendEntries a;
+  a.term = hard_.term;
+  a.leader = config_.id;
+  a.prev_index = p.next - 1;
+  a.prev_term = term_at(a.prev_index);
+  a.commit = commit_;
+  if (!heartbeat_only) {
+    const std::uint64_t last = std::min<std::uint64_t>(log_.size(), p.next - 1 + config_.max_batch);
+    for (std::uint64_t i = p.next; i <= last; ++i) a.entries.push_back(log_[i - 1]);
+    if (!a.entries.empty()) p.inflight_since = std::max<std::uint64_t>(now_ms, 1);
+  }
+  send(peer, std::move(a));
+}
+
+void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
+  for (auto& [peer, p] : progress_) {
+    // One batch in flight per peer; a batch unanswered for a few heartbeats is sent again
+    // (it or its reply was lost). Otherwise a heartbeat keeps the follower's timer quiet.
+    const bool inflight =
+        p.inflight_since != 0 && now_ms - p.inflight_since < 4 * config_.heartbeat_ms;
+    send_append(peer, now_ms, heartbeat && inflight);
+  }
+}
+
+void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
+  if (m.term < hard_.term) {
+    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1});
+    return;
+  }
+  if (m.term > hard_.term || role_ != RaftRole::kFollower ||
+      leader_ != static_cast<std::int32_t>(m.leader)) {
+    become_follower(m.term, static_cast<std::int32_t>(m.leader), now_ms);
+  } else {
+    reset_election_timer(now_ms);
+  }
+  last_leader_contact_ = now_ms;
+  heard_leader_ = true;
+  if (m.prev_index > log_.size()) {
+    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1});
+    return;
+  }
+  if (term_at(m.prev_index) != m.prev_term) {
+    // Skip back over the whole conflicting term at once (never below our commit: that prefix
+    // matches any leader's log).
+    const std::uint64_t bad = term_at(m.prev_index);
+    std::uint64_t i = m.prev_index;
+    while (i > commit_ + 1 && term_at(i - 1) == bad) --i;
+    send(m.leader,
+         proto::AppendReply{hard_.term, config_.id, false, 0, std::max<std::uint64_t>(i, 1)});
+    return;
+  }
+  std::uint64_t index = m.prev_index;
+  for (const auto& e : m.entries) {
+    ++index;
+    if (index <= log_.size()) {
+      if (term_at(index) == e.term) continue;  // already have it (a duplicate or an old batch)
+      truncate_local(index);
+    }
+    append_local(e);
+  }
+  const std::uint64_t match = m.prev_index + m.entries.size();
+  set_commit(std::min(m.commit, match));
+  send(m.leader, proto::AppendReply{hard_.term, config_.id, true, match, match + 1});
+}
+
+void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms) {
+  if (m.term > hard_.term) {
+    become_follower(m.term, -1, now_ms);
+    return;
+  }
+  if (role_ != RaftRole::kLeader || m.term != hard_.term) return;
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& p = it->second;
+  p.last_heard = now_ms;
+  if (m.success) {
+    if (m.match_index > p.match && m.match_index <= log_.size()) {
+      p.match = m.match_index;
+      p.next = std::max(p.next, p.match + 1);
+      p.inflight_since = 0;
+      advance_commit();
+    }
+    // A heartbeat's answer (match not past what we knew) leaves an in-flight batch in flight.
+  } else {
+    p.next = std::max(p.match + 1, std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1),
+                                                           log_.size() + 1));
+    p.inflight_since = 0;
+  }
+  if (p.inflight_since == 0 && (p.next <= log_.size() || !m.success))
+    send_append(m.from, now_ms, false);
+}
+
+void RaftCore::advance_commit() {
+  if (role_ != RaftRole::kLeader) return;
+  for (std::uint64_t n = log_.size(); n > commit_; --n) {
+    // Only entries of the current term commit by counting replicas (Raft §5.4.2).
+    if (term_at(n) != hard_.term) break;
+    std::size_t count = 1;
+    for (const auto& [peer, p] : progress_) count += p.match >= n ? 1 : 0;
+    if (count >= majority()) {
+      set_commit(n);
+      break;
+    }
+  }
+}
+
+}  // namespace bazaar::order

@@ -1,0 +1,151 @@
+// The replication core: Raft (terms, votes, majority commit, log matching) with pre-vote, check-
+// quorum and a priority rule, as a pure state machine. Messages and clock ticks go in; messages to
+// send, records to persist and the commit index come out. No sockets, clock or disk inside, so
+// the simulation in tests/unit/order_raft_sim_test.cpp can drive it deterministically.
+// docs/REPLICATION.md describes the states, transitions and what is persisted when.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "proto_msgs/messages.h"
+
+namespace bazaar::order {
+
+enum class RaftRole : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* to_string(RaftRole r);
+
+/// What must survive a crash besides the log: the current term and the vote cast in it.
+struct HardState {
+  std::uint64_t term = 0;
+  std::int32_t voted_for = -1;  // replica id, or -1
+  bool operator==(const HardState&) const = default;
+};
+
+struct RaftConfig {
+  std::uint32_t id = 1;
+  std::vector<std::uint32_t> members;  // every replica id, this one included
+  std::uint64_t heartbeat_ms = 50;
+  /// A follower that hears no leader for election_ms (plus its priority delay and a random
+  /// jitter below jitter_ms) campaigns. Replicas with a higher id get a shorter delay: each id
+  /// above this one adds priority_step_ms, so the highest live up-to-date replica campaigns first.
+  std::uint64_t election_ms = 300;
+  std::uint64_t priority_step_ms = 150;
+  std::uint64_t jitter_ms = 100;
+  std::size_t max_batch = 2048;  // entries per AppendEntries
+  std::uint64_t seed = 1;        // for the jitter
+};
+
+using PeerMessage =
+    std::variant<proto::RequestVote, proto::VoteReply, proto::AppendEntries, proto::AppendReply>;
+
+struct Outgoing {
+  std::uint32_t to = 0;
+  PeerMessage message;
+};
+
+/// The work the I/O shell must do, in this order: persist hard_state (if set), truncate the log
+/// from `truncate_from` (if set), append `entries` starting at `first_index`, all durably; then
+/// persist the commit index and send `messages`; then act on the commit (answer clients).
+/// Sending before persisting would let a replica promise what a crash could take back.
+struct Ready {
+  std::optional<HardState> hard_state;
+  std::optional<std::uint64_t> truncate_from;
+  std::uint64_t first_index = 0;  // index of entries[0]
+  std::vector<proto::LogEntry> entries;
+  std::vector<Outgoing> messages;
+  std::uint64_t commit_index = 0;
+  bool commit_changed = false;
+  bool empty() const {
+    return !hard_state && !truncate_from && entries.empty() && messages.empty() && !commit_changed;
+  }
+};
+
+enum class ProposeOutcome : std::uint8_t { kAccepted, kNotLeader };
+
+/// One replica's Raft state. Not thread-safe: one owner. Times are milliseconds on any monotonic
+/// clock the caller chooses.
+class RaftCore {
+ public:
+  /// Restarts from persisted state: `log` holds entries 1..n (log[0] is index 1); `commit` is a
+  /// persisted lower bound of the commit index (never above n).
+  RaftCore(RaftConfig config, HardState hard_state, std::vector<proto::LogEntry> log,
+           std::uint64_t commit, std::uint64_t now_ms);
+
+  /// Advances the clock: election timeouts, heartbeats, check-quorum.
+  void tick(std::uint64_t now_ms);
+  /// Delivers a message from a peer.
+  void receive(const PeerMessage& message, std::uint64_t now_ms);
+  /// As leader, appends `entry` (its term is set here) and starts replicating it; `index` gets its
+  /// position. Anywhere else: kNotLeader.
+  ProposeOutcome propose(proto::LogEntry entry, std::uint64_t& index);
+  /// Hands over (and clears) what has accumulated since the last call.
+  Ready take_ready();
+
+  RaftRole role() const { return role_; }
+  std::uint64_t term() const { return hard_.term; }
+  std::int32_t leader_id() const { return leader_; }
+  std::uint32_t id() const { return config_.id; }
+  std::uint64_t commit_index() const { return commit_; }
+  std::uint64_t last_index() const { return log_.size(); }
+  /// Entry at 1-based `index` (1..last_index()).
+  const proto::LogEntry& entry(std::uint64_t index) const { return log_[index - 1]; }
+  const std::vector<proto::LogEntry>& log() const { return log_; }
+  /// Orders in the log (committed or not): the number the next order gets.
+  std::int64_t order_count() const { return order_count_; }
+
+ private:
+  struct Progress {
+    std::uint64_t next = 1;
+    std::uint64_t match = 0;
+    std::uint64_t inflight_since = 0;  // when the outstanding append was sent; 0: none
+    std::uint64_t last_heard = 0;
+  };
+
+  std::uint64_t term_at(std::uint64_t index) const;
+  bool up_to_date(std::uint64_t last_index, std::uint64_t last_term) const;
+  std::size_t majority() const { return config_.members.size() / 2 + 1; }
+  void reset_election_timer(std::uint64_t now_ms);
+  void become_follower(std::uint64_t term, std::int32_t leader, std::uint64_t now_ms);
+  void start_pre_vote(std::uint64_t now_ms);
+  void start_election(std::uint64_t now_ms);
+  void become_leader(std::uint64_t now_ms);
+  void set_term(std::uint64_t term);
+  void send(std::uint32_t to, PeerMessage m);
+  void send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartbeat_only);
+  void broadcast_append(std::uint64_t now_ms, bool heartbeat);
+  void advance_commit();
+  void set_commit(std::uint64_t index);
+  void append_local(proto::LogEntry e);
+  void truncate_local(std::uint64_t from);
+
+  void on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms);
+  void on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms);
+  void on_append(const proto::AppendEntries& m, std::uint64_t now_ms);
+  void on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms);
+
+  RaftConfig config_;
+  HardState hard_;
+  std::vector<proto::LogEntry> log_;
+  std::uint64_t commit_ = 0;
+  std::int64_t order_count_ = 0;
+  RaftRole role_ = RaftRole::kFollower;
+  std::int32_t leader_ = -1;
+  std::uint64_t election_deadline_ = 0;
+  std::uint64_t last_leader_contact_ = 0;  // when a leader was last heard (pre-vote lease)
+  bool heard_leader_ = false;
+  std::uint64_t next_heartbeat_ = 0;
+  std::set<std::uint32_t> votes_;
+  std::map<std::uint32_t, Progress> progress_;  // leader only, peers only
+  std::uint64_t now_ = 0;                       // time of the latest tick or message
+  std::mt19937_64 rng_;
+  Ready ready_;
+  bool hard_dirty_ = false;
+};
+
+}  // namespace bazaar::order
