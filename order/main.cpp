@@ -1,12 +1,14 @@
-// bazaar-order: one replica of the order service. See order/order_handler.h.
+// bazaar-order: one replica of the order service. See order/replica.h and docs/REPLICATION.md.
 #include <spdlog/spdlog.h>
 
+#include <boost/algorithm/string.hpp>
 #include <iostream>
 
 #include "common/cli.h"
 #include "common/logging.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
+#include "order/order_log.h"
 #include "order/order_server.h"
 
 namespace po = boost::program_options;
@@ -16,18 +18,24 @@ int main(int argc, char** argv) {
   const char* program = "bazaar-order";
   po::options_description opts = common::common_options();
   po::options_description svc("Order replica");
-  svc.add_options()("id", po::value<int>()->default_value(1), "replica id (1..64)")(
+  svc.add_options()("id", po::value<int>()->default_value(1), "replica id (1..9)")(
       "endpoint", po::value<std::string>()->default_value("tcp://127.0.0.1:5560"),
-      "bind: client requests")("catalog",
-                               po::value<std::string>()->default_value("tcp://127.0.0.1:5553"),
-                               "catalog endpoint")(
-      "bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5550"),
-      "broker endpoint publishers connect to (its --xsub)")(
+      "bind: client requests")(
+      "peers", po::value<std::string>()->default_value(""),
+      "replication endpoints of every replica in id order, comma-separated (this replica binds "
+      "entry --id); empty: a single replica")(
+      "catalog", po::value<std::string>()->default_value("tcp://127.0.0.1:5553"),
+      "catalog endpoint")("bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5550"),
+                          "broker endpoint publishers connect to (its --xsub)")(
       "db", po::value<std::string>()->default_value("order.db"), "SQLite database file")(
       "request-timeout", po::value<int>()->default_value(1000),
-      "deadline of one catalog call, milliseconds (10..60000)")(
+      "deadline of one catalog trade, milliseconds (10..60000)")(
+      "heartbeat-interval", po::value<int>()->default_value(50),
+      "leader heartbeat, milliseconds (5..1000)")(
+      "election-timeout", po::value<int>()->default_value(300),
+      "silence before a follower campaigns, milliseconds (>= 4 heartbeats)")(
       "announce-interval", po::value<int>()->default_value(500),
-      "milliseconds between leader announcements (10..10000)")(
+      "milliseconds between leader announcements on the bus (10..10000)")(
       "dump", "print the committed orders, one a line, and exit");
   opts.add(svc);
   po::variables_map vm;
@@ -48,13 +56,26 @@ int main(int argc, char** argv) {
   }
   const int id = vm["id"].as<int>();
   const int timeout = vm["request-timeout"].as<int>();
+  const int heartbeat = vm["heartbeat-interval"].as<int>();
+  const int election = vm["election-timeout"].as<int>();
   const int announce = vm["announce-interval"].as<int>();
-  if (id < 1 || id > 64) {
-    common::print_error(program, "--id must be 1..64");
-    return common::kExitUsage;
+  std::vector<std::string> peers;
+  if (!vm["peers"].as<std::string>().empty()) {
+    boost::split(peers, vm["peers"].as<std::string>(), boost::is_any_of(","));
   }
-  if (timeout < 10 || timeout > 60000 || announce < 10 || announce > 10000) {
-    common::print_error(program, "--request-timeout must be 10..60000, --announce-interval 10..10000");
+  std::string bad;
+  if (id < 1 || id > 9) bad = "--id must be 1..9";
+  if (!peers.empty() && (peers.size() > 9 || static_cast<std::size_t>(id) > peers.size())) {
+    bad = "--peers must list 1..9 endpoints, including this replica's (--id " + std::to_string(id) +
+          ")";
+  }
+  if (timeout < 10 || timeout > 60000) bad = "--request-timeout must be 10..60000";
+  if (heartbeat < 5 || heartbeat > 1000) bad = "--heartbeat-interval must be 5..1000";
+  if (election < 4 * heartbeat || election > 60000)
+    bad = "--election-timeout must be 4 heartbeats..60000";
+  if (announce < 10 || announce > 10000) bad = "--announce-interval must be 10..10000";
+  if (!bad.empty()) {
+    common::print_error(program, bad);
     return common::kExitUsage;
   }
   if (!common::init_logging("order-" + std::to_string(id), vm["log-level"].as<std::string>())) {
@@ -65,21 +86,35 @@ int main(int argc, char** argv) {
   try {
     zmq::context_t ctx(1);
     order::OrderLog log(db_path);
-    // Alone, a replica leads a new term at every start, so frontends can tell a restarted leader
-    // from the one they knew. Persisted before serving, as an election's vote would be.
-    const std::uint64_t term = log.term() + 1;
-    log.set_term(term);
-    order::RpcCatalogGateway catalog(ctx, vm["catalog"].as<std::string>(),
-                                     std::chrono::milliseconds(timeout));
-    order::OrderHandler handler(static_cast<std::uint32_t>(id), term, log, catalog);
+    order::ReplicaOptions ro;
+    ro.raft.id = static_cast<std::uint32_t>(id);
+    const std::size_t n = std::max<std::size_t>(1, peers.size());
+    for (std::size_t k = 1; k <= n; ++k) ro.raft.members.push_back(static_cast<std::uint32_t>(k));
+    if (peers.empty()) ro.raft.members = {static_cast<std::uint32_t>(id)};
+    ro.raft.heartbeat_ms = static_cast<std::uint64_t>(heartbeat);
+    ro.raft.election_ms = static_cast<std::uint64_t>(election);
+    ro.raft.priority_step_ms = static_cast<std::uint64_t>(election) / 2;
+    ro.raft.jitter_ms = static_cast<std::uint64_t>(election) / 3;
+    ro.raft.seed = common::new_incarnation();
+    ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
+    spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
+                 log.entries().size(), log.commit_index());
+    order::Replica replica(ro, log.hard_state(), log.entries(), log.commit_index(), 1,
+                           [&log](const order::Ready& r) { log.persist(r); });
     common::EventPublisher bus(ctx, vm["bus"].as<std::string>(), "order-" + std::to_string(id),
                                common::new_incarnation());
-    order::OrderServer server(ctx,
-                              {vm["endpoint"].as<std::string>(), std::chrono::milliseconds(announce)},
-                              handler, bus);
+    order::OrderServer server(
+        ctx,
+        {vm["endpoint"].as<std::string>(), vm["catalog"].as<std::string>(), peers,
+         static_cast<std::uint32_t>(id), std::chrono::milliseconds(announce)},
+        replica, bus);
     server.run();
   } catch (const common::StartupError& e) {
     common::print_error(program, e.what());
+    return common::kExitStartup;
+  } catch (const std::exception& e) {
+    // A disk error while serving: stop rather than promise what was not stored.
+    spdlog::critical("stopping: {}", e.what());
     return common::kExitStartup;
   }
   return 0;

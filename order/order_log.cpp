@@ -8,123 +8,145 @@ namespace bazaar::order {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
-
-proto::Order read_order(SQLite::Statement& q) {
-  proto::Order o;
-  o.number = q.getColumn(0).getInt64();
-  o.name = q.getColumn(1).getString();
-  o.side = q.getColumn(2).getInt() == 1 ? proto::Side::kSell : proto::Side::kBuy;
-  o.quantity = q.getColumn(3).getInt64();
-  o.request_id = q.getColumn(4).getString();
-  return o;
-}
 
 SQLite::Database open_db(const std::string& path, int flags) {
   try {
-    SQLite::Database db(path, flags, kBusyTimeoutMs);
-    return db;
+    return SQLite::Database(path, flags, kBusyTimeoutMs);
   } catch (const SQLite::Exception& e) {
     throw common::StartupError("order database " + path + ": " + e.what());
   }
 }
+
+std::int64_t meta(SQLite::Database& db, const char* key, std::int64_t fallback) {
+  SQLite::Statement q(db, "SELECT value FROM meta WHERE key=?");
+  q.bind(1, key);
+  return q.executeStep() ? q.getColumn(0).getInt64() : fallback;
+}
+
+void set_meta(SQLite::Database& db, const char* key, std::int64_t value) {
+  SQLite::Statement q(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+  q.bind(1, key);
+  q.bind(2, static_cast<int64_t>(value));
+  q.exec();
+}
+
+proto::LogEntry read_entry(SQLite::Statement& q) {
+  proto::LogEntry e;
+  e.term = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
+  e.kind = static_cast<std::uint8_t>(q.getColumn(2).getInt());
+  e.order_number = q.getColumn(3).getInt64();
+  e.request_id = q.getColumn(4).getString();
+  e.name = q.getColumn(5).getString();
+  e.side = q.getColumn(6).getInt() == 1 ? proto::Side::kSell : proto::Side::kBuy;
+  e.quantity = q.getColumn(7).getInt64();
+  return e;
+}
+
+constexpr const char* kSelectEntries =
+    "SELECT idx, term, kind, order_number, request_id, name, side, quantity FROM entries";
 
 }  // namespace
 
 OrderLog::OrderLog(const std::string& path)
     : db_(open_db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)) {
+  const std::string where = "order database " + path + ": ";
   try {
     db_.exec("PRAGMA journal_mode=WAL");
-    // FULL: a committed order must survive power loss, not only a process crash.
+    // FULL: an acknowledged order (or vote) must survive power loss, not only a process crash.
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec(
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS orders("
-        "  number INTEGER PRIMARY KEY,"
+        "CREATE TABLE IF NOT EXISTS entries("
+        "  idx INTEGER PRIMARY KEY,"
         "  term INTEGER NOT NULL,"
-        "  request_id TEXT NOT NULL UNIQUE,"
+        "  kind INTEGER NOT NULL CHECK(kind IN (0,1)),"
+        "  order_number INTEGER NOT NULL,"
+        "  request_id TEXT NOT NULL,"
         "  name TEXT NOT NULL,"
         "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
-        "  quantity INTEGER NOT NULL CHECK(quantity > 0));");
-    SQLite::Statement v(db_, "SELECT value FROM meta WHERE key='schema_version'");
-    if (v.executeStep()) {
-      if (v.getColumn(0).getInt() != kSchemaVersion) {
-        throw common::StartupError("order database " + path + ": unsupported schema version " +
-                                   std::to_string(v.getColumn(0).getInt()));
+        "  quantity INTEGER NOT NULL)");
+    const std::int64_t version = meta(db_, "schema_version", -1);
+    if (version == -1) {
+      set_meta(db_, "schema_version", kSchemaVersion);
+    } else if (version != kSchemaVersion) {
+      throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
+    }
+    hard_.term = static_cast<std::uint64_t>(meta(db_, "term", 0));
+    hard_.voted_for = static_cast<std::int32_t>(meta(db_, "voted_for", -1));
+    commit_ = static_cast<std::uint64_t>(meta(db_, "commit_index", 0));
+    SQLite::Statement q(db_, std::string(kSelectEntries) + " ORDER BY idx");
+    std::int64_t orders = 0;
+    while (q.executeStep()) {
+      const auto idx = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+      if (idx != entries_.size() + 1)
+        throw common::StartupError(where + "the log has a hole at " +
+                                   std::to_string(entries_.size() + 1));
+      entries_.push_back(read_entry(q));
+      const auto& e = entries_.back();
+      if (e.kind == proto::LogEntry::kOrder && e.order_number != orders++) {
+        throw common::StartupError(where + "order numbers out of sequence at entry " +
+                                   std::to_string(idx));
       }
-    } else {
-      db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', " +
-               std::to_string(kSchemaVersion) + ")");
     }
-    SQLite::Statement n(db_, "SELECT COUNT(*), COALESCE(MAX(number), -1) FROM orders");
-    n.executeStep();
-    size_ = n.getColumn(0).getInt64();
-    if (n.getColumn(1).getInt64() != size_ - 1) {
-      throw common::StartupError("order database " + path + ": order numbers have a gap");
-    }
+    if (commit_ > entries_.size()) throw common::StartupError(where + "commit index past the log");
   } catch (const SQLite::Exception& e) {
-    throw common::StartupError("order database " + path + ": " + e.what());
+    throw common::StartupError(where + e.what());
   }
 }
 
-proto::Order OrderLog::append(proto::Order order, std::uint64_t term) {
-  order.number = size_;
-  SQLite::Statement ins(db_,
-                        "INSERT INTO orders(number, term, request_id, name, side, quantity) "
-                        "VALUES(?, ?, ?, ?, ?, ?)");
-  ins.bind(1, static_cast<int64_t>(order.number));
-  ins.bind(2, static_cast<int64_t>(term));
-  ins.bind(3, order.request_id);
-  ins.bind(4, order.name);
-  ins.bind(5, static_cast<int>(order.side));
-  ins.bind(6, static_cast<int64_t>(order.quantity));
-  ins.exec();
-  ++size_;
-  return order;
+void OrderLog::persist(const Ready& ready) {
+  if (!ready.hard_state && !ready.truncate_from && ready.entries.empty() && !ready.commit_changed) {
+    return;
+  }
+  SQLite::Transaction txn(db_);
+  if (ready.hard_state) {
+    set_meta(db_, "term", static_cast<std::int64_t>(ready.hard_state->term));
+    set_meta(db_, "voted_for", ready.hard_state->voted_for);
+  }
+  if (ready.truncate_from) {
+    SQLite::Statement del(db_, "DELETE FROM entries WHERE idx >= ?");
+    del.bind(1, static_cast<int64_t>(*ready.truncate_from));
+    del.exec();
+  }
+  if (!ready.entries.empty()) {
+    SQLite::Statement ins(
+        db_,
+        "INSERT OR REPLACE INTO entries(idx, term, kind, order_number, request_id, "
+        "name, side, quantity) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    for (std::size_t k = 0; k < ready.entries.size(); ++k) {
+      const auto& e = ready.entries[k];
+      ins.bind(1, static_cast<int64_t>(ready.first_index + k));
+      ins.bind(2, static_cast<int64_t>(e.term));
+      ins.bind(3, static_cast<int>(e.kind));
+      ins.bind(4, static_cast<int64_t>(e.order_number));
+      ins.bind(5, e.request_id);
+      ins.bind(6, e.name);
+      ins.bind(7, static_cast<int>(e.side));
+      ins.bind(8, static_cast<int64_t>(e.quantity));
+      ins.exec();
+      ins.reset();
+    }
+  }
+  if (ready.commit_changed)
+    set_meta(db_, "commit_index", static_cast<std::int64_t>(ready.commit_index));
+  txn.commit();
 }
 
-std::optional<proto::Order> OrderLog::get(std::int64_t number) {
-  SQLite::Statement q(db_,
-                      "SELECT number, name, side, quantity, request_id FROM orders WHERE number=?");
-  q.bind(1, static_cast<int64_t>(number));
-  if (!q.executeStep()) return std::nullopt;
-  return read_order(q);
-}
-
-std::optional<proto::Order> OrderLog::find_by_request_id(const std::string& request_id) {
-  SQLite::Statement q(
-      db_, "SELECT number, name, side, quantity, request_id FROM orders WHERE request_id=?");
-  q.bind(1, request_id);
-  if (!q.executeStep()) return std::nullopt;
-  return read_order(q);
-}
-
-std::uint64_t OrderLog::term() {
-  SQLite::Statement q(db_, "SELECT value FROM meta WHERE key='term'");
-  return q.executeStep() ? static_cast<std::uint64_t>(q.getColumn(0).getInt64()) : 0;
-}
-
-void OrderLog::set_term(std::uint64_t term) {
-  SQLite::Statement q(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES('term', ?)");
-  q.bind(1, static_cast<int64_t>(term));
-  q.exec();
-}
-
-void OrderLog::dump(const std::string& path,
-                    const std::function<void(const std::string&)>& line) {
+void OrderLog::dump(const std::string& path, const std::function<void(const std::string&)>& line) {
   if (!std::filesystem::exists(path)) {
     throw common::StartupError("order database " + path + ": no such file");
   }
   SQLite::Database db = open_db(path, SQLite::OPEN_READONLY);
   try {
-    SQLite::Statement q(db,
-                        "SELECT number, name, side, quantity, request_id FROM orders "
-                        "ORDER BY number");
+    const std::int64_t commit = meta(db, "commit_index", 0);
+    SQLite::Statement q(db, std::string(kSelectEntries) + " WHERE kind=1 AND idx<=? ORDER BY idx");
+    q.bind(1, static_cast<int64_t>(commit));
     while (q.executeStep()) {
-      const proto::Order o = read_order(q);
-      line(std::to_string(o.number) + " " + o.name + " " + proto::to_string(o.side) + " " +
-           std::to_string(o.quantity));
+      const proto::LogEntry e = read_entry(q);
+      line(std::to_string(e.order_number) + " " + e.name + " " + proto::to_string(e.side) + " " +
+           std::to_string(e.quantity));
     }
   } catch (const SQLite::Exception& e) {
     throw common::StartupError("order database " + path + ": " + e.what());

@@ -1,41 +1,35 @@
-// The order replica's durable state in SQLite: committed orders and the current term.
+// An order replica's durable state in SQLite: the replicated log, the term and vote, and the
+// commit index.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
+#include <vector>
 
-#include "proto_msgs/messages.h"
+#include "order/raft_core.h"
 
 namespace bazaar::order {
 
-/// One SQLite database per replica (WAL, synchronous=FULL: an order acknowledged to a client
-/// is on disk). Orders are numbered by position: the first is 0 and each append takes the next
-/// number, so the log has no gap by construction. Not thread-safe: the replica's single service
-/// thread owns it.
+/// One SQLite database per replica (WAL, synchronous=FULL: what a replica acknowledges is on
+/// disk). Not thread-safe: the replica's service thread owns it.
 class OrderLog {
  public:
   /// Opens (creating when missing) the database at `path`. Throws common::StartupError when the
-  /// file cannot be opened or is not an order database.
+  /// file cannot be opened, is not an order database, or fails its consistency checks.
   explicit OrderLog(const std::string& path);
 
-  /// Number of committed orders (= the number the next order gets).
-  std::int64_t size() const { return size_; }
+  /// What was persisted: loaded once at start.
+  const HardState& hard_state() const { return hard_; }
+  const std::vector<proto::LogEntry>& entries() const { return entries_; }
+  std::uint64_t commit_index() const { return commit_; }
 
-  /// Appends `order` (its number is set to size()) in its own transaction, durably, tagged with
-  /// `term`. Returns the order as stored.
-  proto::Order append(proto::Order order, std::uint64_t term);
-
-  std::optional<proto::Order> get(std::int64_t number);
-  std::optional<proto::Order> find_by_request_id(const std::string& request_id);
-
-  /// The persisted current term (0 for a new database).
-  std::uint64_t term();
-  /// Persists `term` as the current term before anything is done in it.
-  void set_term(std::uint64_t term);
+  /// Makes a Ready's records durable in one transaction (one fsync, whatever the batch size):
+  /// hard state, truncation, appended entries, commit index. Throws SQLite::Exception on a disk
+  /// error; the caller must then stop (it cannot promise anything it has not stored).
+  void persist(const Ready& ready);
 
   /// Prints every committed order, ascending, as "<number> <name> <type> <quantity>" lines
   /// through `line`. Opens `path` read-only; throws common::StartupError when it cannot.
@@ -43,7 +37,9 @@ class OrderLog {
 
  private:
   SQLite::Database db_;
-  std::int64_t size_ = 0;
+  HardState hard_;
+  std::vector<proto::LogEntry> entries_;  // as loaded at start; not kept up to date after
+  std::uint64_t commit_ = 0;
 };
 
 }  // namespace bazaar::order

@@ -2,55 +2,165 @@
 
 #include <spdlog/spdlog.h>
 
+#include <zmq_addon.hpp>
+
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
+#include "proto_msgs/codec.h"
 
 namespace bazaar::order {
 
-OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, OrderHandler& handler,
+namespace {
+// Inputs taken from one socket before the replica is flushed: keeps one busy socket from
+// starving the others and bounds the batch a single disk transaction covers.
+constexpr int kMaxBatch = 512;
+
+std::string_view view(const zmq::message_t& m) {
+  return {static_cast<const char*>(m.data()), m.size()};
+}
+}  // namespace
+
+OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
                          common::EventPublisher& bus)
     : options_(std::move(options)),
-      socket_(ctx, zmq::socket_type::rep),
-      handler_(handler),
-      bus_(bus) {
-  common::configure_socket(socket_);
-  common::bind_or_throw(socket_, options_.endpoint, "--endpoint");
+      replica_(replica),
+      bus_(bus),
+      client_(ctx, zmq::socket_type::router),
+      peer_in_(ctx, zmq::socket_type::router),
+      catalog_(ctx, zmq::socket_type::dealer) {
+  common::configure_socket(client_);
+  common::configure_socket(peer_in_);
+  common::configure_socket(catalog_);
+  common::bind_or_throw(client_, options_.endpoint, "--endpoint");
+  if (options_.peer_endpoints.size() > 1) {
+    common::bind_or_throw(peer_in_, options_.peer_endpoints[options_.id - 1], "--peers");
+    for (std::uint32_t k = 1; k <= options_.peer_endpoints.size(); ++k) {
+      if (k == options_.id) continue;
+      auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+      common::configure_socket(*s);
+      // Raft resends what matters; a message for a peer that is down is better dropped than
+      // queued and delivered stale when it returns.
+      s->set(zmq::sockopt::immediate, 1);
+      s->set(zmq::sockopt::sndhwm, 1000);
+      common::connect_or_throw(*s, options_.peer_endpoints[k - 1], "--peers");
+      peer_out_[k] = std::move(s);
+    }
+  }
+  common::connect_or_throw(catalog_, options_.catalog_endpoint, "--catalog");
+}
+
+std::uint64_t OrderServer::now_ms() const {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - start_)
+                                        .count()) +
+         1;
+}
+
+void OrderServer::read_clients() {
+  for (int n = 0; n < kMaxBatch; ++n) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(client_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return;
+    }
+    if (frames.size() < 2) continue;  // not a REQ-shaped request: nothing to answer
+    zmq::message_t body = std::move(frames.back());
+    frames.pop_back();
+    const std::uint64_t token = next_token_++;
+    envelopes_.emplace(token, std::move(frames));
+    replica_.on_client(token, view(body), now_ms());
+  }
+}
+
+void OrderServer::read_peers() {
+  for (int n = 0; n < kMaxBatch; ++n) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(peer_in_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return;
+    }
+    if (frames.size() == 2) replica_.on_peer(view(frames[1]), now_ms());
+  }
+}
+
+void OrderServer::read_catalog() {
+  for (int n = 0; n < kMaxBatch; ++n) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(catalog_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return;
+    }
+    // [request id, "", reply]: the catalog's REP workers hand our envelope back unchanged.
+    if (frames.size() != 3) continue;
+    auto rep = proto::decode<proto::TradeReply>(view(frames[2]));
+    std::optional<proto::TradeReply> trade;
+    if (rep) trade = std::move(*rep);
+    replica_.on_trade(std::string(view(frames[0])), trade, now_ms());
+  }
+}
+
+void OrderServer::send_outputs() {
+  replica_.flush();
+  ReplicaOutputs out = replica_.take_outputs();
+  for (auto& [token, bytes] : out.replies) {
+    auto it = envelopes_.find(token);
+    if (it == envelopes_.end()) continue;
+    for (auto& frame : it->second) client_.send(frame, zmq::send_flags::sndmore);
+    client_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    envelopes_.erase(it);
+  }
+  for (auto& trade : out.trades) {
+    catalog_.send(zmq::buffer(trade.request_id), zmq::send_flags::sndmore);
+    catalog_.send(zmq::message_t(), zmq::send_flags::sndmore);
+    catalog_.send(zmq::buffer(proto::encode(trade)), zmq::send_flags::dontwait);
+  }
+  for (auto& [to, bytes] : out.peers) {
+    auto it = peer_out_.find(to);
+    if (it != peer_out_.end()) it->second->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  }
 }
 
 void OrderServer::announce() {
-  if (handler_.role() != Role::kLeader) return;
+  const auto& core = replica_.core();
+  if (core.role() != RaftRole::kLeader) return;
   proto::LeaderAnnouncement ann;
-  ann.term = handler_.term();
-  ann.id = handler_.id();
+  ann.term = core.term();
+  ann.id = core.id();
   ann.endpoint = options_.endpoint;
   bus_.publish(proto::kTopicLeader, ann);
 }
 
 void OrderServer::run() {
-  using clock = std::chrono::steady_clock;
-  spdlog::info("replica {} serving on {} as {} of term {}", handler_.id(), options_.endpoint,
-               to_string(handler_.role()), handler_.term());
-  auto next_announce = clock::now();
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  spdlog::info("replica {} serving on {} ({} replicas)", options_.id, options_.endpoint,
+               std::max<std::size_t>(1, options_.peer_endpoints.size()));
+  std::uint64_t next_announce = 0;
+  std::uint64_t last_term_announced = 0;
+  bool was_leader = false;
+  std::vector<zmq::pollitem_t> items{{client_.handle(), 0, ZMQ_POLLIN, 0},
+                                     {catalog_.handle(), 0, ZMQ_POLLIN, 0}};
+  if (!peer_out_.empty()) items.push_back({peer_in_.handle(), 0, ZMQ_POLLIN, 0});
   while (!common::stop_requested()) {
-    if (clock::now() >= next_announce) {
-      announce();
-      next_announce = clock::now() + options_.announce_interval;
-    }
     try {
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(5));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
     }
-    if (!(item.revents & ZMQ_POLLIN)) continue;
-    zmq::message_t msg;
-    if (!socket_.recv(msg, zmq::recv_flags::dontwait)) continue;
-    const std::string reply =
-        handler_.handle({static_cast<const char*>(msg.data()), msg.size()});
-    socket_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    if (items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) read_peers();
+    if (items[1].revents & ZMQ_POLLIN) read_catalog();
+    if (items[0].revents & ZMQ_POLLIN) read_clients();
+    const std::uint64_t now = now_ms();
+    replica_.tick(now);
+    send_outputs();
+    // Announce at once on taking office, then every announce_interval.
+    const bool leader = replica_.core().role() == RaftRole::kLeader;
+    if (leader &&
+        (!was_leader || replica_.core().term() != last_term_announced || now >= next_announce)) {
+      announce();
+      last_term_announced = replica_.core().term();
+      next_announce = now + static_cast<std::uint64_t>(options_.announce_interval.count());
+    }
+    was_leader = leader;
   }
-  spdlog::info("replica {} stopping with {} orders", handler_.id(), handler_.status().log_size);
+  spdlog::info("replica {} stopping: term {}, {} committed orders", options_.id,
+               replica_.core().term(), replica_.committed_orders());
 }
 
 }  // namespace bazaar::order

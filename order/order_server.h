@@ -1,38 +1,60 @@
-// The order replica's I/O edge: the client REP socket and leader announcements on the bus.
+// The order replica's I/O edge: client ROUTER, peer ROUTER/DEALERs, the catalog DEALER and the
+// bus. Everything runs on the calling thread; the logic is in Replica.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/event_publisher.h"
-#include "order/order_handler.h"
+#include "order/replica.h"
 
 namespace bazaar::order {
 
 struct ServerOptions {
-  std::string endpoint;  // bind: client requests (frontends)
+  std::string endpoint;                     // bind: client requests (frontends)
+  std::string catalog_endpoint;             // connect: trades
+  std::vector<std::string> peer_endpoints;  // all replicas' peer endpoints, in id order
+  std::uint32_t id = 1;
   std::chrono::milliseconds announce_interval{500};
 };
 
-/// Serves requests one at a time on the calling thread and announces leadership on the bus when
-/// it starts and every announce_interval, so a frontend or a restarted broker learns it quickly.
+/// Polls every socket with a short timeout, feeds the Replica, flushes it once per batch of
+/// inputs (so one disk transaction covers every order that arrived together), and sends what
+/// it produced. Not thread-safe; run() owns the thread.
 class OrderServer {
  public:
-  /// Binds the endpoint; throws common::StartupError when it cannot.
-  OrderServer(zmq::context_t& ctx, ServerOptions options, OrderHandler& handler,
+  /// Binds the client and peer endpoints; throws common::StartupError when one cannot be bound.
+  OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
               common::EventPublisher& bus);
 
   /// Runs until common::stop_requested().
   void run();
 
  private:
+  std::uint64_t now_ms() const;
+  void read_clients();
+  void read_peers();
+  void read_catalog();
+  void send_outputs();
   void announce();
 
   ServerOptions options_;
-  zmq::socket_t socket_;
-  OrderHandler& handler_;
+  Replica& replica_;
   common::EventPublisher& bus_;
+  zmq::socket_t client_;
+  zmq::socket_t peer_in_;
+  zmq::socket_t catalog_;
+  std::map<std::uint32_t, std::unique_ptr<zmq::socket_t>> peer_out_;  // replica id -> DEALER
+  // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
+  // max_pending plus the requests of one poll batch.
+  std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
+  std::uint64_t next_token_ = 1;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace bazaar::order

@@ -31,21 +31,35 @@ url="$("$B" up --run-dir "$RUN" --port "$HTTP" --base-port "$BASE" --catalog sto
 
 status="$("$B" status --run-dir "$RUN")" || fail "status failed"
 echo "$status"
-[ "$(grep -c ' up ' <<<"$status")" -eq 4 ] || fail "status does not show 4 processes up"
-grep -q '^order-1 .* up .*leader term=' <<<"$status" || fail "status does not show order-1 as leader"
+[ "$(grep -c ' up ' <<<"$status")" -eq 6 ] || fail "status does not show 6 processes up"
+grep -q '^order-3 .* up .*leader term=' <<<"$status" || fail "status does not show order-3 (highest id) as leader"
+[ "$(grep -c 'follower term=' <<<"$status")" -eq 2 ] || fail "status does not show two followers"
 
 client lookup GameStart | grep -q '"price":15.99' || fail "lookup GameStart"
 client buy GameStart 5 | grep -q '"order_number":0' || fail "buy"
 client sell FishCo 2 | grep -q '"order_number":1' || fail "sell"
 client order 1 | grep -q '"type":"sell"' || fail "order query"
-[ "$("$B" dump --run-dir "$RUN" order-1)" = $'0 GameStart buy 5\n1 FishCo sell 2' ] || fail "dump order-1"
+# Every replica's dump converges on the same committed log.
+same_dumps() {
+  local want="$1" k
+  for _ in $(seq 50); do
+    local ok=1
+    for k in 1 2 3; do [ "$("$B" dump --run-dir "$RUN" "order-$k")" = "$want" ] || ok=0; done
+    [ $ok -eq 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+same_dumps $'0 GameStart buy 5\n1 FishCo sell 2' || fail "dump order-N differ or are wrong"
 "$B" dump --run-dir "$RUN" catalog | grep -qx 'GameStart 15.99 95' || fail "dump catalog"
 
 "$B" kill --run-dir "$RUN" leader || fail "kill leader"
-"$B" status --run-dir "$RUN" | grep -q '^order-1 .* down' || fail "order-1 not down after kill leader"
-[ "$("$B" dump --run-dir "$RUN" order-1 | wc -l)" -eq 2 ] || fail "dump of a stopped replica"
-"$B" start --run-dir "$RUN" order-1 || fail "start order-1"
-client buy GameStart 1 | grep -q '"order_number":2' || fail "buy after restart of the order service"
+"$B" status --run-dir "$RUN" | grep -q '^order-3 .* down' || fail "order-3 not down after kill leader"
+[ "$("$B" dump --run-dir "$RUN" order-3 | wc -l)" -eq 2 ] || fail "dump of a stopped replica"
+client buy GameStart 1 | grep -q '"order_number":2' || fail "buy after the leader was killed"
+"$B" status --run-dir "$RUN" | grep -q '^order-2 .* up .*leader' || fail "order-2 did not take over"
+"$B" start --run-dir "$RUN" order-3 || fail "start order-3"
+same_dumps $'0 GameStart buy 5\n1 FishCo sell 2\n2 GameStart buy 1' || fail "order-3 did not catch up"
 
 "$B" kill --run-dir "$RUN" catalog || fail "kill catalog"
 "$B" dump --run-dir "$RUN" catalog | grep -qx 'GameStart 15.99 94' || fail "dump of a stopped catalog"

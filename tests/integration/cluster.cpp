@@ -125,7 +125,9 @@ void Process::stop(int sig) {
 
 // ---- Cluster ----------------------------------------------------------------------------------
 
-std::string Cluster::bin(const std::string& name) { return std::string(BAZAAR_BIN_DIR) + "/" + name; }
+std::string Cluster::bin(const std::string& name) {
+  return std::string(BAZAAR_BIN_DIR) + "/" + name;
+}
 
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -138,10 +140,12 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   dir_ = tmpl;
   base_port_ = find_free_port_range(options_.frontends);
   http_port_ = base_port_ + 30;
-  order_ = {"broker", "catalog", "order-1"};
+  order_ = {"broker", "catalog"};
+  for (int k = 1; k <= options_.replicas; ++k) order_.push_back("order-" + std::to_string(k));
   for (int k = 1; k <= options_.frontends; ++k) order_.push_back("frontend-" + std::to_string(k));
   for (const auto& name : order_) {
-    processes_[name] = std::make_unique<Process>(name, command_for(name), dir_ + "/" + name + ".log");
+    processes_[name] =
+        std::make_unique<Process>(name, command_for(name), dir_ + "/" + name + ".log");
   }
 }
 
@@ -171,49 +175,81 @@ std::string Cluster::endpoint_at(int offset) const {
 std::string Cluster::endpoint(const std::string& name) const {
   if (name == "broker") return endpoint_at(2);  // control
   if (name == "catalog") return endpoint_at(3);
-  if (name == "order-1") return endpoint_at(10);
+  if (name.rfind("order-", 0) == 0) return endpoint_at(10 + 2 * (std::stoi(name.substr(6)) - 1));
   return "";
 }
 
 std::vector<std::string> Cluster::command_for(const std::string& name) const {
   if (name == "broker") {
-    return {bin("bazaar-broker"), "--xsub", endpoint_at(0), "--xpub", endpoint_at(1), "--control",
-            endpoint_at(2)};
+    return {bin("bazaar-broker"), "--xsub",    endpoint_at(0), "--xpub",
+            endpoint_at(1),       "--control", endpoint_at(2)};
   }
   if (name == "catalog") {
-    std::vector<std::string> c{bin("bazaar-catalog"), "--endpoint", endpoint_at(3), "--bus",
-                               endpoint_at(0), "--db", dir_ + "/catalog.db", "--catalog",
-                               options_.catalog};
+    std::vector<std::string> c{
+        bin("bazaar-catalog"), "--endpoint", endpoint_at(3),  "--bus", endpoint_at(0), "--db",
+        dir_ + "/catalog.db",  "--catalog",  options_.catalog};
     c.insert(c.end(), options_.catalog_args.begin(), options_.catalog_args.end());
     return c;
   }
-  if (name == "order-1") {
-    return {bin("bazaar-order"), "--id", "1", "--endpoint", endpoint_at(10), "--catalog",
-            endpoint_at(3), "--bus", endpoint_at(0), "--db", dir_ + "/order-1.db"};
+  std::string orders, peers;
+  for (int j = 1; j <= options_.replicas; ++j) {
+    orders += (j > 1 ? "," : "") + endpoint_at(10 + 2 * (j - 1));
+    peers += (j > 1 ? "," : "") + endpoint_at(11 + 2 * (j - 1));
+  }
+  if (name.rfind("order-", 0) == 0) {
+    return {bin("bazaar-order"),      "--id",    name.substr(6), "--endpoint",
+            endpoint(name),           "--peers", peers,          "--catalog",
+            endpoint_at(3),           "--bus",   endpoint_at(0), "--db",
+            dir_ + "/" + name + ".db"};
   }
   const int k = std::stoi(name.substr(std::string("frontend-").size()));
-  std::vector<std::string> c{bin("bazaar-frontend"), "--port", std::to_string(http_port(k)),
-                             "--catalog", endpoint_at(3), "--orders", endpoint_at(10), "--bus",
-                             endpoint_at(1), "--threads", "2", "--workers", "4"};
+  std::vector<std::string> c{bin("bazaar-frontend"),
+                             "--port",
+                             std::to_string(http_port(k)),
+                             "--catalog",
+                             endpoint_at(3),
+                             "--orders",
+                             orders,
+                             "--bus",
+                             endpoint_at(1),
+                             "--threads",
+                             "2",
+                             "--workers",
+                             "8"};
   c.insert(c.end(), options_.frontend_args.begin(), options_.frontend_args.end());
   return c;
 }
 
 void Cluster::start_all() {
+  // The order replicas start together, so that their election timeouts (shorter for higher ids)
+  // decide the first leader, as they would after a crash; the rest in dependency order.
   for (const auto& name : order_) {
+    const bool replica = name.rfind("order-", 0) == 0;
     processes_[name]->start();
+    if (replica && name != "order-" + std::to_string(options_.replicas)) continue;
+    if (replica) {
+      for (int k = 1; k <= options_.replicas; ++k) {
+        const std::string r = "order-" + std::to_string(k);
+        ASSERT_TRUE(wait_healthy(r)) << r << " not healthy; log " << processes_[r]->log_path();
+      }
+      continue;
+    }
     ASSERT_TRUE(wait_healthy(name)) << name << " not healthy; log " << processes_[name]->log_path();
   }
 }
 
-void Cluster::kill(const std::string& name, int sig) { processes_.at(name)->stop(sig); }
+void Cluster::kill(const std::string& name, int sig) {
+  processes_.at(name)->stop(sig);
+}
 
 void Cluster::start(const std::string& name) {
   processes_.at(name)->start();
   ASSERT_TRUE(wait_healthy(name)) << name << " not healthy after restart";
 }
 
-bool Cluster::running(const std::string& name) { return processes_.at(name)->running(); }
+bool Cluster::running(const std::string& name) {
+  return processes_.at(name)->running();
+}
 
 bool Cluster::wait_healthy(const std::string& name, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -273,10 +309,40 @@ std::vector<std::string> Cluster::dump_catalog() const {
 }
 
 std::vector<std::string> Cluster::dump_orders(int replica) const {
-  auto [rc, out] = run_binary({bin("bazaar-order"), "--dump", "--db",
-                               dir_ + "/order-" + std::to_string(replica) + ".db"});
+  auto [rc, out] = run_binary(
+      {bin("bazaar-order"), "--dump", "--db", dir_ + "/order-" + std::to_string(replica) + ".db"});
   EXPECT_EQ(rc, 0) << out;
   return lines_of(out);
+}
+
+std::vector<std::string> Cluster::converged_orders() const {
+  std::vector<std::vector<std::string>> dumps;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    dumps.clear();
+    for (int k = 1; k <= options_.replicas; ++k) dumps.push_back(dump_orders(k));
+    bool same = true;
+    for (const auto& d : dumps) same = same && d == dumps[0];
+    if (same) return dumps[0];
+    if (std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  for (std::size_t k = 0; k < dumps.size(); ++k) {
+    ADD_FAILURE() << "order-" << k + 1 << " holds " << dumps[k].size() << " orders, order-1 "
+                  << dumps[0].size();
+  }
+  return dumps[0];
+}
+
+std::string Cluster::leader() const {
+  zmq::context_t ctx(1);
+  for (int k = options_.replicas; k >= 1; --k) {
+    const std::string name = "order-" + std::to_string(k);
+    common::RpcClient client(ctx, endpoint(name));
+    auto st = client.call<proto::StatusReply>(proto::StatusRequest{}, 300ms);
+    if (st.ok() && st.reply.role == "leader") return name;
+  }
+  return "";
 }
 
 }  // namespace bazaar::testing

@@ -38,12 +38,13 @@ class Process {
 
 struct ClusterOptions {
   std::string catalog = "toys";  // toys | stocks | path of a CSV
+  int replicas = 3;
   int frontends = 1;
   std::vector<std::string> frontend_args;  // extra flags for every frontend
   std::vector<std::string> catalog_args;   // extra flags for the catalog
 };
 
-/// A whole cluster: broker, catalog, one order replica, frontends.
+/// A whole cluster: broker, catalog, order replicas, frontends.
 class Cluster {
  public:
   explicit Cluster(ClusterOptions options = {});
@@ -54,7 +55,7 @@ class Cluster {
   /// healthy within 20 s.
   void start_all();
 
-  /// Process names: broker, catalog, order-1, frontend-1, ...
+  /// Process names: broker, catalog, order-1..R, frontend-1..F.
   void kill(const std::string& name, int sig = 9);
   void start(const std::string& name);
   bool running(const std::string& name);
@@ -69,10 +70,17 @@ class Cluster {
   /// Runs `launch`-style dumps through the binaries' --dump mode and returns their lines.
   std::vector<std::string> dump_catalog() const;
   std::vector<std::string> dump_orders(int replica = 1) const;
+  /// Waits (up to 5 s) until every replica's dump is the same, and returns it; fails the test
+  /// when they still differ.
+  std::vector<std::string> converged_orders() const;
+  /// The replica that says it leads ("order-K"), or "" when none answers so.
+  std::string leader() const;
+  int replicas() const { return options_.replicas; }
 
   /// Runs a binary of the build (bazaar-client, ...) and returns {exit code, stdout+stderr}.
-  static std::pair<int, std::string> run_binary(const std::vector<std::string>& argv,
-                                                std::chrono::seconds timeout = std::chrono::seconds(30));
+  static std::pair<int, std::string> run_binary(
+      const std::vector<std::string>& argv,
+      std::chrono::seconds timeout = std::chrono::seconds(30));
   static std::string bin(const std::string& name);
 
  private:

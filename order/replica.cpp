@@ -1,0 +1,316 @@
+#include "order/replica.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "proto_msgs/codec.h"
+
+namespace bazaar::order {
+
+namespace {
+
+std::string error_reply(proto::DecodeError e) {
+  return proto::encode(proto::ErrorReply{proto::Status::kBadRequest, proto::to_string(e)});
+}
+
+std::string encode_peer(const PeerMessage& m) {
+  return std::visit([](const auto& v) { return proto::encode(v); }, m);
+}
+
+std::optional<PeerMessage> decode_peer(std::string_view bytes) {
+  auto env = proto::open_envelope(bytes);
+  if (!env) return std::nullopt;
+  switch (env->type) {
+    case proto::MessageType::kRequestVote:
+      if (auto m = proto::decode_body<proto::RequestVote>(*env)) return PeerMessage{*m};
+      break;
+    case proto::MessageType::kVoteReply:
+      if (auto m = proto::decode_body<proto::VoteReply>(*env)) return PeerMessage{*m};
+      break;
+    case proto::MessageType::kAppendEntries:
+      if (auto m = proto::decode_body<proto::AppendEntries>(*env))
+        return PeerMessage{std::move(*m)};
+      break;
+    case proto::MessageType::kAppendReply:
+      if (auto m = proto::decode_body<proto::AppendReply>(*env)) return PeerMessage{*m};
+      break;
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Replica::Replica(ReplicaOptions options, HardState hard, std::vector<proto::LogEntry> log,
+                 std::uint64_t commit, std::uint64_t now_ms, Persist persist)
+    : options_(std::move(options)),
+      core_(options_.raft, hard, log, commit, now_ms),
+      persist_(std::move(persist)) {
+  Ready loaded;
+  loaded.first_index = 1;
+  loaded.entries = std::move(log);
+  mirror(loaded);
+}
+
+void Replica::mirror(const Ready& ready) {
+  if (ready.truncate_from) {
+    for (std::uint64_t i = *ready.truncate_from; i <= ids_.size(); ++i) {
+      auto it = index_of_id_.find(ids_[i - 1]);
+      if (it != index_of_id_.end() && it->second == i) index_of_id_.erase(it);
+    }
+    if (ids_.size() >= *ready.truncate_from) ids_.resize(*ready.truncate_from - 1);
+    while (!index_of_order_.empty() && index_of_order_.back() >= *ready.truncate_from) {
+      index_of_order_.pop_back();
+    }
+  }
+  for (std::size_t k = 0; k < ready.entries.size(); ++k) {
+    const std::uint64_t index = ready.first_index + k;
+    const auto& e = ready.entries[k];
+    if (ids_.size() >= index) ids_.resize(index - 1);  // replaced (INSERT OR REPLACE on disk)
+    while (!index_of_order_.empty() && index_of_order_.back() >= index) index_of_order_.pop_back();
+    ids_.push_back(e.request_id);
+    if (e.kind == proto::LogEntry::kOrder) {
+      index_of_id_[e.request_id] = index;
+      index_of_order_.push_back(index);
+    }
+  }
+}
+
+std::int64_t Replica::committed_orders() const {
+  return std::upper_bound(index_of_order_.begin(), index_of_order_.end(), core_.commit_index()) -
+         index_of_order_.begin();
+}
+
+bool Replica::same_order(const proto::LogEntry& e, const proto::PlaceOrderRequest& r) const {
+  return e.name == r.name && e.side == r.side && e.quantity == r.quantity;
+}
+
+void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
+  out_.replies.emplace_back(token, proto::encode(r));
+}
+
+// ---- inputs -----------------------------------------------------------------------------------
+
+void Replica::on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms) {
+  auto env = proto::open_envelope(request);
+  if (!env) {
+    out_.replies.emplace_back(token, error_reply(env.error));
+    return;
+  }
+  switch (env->type) {
+    case proto::MessageType::kPlaceOrderRequest: {
+      auto req = proto::decode_body<proto::PlaceOrderRequest>(*env);
+      if (!req) {
+        out_.replies.emplace_back(token, error_reply(req.error));
+        break;
+      }
+      place(token, *req, now_ms);
+      break;
+    }
+    case proto::MessageType::kGetOrderRequest: {
+      auto req = proto::decode_body<proto::GetOrderRequest>(*env);
+      out_.replies.emplace_back(token, req ? proto::encode(get(*req)) : error_reply(req.error));
+      break;
+    }
+    case proto::MessageType::kStatusRequest:
+      out_.replies.emplace_back(token, proto::encode(status()));
+      break;
+    default:
+      out_.replies.emplace_back(token, error_reply(proto::DecodeError::kWrongType));
+  }
+}
+
+void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
+                    std::uint64_t now_ms) {
+  proto::PlaceOrderReply r;
+  if (core_.role() != RaftRole::kLeader) {
+    r.status = proto::Status::kNotLeader;
+    r.leader_hint = core_.leader_id();
+    r.message = "not leader";
+    reply(token, r);
+    return;
+  }
+  // A request id already in the log: the same answer as the first time, once it commits.
+  if (auto it = index_of_id_.find(req.request_id); it != index_of_id_.end()) {
+    const auto& e = core_.entry(it->second);
+    if (!same_order(e, req)) {
+      r.status = proto::Status::kConflict;
+      r.message = "request id already used for a different order";
+      reply(token, r);
+    } else if (it->second <= core_.commit_index()) {
+      r.order_number = e.order_number;
+      reply(token, r);
+    } else {
+      committing_[it->second].push_back(token);
+      ++waiting_;
+    }
+    return;
+  }
+  if (auto it = trades_.find(req.request_id); it != trades_.end()) {
+    if (!(it->second.request.name == req.name && it->second.request.side == req.side &&
+          it->second.request.quantity == req.quantity)) {
+      r.status = proto::Status::kConflict;
+      r.message = "request id already used for a different order";
+      reply(token, r);
+      return;
+    }
+    it->second.waiters.push_back(token);
+    ++waiting_;
+    return;
+  }
+  if (waiting_ >= options_.max_pending) {
+    r.status = proto::Status::kUnavailable;
+    r.message = "too many orders in flight";
+    reply(token, r);
+    return;
+  }
+  // The catalog checks and applies the trade first (at most once per request id); only an
+  // accepted trade becomes a log entry, so refused orders take no number.
+  trades_[req.request_id] = {req, {token}, now_ms + options_.trade_timeout_ms};
+  ++waiting_;
+  out_.trades.push_back({req.request_id, req.name, req.side, req.quantity});
+}
+
+void Replica::on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& trade,
+                       std::uint64_t now_ms) {
+  (void)now_ms;
+  auto node = trades_.extract(request_id);
+  if (node.empty()) return;  // timed out already; a retry will ask the catalog again
+  PendingTrade pending = std::move(node.mapped());
+  waiting_ -= pending.waiters.size();
+  proto::PlaceOrderReply r;
+  if (!trade) {
+    r.status = proto::Status::kUnavailable;
+    r.message = "catalog unreachable";
+  } else if (trade->status != proto::Status::kOk) {
+    r.status = trade->status;
+    r.message = proto::to_string(trade->status);
+  } else {
+    proto::LogEntry e;
+    e.kind = proto::LogEntry::kOrder;
+    e.request_id = pending.request.request_id;
+    e.name = pending.request.name;
+    e.side = pending.request.side;
+    e.quantity = pending.request.quantity;
+    std::uint64_t index = 0;
+    if (core_.propose(std::move(e), index) == ProposeOutcome::kAccepted) {
+      // Known at once, before the next flush, so a repeat can never reach the catalog again.
+      index_of_id_[pending.request.request_id] = index;
+      committing_[index] = std::move(pending.waiters);
+      waiting_ += committing_[index].size();
+      return;
+    }
+    // Deposed while the catalog worked: the client retries at the new leader with the same id,
+    // and the catalog answers it from its record of applied ids.
+    r.status = proto::Status::kNotLeader;
+    r.leader_hint = core_.leader_id();
+    r.message = "leadership lost";
+  }
+  for (auto token : pending.waiters) reply(token, r);
+}
+
+void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
+  auto m = decode_peer(message);
+  if (!m) {
+    spdlog::warn("dropping an undecodable peer message ({} bytes)", message.size());
+    return;
+  }
+  core_.receive(*m, now_ms);
+}
+
+void Replica::tick(std::uint64_t now_ms) {
+  core_.tick(now_ms);
+  for (auto it = trades_.begin(); it != trades_.end();) {
+    if (now_ms < it->second.deadline_ms) {
+      ++it;
+      continue;
+    }
+    proto::PlaceOrderReply r;
+    r.status = proto::Status::kUnavailable;
+    r.message = "catalog did not answer in time";
+    for (auto token : it->second.waiters) reply(token, r);
+    waiting_ -= it->second.waiters.size();
+    it = trades_.erase(it);
+  }
+}
+
+void Replica::fail_all(proto::Status status, const std::string& message) {
+  proto::PlaceOrderReply r;
+  r.status = status;
+  r.leader_hint = core_.leader_id();
+  r.message = message;
+  for (auto& [index, waiters] : committing_) {
+    for (auto token : waiters) reply(token, r);
+  }
+  committing_.clear();
+  for (auto& [id, pending] : trades_) {
+    for (auto token : pending.waiters) reply(token, r);
+  }
+  trades_.clear();
+  waiting_ = 0;
+}
+
+void Replica::flush() {
+  Ready ready = core_.take_ready();
+  if (ready.empty()) return;
+  persist_(ready);  // durable before anything below leaves this replica
+  mirror(ready);
+  for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
+  if (ready.commit_changed) {
+    while (!committing_.empty() && committing_.begin()->first <= ready.commit_index) {
+      auto node = committing_.extract(committing_.begin());
+      const auto& e = core_.entry(node.key());
+      proto::PlaceOrderReply r;
+      r.order_number = e.order_number;
+      for (auto token : node.mapped()) reply(token, r);
+      waiting_ -= node.mapped().size();
+    }
+  }
+  const bool leader = core_.role() == RaftRole::kLeader;
+  if (was_leader_ && !leader) {
+    // Orders waiting here may still commit under the next leader; the client's retry with the
+    // same request id finds them there.
+    fail_all(proto::Status::kNotLeader, "leadership lost");
+    spdlog::info("replica {} is no longer leader (term {})", core_.id(), core_.term());
+  } else if (!was_leader_ && leader) {
+    spdlog::info("replica {} leads term {}", core_.id(), core_.term());
+  }
+  was_leader_ = leader;
+}
+
+ReplicaOutputs Replica::take_outputs() {
+  ReplicaOutputs out = std::move(out_);
+  out_ = ReplicaOutputs{};
+  return out;
+}
+
+// ---- queries ----------------------------------------------------------------------------------
+
+proto::GetOrderReply Replica::get(const proto::GetOrderRequest& req) const {
+  proto::GetOrderReply r;
+  const auto n = static_cast<std::uint64_t>(req.number);
+  if (n < index_of_order_.size() && index_of_order_[n] <= core_.commit_index()) {
+    const auto& e = core_.entry(index_of_order_[n]);
+    r.order = {e.order_number, e.name, e.side, e.quantity, e.request_id};
+    return r;
+  }
+  // Only the leader knows an order does not exist; a follower may just be behind.
+  r.status =
+      core_.role() == RaftRole::kLeader ? proto::Status::kNotFound : proto::Status::kNotLeader;
+  return r;
+}
+
+proto::StatusReply Replica::status() const {
+  proto::StatusReply st;
+  st.service = "order";
+  st.id = core_.id();
+  st.role = to_string(core_.role());
+  st.term = core_.term();
+  st.leader_id = core_.leader_id();
+  st.log_size = static_cast<std::uint64_t>(committed_orders());
+  return st;
+}
+
+}  // namespace bazaar::order

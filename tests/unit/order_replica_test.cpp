@@ -1,0 +1,165 @@
+// The replica's request logic around the core, without sockets or disk.
+#include <gtest/gtest.h>
+
+#include "order/replica.h"
+#include "proto_msgs/codec.h"
+
+namespace bazaar::order {
+namespace {
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  // A single-replica cluster: it elects itself once its election timeout passes.
+  void SetUp() override {
+    ReplicaOptions o;
+    o.raft.id = 1;
+    o.raft.members = {1};
+    o.trade_timeout_ms = 1000;
+    o.max_pending = 4;
+    replica_ = std::make_unique<Replica>(o, HardState{}, std::vector<proto::LogEntry>{}, 0, now_,
+                                         [this](const Ready& r) { persisted_.push_back(r); });
+    advance(1000);
+    ASSERT_EQ(replica_->core().role(), RaftRole::kLeader);
+  }
+  void advance(std::uint64_t ms) {
+    now_ += ms;
+    replica_->tick(now_);
+    replica_->flush();
+  }
+  ReplicaOutputs send(std::uint64_t token, const std::string& bytes) {
+    replica_->on_client(token, bytes, now_);
+    replica_->flush();
+    return replica_->take_outputs();
+  }
+  ReplicaOutputs place(std::uint64_t token, const std::string& id, std::int64_t q,
+                       const std::string& name = "Tux") {
+    return send(token, proto::encode(proto::PlaceOrderRequest{id, name, proto::Side::kBuy, q}));
+  }
+  ReplicaOutputs trade_answer(const std::string& id, proto::Status status) {
+    proto::TradeReply r;
+    r.status = status;
+    replica_->on_trade(id, r, now_);
+    replica_->flush();
+    return replica_->take_outputs();
+  }
+  static proto::PlaceOrderReply order_reply(const ReplicaOutputs& out, std::uint64_t token) {
+    for (const auto& [t, bytes] : out.replies) {
+      if (t == token) return *proto::decode<proto::PlaceOrderReply>(bytes);
+    }
+    ADD_FAILURE() << "no reply for token " << token;
+    return {};
+  }
+
+  std::uint64_t now_ = 1;
+  std::vector<Ready> persisted_;
+  std::unique_ptr<Replica> replica_;
+};
+
+TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
+  auto out = place(1, "a", 2);
+  EXPECT_TRUE(out.replies.empty());  // waits for the catalog
+  ASSERT_EQ(out.trades.size(), 1u);
+  EXPECT_EQ(out.trades[0].request_id, "a");
+  out = trade_answer("a", proto::Status::kOk);
+  auto r = order_reply(out, 1);
+  EXPECT_EQ(r.status, proto::Status::kOk);
+  EXPECT_EQ(r.order_number, 0);
+  // The entry was persisted before the reply was produced.
+  ASSERT_FALSE(persisted_.empty());
+  EXPECT_TRUE(persisted_.back().commit_changed);
+  EXPECT_EQ(replica_->committed_orders(), 1);
+
+  place(2, "b", 1);
+  EXPECT_EQ(order_reply(trade_answer("b", proto::Status::kOk), 2).order_number, 1);
+}
+
+TEST_F(ReplicaTest, RefusedTradesTakeNoNumber) {
+  place(1, "a", 200);
+  EXPECT_EQ(order_reply(trade_answer("a", proto::Status::kInsufficient), 1).status,
+            proto::Status::kInsufficient);
+  place(2, "b", 1, "Nope");
+  EXPECT_EQ(order_reply(trade_answer("b", proto::Status::kUnknownItem), 2).status,
+            proto::Status::kUnknownItem);
+  place(3, "c", 1);
+  EXPECT_EQ(order_reply(trade_answer("c", proto::Status::kOk), 3).order_number, 0);
+}
+
+TEST_F(ReplicaTest, RepeatsOfARequestIdGetTheFirstAnswerAndOneTrade) {
+  place(1, "k", 2);
+  auto out = place(2, "k", 2);  // while the catalog works: joins the first
+  EXPECT_TRUE(out.trades.empty());
+  out = trade_answer("k", proto::Status::kOk);
+  EXPECT_EQ(order_reply(out, 1).order_number, 0);
+  EXPECT_EQ(order_reply(out, 2).order_number, 0);
+  out = place(3, "k", 2);  // after commit: answered from the log
+  EXPECT_TRUE(out.trades.empty());
+  EXPECT_EQ(order_reply(out, 3).order_number, 0);
+  EXPECT_EQ(order_reply(place(4, "k", 3), 4).status, proto::Status::kConflict);
+  EXPECT_EQ(replica_->committed_orders(), 1);
+}
+
+TEST_F(ReplicaTest, CatalogSilenceTimesOutAndPendingIsBounded) {
+  place(1, "a", 1);
+  place(2, "b", 1);
+  place(3, "c", 1);
+  place(4, "d", 1);
+  EXPECT_EQ(order_reply(place(5, "e", 1), 5).status, proto::Status::kUnavailable);  // bound
+  now_ += 1001;
+  replica_->tick(now_);
+  replica_->flush();
+  auto out = replica_->take_outputs();
+  EXPECT_EQ(out.replies.size(), 4u);
+  EXPECT_EQ(order_reply(out, 1).status, proto::Status::kUnavailable);
+  // A late answer after the timeout changes nothing.
+  EXPECT_TRUE(trade_answer("a", proto::Status::kOk).replies.empty());
+  EXPECT_EQ(replica_->committed_orders(), 0);
+}
+
+TEST_F(ReplicaTest, QueriesStatusAndGarbage) {
+  place(1, "a", 2);
+  trade_answer("a", proto::Status::kOk);
+  auto out = send(7, proto::encode(proto::GetOrderRequest{0}));
+  auto got = proto::decode<proto::GetOrderReply>(out.replies.at(0).second);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->order.name, "Tux");
+  EXPECT_EQ(got->order.quantity, 2);
+  out = send(8, proto::encode(proto::GetOrderRequest{1}));
+  EXPECT_EQ(proto::decode<proto::GetOrderReply>(out.replies.at(0).second)->status,
+            proto::Status::kNotFound);
+  out = send(9, proto::encode(proto::StatusRequest{}));
+  auto st = proto::decode<proto::StatusReply>(out.replies.at(0).second);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->role, "leader");
+  EXPECT_EQ(st->log_size, 1u);
+  for (const std::string& bad : {std::string("junk"), proto::encode(proto::LookupRequest{"Tux"})}) {
+    out = send(10, bad);
+    auto err = proto::decode<proto::ErrorReply>(out.replies.at(0).second);
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err->status, proto::Status::kBadRequest);
+  }
+}
+
+TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
+  ReplicaOptions o;
+  o.raft.id = 1;
+  o.raft.members = {1, 2, 3};
+  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  // A heartbeat from leader 3 of term 2.
+  proto::AppendEntries hb;
+  hb.term = 2;
+  hb.leader = 3;
+  r.on_peer(proto::encode(hb), 5);
+  r.on_client(1, proto::encode(proto::PlaceOrderRequest{"a", "Tux", proto::Side::kBuy, 1}), 5);
+  r.flush();
+  auto out = r.take_outputs();
+  ASSERT_EQ(out.replies.size(), 1u);
+  auto rep = proto::decode<proto::PlaceOrderReply>(out.replies[0].second);
+  EXPECT_EQ(rep->status, proto::Status::kNotLeader);
+  EXPECT_EQ(rep->leader_hint, 3);
+  EXPECT_TRUE(out.trades.empty());
+  ASSERT_EQ(out.peers.size(), 1u);  // the heartbeat's answer
+  EXPECT_EQ(out.peers[0].first, 3u);
+}
+
+}  // namespace
+}  // namespace bazaar::order
