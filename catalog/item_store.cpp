@@ -227,12 +227,9 @@ std::int64_t ItemStore::count() {
   }
 }
 
-TradeResult ItemStore::trade(const proto::TradeRequest& request) {
+TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
   TradeResult out;
-  try {
-    // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
-    // first read, so no other connection can change the quantity between our check and update.
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  {
     {
       SQLite::Statement& s = stmts_->applied_get;
       ResetOnExit reset(s);
@@ -244,7 +241,7 @@ TradeResult ItemStore::trade(const proto::TradeRequest& request) {
         if (name != request.name || side != request.side || quantity != request.quantity) {
           // Same id, different order: a client bug or a key collision. Refuse rather than guess.
           out.status = proto::Status::kConflict;
-          return out;  // tx rolls back; it changed nothing
+          return out;  // nothing written
         }
         out.status = static_cast<proto::Status>(s.getColumn(3).getInt());
         out.item.name = name;
@@ -313,13 +310,37 @@ TradeResult ItemStore::trade(const proto::TradeRequest& request) {
       s.bind(9, now_ms());
       s.exec();
     }
-    tx.commit();
     out.item = std::move(item);
     out.changed = out.status == proto::Status::kOk;
+  }
+  return out;
+}
+
+TradeResult ItemStore::trade(const proto::TradeRequest& request) {
+  try {
+    // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
+    // first read, so no other connection can change the quantity between our check and update.
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    TradeResult out = apply_trade_locked(request);
+    tx.commit();  // also after a refusal: a refused buy is recorded
+    return out;
   } catch (const SQLite::Exception& e) {
     spdlog::error("database {}: trade {} ({} {} {}): {}", path_, request.request_id,
                   proto::to_string(request.side), request.quantity, request.name, e.what());
-    out = TradeResult{proto::Status::kInternal, {}, false, false};
+    return TradeResult{proto::Status::kInternal, {}, false, false};
+  }
+}
+
+std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRequest>& requests) {
+  std::vector<TradeResult> out;
+  out.reserve(requests.size());
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto& r : requests) out.push_back(apply_trade_locked(r));
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: batch of {} trades: {}", path_, requests.size(), e.what());
+    out.assign(requests.size(), TradeResult{proto::Status::kInternal, {}, false, false});
   }
   return out;
 }

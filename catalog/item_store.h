@@ -100,6 +100,11 @@ class ItemStore {
   /// be valid (proto::validate): quantity 1..kMaxQuantity, a name and a request id.
   TradeResult trade(const proto::TradeRequest& request);
 
+  /// Applies every trade of `requests` in order, each exactly as trade() would, in ONE
+  /// transaction: one disk sync for the whole batch (group commit). A database error fails the
+  /// whole batch (every result kInternal, nothing changed).
+  std::vector<TradeResult> trade_batch(const std::vector<proto::TradeRequest>& requests);
+
   /// Sets every item whose quantity is 0 to `to` (1..kMaxQuantity), raising its version and
   /// recording the amount in the restocks table, in one transaction.
   RestockResult restock(std::int64_t to);
@@ -109,6 +114,10 @@ class ItemStore {
   static DumpResult read_only_items(const std::string& path);
 
  private:
+  /// The check-and-apply of one trade inside an open IMMEDIATE transaction. Writes nothing on
+  /// any path that returns early, so one trade's refusal never undoes another's in a batch.
+  TradeResult apply_trade_locked(const proto::TradeRequest& request);
+
   struct Statements;
 
   void open_schema(const std::vector<SeedItem>& seed, const std::string& seed_label);

@@ -62,6 +62,11 @@ HandlerResult RequestHandler::handle(std::string_view request_bytes) {
       if (!decode_or_reject(*env, req, out)) return out;
       return on_trade(req);
     }
+    case proto::MessageType::kTradeBatchRequest: {
+      proto::TradeBatchRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_trade_batch(req);
+    }
     default:
       break;
   }
@@ -122,6 +127,20 @@ HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
   rep.duplicate = r.duplicate;
   HandlerResult out{proto::encode(rep), {}};
   if (r.changed) out.changed.push_back(std::move(r.item));
+  return out;
+}
+
+HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req) {
+  std::vector<TradeResult> results = store_.trade_batch(req.trades);
+  proto::TradeBatchReply rep;
+  rep.replies.reserve(results.size());
+  HandlerResult out;
+  for (auto& r : results) {
+    rep.replies.push_back({r.status, r.item, r.duplicate});
+    if (r.changed) out.changed.push_back(std::move(r.item));
+  }
+  spdlog::debug("trade batch of {}: {} changes", req.trades.size(), out.changed.size());
+  out.reply = proto::encode(rep);
   return out;
 }
 

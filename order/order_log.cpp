@@ -100,6 +100,14 @@ void OrderLog::persist(const Ready& ready) {
   if (!ready.hard_state && !ready.truncate_from && ready.entries.empty() && !ready.commit_changed) {
     return;
   }
+  // A Ready that only moves the commit index need not reach the platter now: the index is a
+  // lower bound a restart may find a little behind (Raft keeps it in memory only), and the next
+  // synced transaction carries it to disk. Everything else is synced before it is acted on.
+  const bool commit_only = !ready.hard_state && !ready.truncate_from && ready.entries.empty();
+  if (commit_only != relaxed_) {
+    db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+    relaxed_ = commit_only;
+  }
   SQLite::Transaction txn(db_);
   if (ready.hard_state) {
     set_meta(db_, "term", static_cast<std::int64_t>(ready.hard_state->term));

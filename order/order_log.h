@@ -40,6 +40,7 @@ class OrderLog {
   HardState hard_;
   std::vector<proto::LogEntry> entries_;  // as loaded at start; not kept up to date after
   std::uint64_t commit_ = 0;
+  bool relaxed_ = false;  // synchronous=NORMAL is in force (see persist())
 };
 
 }  // namespace bazaar::order

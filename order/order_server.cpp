@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <zmq_addon.hpp>
 
 #include "common/stop_signal.h"
@@ -14,6 +15,7 @@ namespace {
 // Inputs taken from one socket before the replica is flushed: keeps one busy socket from
 // starving the others and bounds the batch a single disk transaction covers.
 constexpr int kMaxBatch = 512;
+constexpr std::uint64_t kBatchExpiryMs = 60000;
 
 std::string_view view(const zmq::message_t& m) {
   return {static_cast<const char*>(m.data()), m.size()};
@@ -47,6 +49,11 @@ OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& re
     }
   }
   common::connect_or_throw(catalog_, options_.catalog_endpoint, "--catalog");
+}
+
+void OrderServer::send_peer(std::uint32_t to, const std::string& bytes) {
+  auto it = peer_out_.find(to);
+  if (it != peer_out_.end()) it->second->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }
 
 std::uint64_t OrderServer::now_ms() const {
@@ -87,12 +94,22 @@ void OrderServer::read_catalog() {
     if (!zmq::recv_multipart(catalog_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
       return;
     }
-    // [request id, "", reply]: the catalog's REP workers hand our envelope back unchanged.
-    if (frames.size() != 3) continue;
-    auto rep = proto::decode<proto::TradeReply>(view(frames[2]));
-    std::optional<proto::TradeReply> trade;
-    if (rep) trade = std::move(*rep);
-    replica_.on_trade(std::string(view(frames[0])), trade, now_ms());
+    // [batch id, "", reply]: the catalog's REP workers hand our envelope back unchanged.
+    if (frames.size() != 3 || frames[0].size() != sizeof(std::uint64_t)) continue;
+    std::uint64_t id = 0;
+    std::memcpy(&id, frames[0].data(), sizeof id);
+    auto batch = batches_.extract(id);
+    if (batch.empty()) continue;  // expired
+    const auto& ids = batch.mapped().request_ids;
+    auto rep = proto::decode<proto::TradeBatchReply>(view(frames[2]));
+    const bool whole = rep && rep->replies.size() == ids.size();
+    if (!whole)
+      spdlog::warn("catalog answered a batch of {} trades with something else", ids.size());
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      std::optional<proto::TradeReply> trade;
+      if (whole) trade = std::move(rep->replies[k]);
+      replica_.on_trade(ids[k], trade, now_ms());
+    }
   }
 }
 
@@ -106,15 +123,26 @@ void OrderServer::send_outputs() {
     client_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     envelopes_.erase(it);
   }
-  for (auto& trade : out.trades) {
-    catalog_.send(zmq::buffer(trade.request_id), zmq::send_flags::sndmore);
+  // Every trade of this round goes to the catalog in one batch: one transaction, one disk sync.
+  const std::uint64_t now = now_ms();
+  for (std::size_t first = 0; first < out.trades.size(); first += proto::kMaxTradeBatch) {
+    const std::size_t last = std::min(out.trades.size(), first + proto::kMaxTradeBatch);
+    proto::TradeBatchRequest req;
+    Batch batch{{}, now};
+    for (std::size_t k = first; k < last; ++k) {
+      batch.request_ids.push_back(out.trades[k].request_id);
+      req.trades.push_back(std::move(out.trades[k]));
+    }
+    const std::uint64_t id = next_batch_++;
+    batches_.emplace(id, std::move(batch));
+    catalog_.send(zmq::buffer(&id, sizeof id), zmq::send_flags::sndmore);
     catalog_.send(zmq::message_t(), zmq::send_flags::sndmore);
-    catalog_.send(zmq::buffer(proto::encode(trade)), zmq::send_flags::dontwait);
+    catalog_.send(zmq::buffer(proto::encode(req)), zmq::send_flags::dontwait);
   }
-  for (auto& [to, bytes] : out.peers) {
-    auto it = peer_out_.find(to);
-    if (it != peer_out_.end()) it->second->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  while (!batches_.empty() && batches_.begin()->second.sent_ms + kBatchExpiryMs < now) {
+    batches_.erase(batches_.begin());
   }
+  for (auto& [to, bytes] : out.peers) send_peer(to, bytes);
 }
 
 void OrderServer::announce() {

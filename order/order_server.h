@@ -41,6 +41,7 @@ class OrderServer {
   void read_peers();
   void read_catalog();
   void send_outputs();
+  void send_peer(std::uint32_t to, const std::string& bytes);
   void announce();
 
   ServerOptions options_;
@@ -53,6 +54,15 @@ class OrderServer {
   // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
+  // Trade batches at the catalog: batch id -> request ids in order, and when it was sent.
+  // Entries the catalog never answers are dropped after kBatchExpiryMs (the Replica has timed
+  // those trades out long before), so the map stays bounded.
+  struct Batch {
+    std::vector<std::string> request_ids;
+    std::uint64_t sent_ms = 0;
+  };
+  std::map<std::uint64_t, Batch> batches_;
+  std::uint64_t next_batch_ = 1;
   std::uint64_t next_token_ = 1;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };

@@ -1,5 +1,7 @@
 #include "proto_msgs/codec.h"
 
+#include <algorithm>
+
 namespace bazaar::proto {
 
 namespace {
@@ -34,6 +36,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kListReply:
     case MessageType::kTradeRequest:
     case MessageType::kTradeReply:
+    case MessageType::kTradeBatchRequest:
+    case MessageType::kTradeBatchReply:
     case MessageType::kPlaceOrderRequest:
     case MessageType::kPlaceOrderReply:
     case MessageType::kGetOrderRequest:
@@ -133,6 +137,10 @@ const char* to_string(MessageType t) {
       return "TradeRequest";
     case MessageType::kTradeReply:
       return "TradeReply";
+    case MessageType::kTradeBatchRequest:
+      return "TradeBatchRequest";
+    case MessageType::kTradeBatchReply:
+      return "TradeBatchReply";
     case MessageType::kPlaceOrderRequest:
       return "PlaceOrderRequest";
     case MessageType::kPlaceOrderReply:
@@ -241,6 +249,16 @@ bool validate(const TradeRequest& m) {
 }
 bool validate(const TradeReply& m) {
   return status_ok(m.status) && item_ok(m.item);
+}
+bool validate(const TradeBatchRequest& m) {
+  if (m.trades.empty() || m.trades.size() > kMaxTradeBatch) return false;
+  return std::all_of(m.trades.begin(), m.trades.end(),
+                     [](const TradeRequest& t) { return validate(t); });
+}
+bool validate(const TradeBatchReply& m) {
+  if (m.replies.size() > kMaxTradeBatch) return false;
+  return std::all_of(m.replies.begin(), m.replies.end(),
+                     [](const TradeReply& t) { return validate(t); });
 }
 bool validate(const PlaceOrderRequest& m) {
   return id_ok(m.request_id) && name_ok(m.name) && side_ok(m.side) && quantity_ok(m.quantity);

@@ -71,6 +71,8 @@ bool validate(const ListRequest& m);
 bool validate(const ListReply& m);
 bool validate(const TradeRequest& m);
 bool validate(const TradeReply& m);
+bool validate(const TradeBatchRequest& m);
+bool validate(const TradeBatchReply& m);
 bool validate(const PlaceOrderRequest& m);
 bool validate(const PlaceOrderReply& m);
 bool validate(const GetOrderRequest& m);

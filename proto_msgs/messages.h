@@ -34,6 +34,8 @@ enum class MessageType : std::uint16_t {
   kListReply = 13,
   kTradeRequest = 14,
   kTradeReply = 15,
+  kTradeBatchRequest = 16,
+  kTradeBatchReply = 17,
   kPlaceOrderRequest = 20,
   kPlaceOrderReply = 21,
   kGetOrderRequest = 22,
@@ -163,6 +165,22 @@ struct TradeReply {
   Item item;  // the item after the trade (valid when status is kOk)
   bool duplicate = false;
   MSGPACK_DEFINE(status, item, duplicate)
+};
+
+inline constexpr std::size_t kMaxTradeBatch = 1024;
+
+/// Several trades applied in one catalog transaction (one disk sync for all: group commit).
+/// Each is handled exactly as a TradeRequest alone would be; the replies come in the same order.
+struct TradeBatchRequest {
+  static constexpr MessageType kType = MessageType::kTradeBatchRequest;
+  std::vector<TradeRequest> trades;
+  MSGPACK_DEFINE(trades)
+};
+
+struct TradeBatchReply {
+  static constexpr MessageType kType = MessageType::kTradeBatchReply;
+  std::vector<TradeReply> replies;
+  MSGPACK_DEFINE(replies)
 };
 
 // ---- order ---------------------------------------------------------------------------------

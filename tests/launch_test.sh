@@ -15,7 +15,7 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_base() {
   local base p ok
   for _ in $(seq 50); do
-    base=$((20000 + RANDOM % 35000)) ok=1
+    base=$((10000 + RANDOM % 22000)) ok=1  # below the ephemeral range (32768+)
     for ((p = base; p < base + 32; p++)); do listening "$p" && { ok=0; break; }; done
     [ $ok -eq 1 ] && { echo "$base"; return; }
   done

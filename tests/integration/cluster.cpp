@@ -73,7 +73,9 @@ std::vector<std::string> lines_of(const std::string& text) {
 int find_free_port_range(int extra) {
   std::random_device rd;
   std::mt19937 rng(rd());
-  std::uniform_int_distribution<int> pick(20000, 60000 - 30 - extra);
+  // Below Linux's ephemeral range (32768 and up), where outgoing connections take their local
+  // ports: a port free now there could be taken by any client a moment later.
+  std::uniform_int_distribution<int> pick(10000, 32000 - 30 - extra);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int base = pick(rng);
     bool ok = true;
