@@ -11,17 +11,8 @@ fail() { echo "FAIL: $*"; "$B" status --run-dir "$RUN" || true; tail -n 20 "$RUN
 cleanup() { "$B" down --run-dir "$RUN" >/dev/null 2>&1; rm -rf "$RUN"; }
 trap cleanup EXIT
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {
-  local base p ok
-  for _ in $(seq 50); do
-    base=$((10000 + RANDOM % 22000)) ok=1  # below the ephemeral range (32768+)
-    for ((p = base; p < base + 32; p++)); do listening "$p" && { ok=0; break; }; done
-    [ $ok -eq 1 ] && { echo "$base"; return; }
-  done
-  return 1
-}
-BASE="$(pick_base)" || fail "no free ports"
+. "$ROOT/launch/ports.sh"
+BASE="$(pick_base_port)" || fail "no free ports"
 HTTP=$((BASE + 30))
 client() { "$BAZAAR_BIN_DIR/bazaar-client" --url "http://127.0.0.1:$HTTP" "$@"; }
 

@@ -19,19 +19,10 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { echo "orders.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {
-  local base p ok
-  for _ in $(seq 50); do
-    base=$((10000 + RANDOM % 22000)) ok=1  # below the ephemeral range (32768+)
-    for ((p = base; p < base + 32; p++)); do listening "$p" && { ok=0; break; }; done
-    [ $ok -eq 1 ] && { echo "$base"; return; }
-  done
-  return 1
-}
+. "$ROOT/launch/ports.sh"
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/bazaar-bench-orders.XXXXXX")"
 trap '"$B" down --run-dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN"' EXIT
-BASE="$(pick_base)"
+BASE="$(pick_base_port)"
 HTTP=$((BASE + 30))
 URL="http://127.0.0.1:$HTTP"
 now_ms() { date +%s%3N; }
