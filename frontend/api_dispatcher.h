@@ -1,25 +1,36 @@
-// Glue between the HTTP server and the API: routes on the I/O thread, runs service calls on
-// the bridge pool.
+// Glue between the HTTP server and the API: routes on the I/O thread, answers cached lookups
+// there too, runs every other service call on the bridge pool.
 #pragma once
 
 #include "frontend/api_handler.h"
 #include "frontend/bridge_pool.h"
+#include "frontend/catalog_link.h"
+#include "frontend/lookup_cache.h"
+#include "frontend/metrics.h"
 #include "frontend/request_handler.h"
 
 namespace bazaar::frontend {
 
-/// Requests that need no service (bad input, unknown route, wrong method) are answered at once
-/// on the I/O thread; the others become a BridgeJob. A full bridge queue answers 503 at once,
-/// so overload never builds an unbounded backlog. Thread-safe.
+/// Requests that need no service (bad input, unknown route, wrong method, /metrics) and lookups
+/// the cache holds are answered at once on the I/O thread. Other lookups go to the CatalogLink
+/// when there is one (many in flight, no thread per call); everything else becomes a BridgeJob.
+/// A full queue answers 503 at once, so overload never builds an unbounded backlog. Thread-safe.
 class ApiDispatcher : public RequestHandler {
  public:
-  ApiDispatcher(const ApiHandler& api, BridgePool& bridge);
+  /// `cache`, `metrics` and `link` may be null (no cache fast path, nothing counted, lookups on
+  /// the bridge like the rest); all must outlive the dispatcher.
+  ApiDispatcher(const ApiHandler& api, BridgePool& bridge, LookupCache* cache = nullptr,
+                Metrics* metrics = nullptr, CatalogLink* link = nullptr);
 
   void handle(ApiRequest request, ReplyCallback done) override;
+  void on_rejected(unsigned status) override;
 
  private:
   const ApiHandler& api_;
   BridgePool& bridge_;
+  LookupCache* const cache_;
+  Metrics* const metrics_;
+  CatalogLink* const link_;
 };
 
 }  // namespace bazaar::frontend

@@ -64,7 +64,19 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 
-ApiHandler::ApiHandler(RequestIdSource request_ids) : request_ids_(std::move(request_ids)) {}
+ApiHandler::ApiHandler(RequestIdSource request_ids, MetricsRenderer metrics)
+    : request_ids_(std::move(request_ids)), metrics_(std::move(metrics)) {}
+
+RouteLabel ApiHandler::label(std::string_view target) {
+  const std::string_view path = path_of(target);
+  if (path == "/products" || path == "/stocks") return RouteLabel::kItemList;
+  if (starts_with(path, "/products/") || starts_with(path, "/stocks/")) return RouteLabel::kItem;
+  if (path == "/orders") return RouteLabel::kOrderPlace;
+  if (starts_with(path, "/orders/")) return RouteLabel::kOrderGet;
+  if (path == "/health") return RouteLabel::kHealth;
+  if (path == "/metrics") return RouteLabel::kMetrics;
+  return RouteLabel::kOther;
+}
 
 Routed ApiHandler::route(const ApiRequest& request) const {
   const std::string_view path = path_of(request.target);
@@ -84,6 +96,15 @@ Routed ApiHandler::route(const ApiRequest& request) const {
   if (path == "/health") {
     if (!get) return method_not_allowed(kGet);
     return BackendCall{HealthCall{}};
+  }
+  if (path == "/metrics") {
+    if (!get) return method_not_allowed(kGet);
+    // Rendered here, not on a bridge thread: /metrics must answer even when every bridge
+    // thread is stuck waiting on a dead service, which is when it is needed most.
+    ApiResponse r;
+    r.body = metrics_ ? metrics_() : std::string();
+    r.content_type = kPrometheusContentType;
+    return r;
   }
   return error_reply(404, "no route for " + std::string(path));
 }
@@ -167,15 +188,18 @@ Routed ApiHandler::route_order_post(const ApiRequest& request) const {
   return BackendCall{PlaceOrderCall{std::move(order)}};
 }
 
+ApiResponse ApiHandler::lookup_reply(const std::string& name, const LookupResult& r) {
+  if (r.status == proto::Status::kOk) return item_reply(r.item);
+  if (r.status == proto::Status::kUnknownItem) {
+    return error_reply(404, "no item named " + in_quotes(name));
+  }
+  return service_error(r.status, r.message);
+}
+
 ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
   return std::visit(Overloaded{
                         [&](const LookupCall& c) -> ApiResponse {
-                          const LookupResult r = backend.lookup(c.name);
-                          if (r.status == proto::Status::kOk) return data_reply(item_json(r.item));
-                          if (r.status == proto::Status::kUnknownItem) {
-                            return error_reply(404, "no item named " + in_quotes(c.name));
-                          }
-                          return service_error(r.status, r.message);
+                          return lookup_reply(c.name, backend.lookup(c.name));
                         },
                         [&](const ListCall&) -> ApiResponse {
                           const ListResult r = backend.list();
@@ -223,7 +247,8 @@ ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
                           return data_reply(ordered_json{{"catalog", h.catalog},
                                                          {"leader", std::move(leader)},
                                                          {"bus", h.bus},
-                                                         {"cache_size", h.cache_size}});
+                                                         {"cache_size", h.cache_size},
+                                                         {"cache_capacity", h.cache_capacity}});
                         },
                     },
                     call);

@@ -9,6 +9,7 @@
 
 #include "frontend/api_types.h"
 #include "frontend/backend.h"
+#include "frontend/metrics.h"
 
 namespace bazaar::frontend {
 
@@ -17,6 +18,9 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
 /// Where order request ids come from when the client sent no Idempotency-Key.
 using RequestIdSource = std::function<std::string()>;
+
+/// Renders GET /metrics (Prometheus text); must be thread-safe and must not block.
+using MetricsRenderer = std::function<std::string()>;
 
 /// Either the reply (decided without any service) or the call to make to get one.
 using Routed = std::variant<ApiResponse, BackendCall>;
@@ -27,16 +31,25 @@ using Routed = std::variant<ApiResponse, BackendCall>;
 ///   POST /orders                               {"name","quantity","type"?} -> order number
 ///   GET /orders/<n>                            one committed order
 ///   GET /health                                the front end's view of the system
-/// Stateless and thread-safe (the id source must be too).
+///   GET /metrics                               Prometheus text (answered without a service)
+/// Stateless and thread-safe (the id source and the metrics renderer must be too).
 class ApiHandler {
  public:
-  explicit ApiHandler(RequestIdSource request_ids);
+  /// Without a renderer, /metrics answers an empty page.
+  explicit ApiHandler(RequestIdSource request_ids, MetricsRenderer metrics = {});
+
+  /// The route `target` counts under in the metrics, whatever the method.
+  static RouteLabel label(std::string_view target);
 
   /// Validates `request` and decides what to do. Never calls a service; never throws.
   Routed route(const ApiRequest& request) const;
 
   /// Runs `call` against `backend` (blocking up to the backend's deadline) and renders the reply.
   static ApiResponse execute(const BackendCall& call, Backend& backend);
+
+  /// The reply to a lookup of `name` that came to `result` (execute() of a LookupCall, and the
+  /// asynchronous lookup path of the dispatcher).
+  static ApiResponse lookup_reply(const std::string& name, const LookupResult& result);
 
   /// route() then, when needed, execute(): the whole request synchronously (tests, tools).
   ApiResponse handle(const ApiRequest& request, Backend& backend) const;
@@ -47,6 +60,7 @@ class ApiHandler {
   Routed route_order_post(const ApiRequest& request) const;
 
   RequestIdSource request_ids_;
+  MetricsRenderer metrics_;
 };
 
 }  // namespace bazaar::frontend

@@ -1,5 +1,6 @@
 #include "frontend/api_reply.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace bazaar::frontend {
@@ -12,7 +13,52 @@ std::string dump_json(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+// Names the fast path writes verbatim: printable ASCII that JSON does not escape.
+bool plain_name(std::string_view name) {
+  for (char c : name) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Below this, cents/100 prints in fixed notation with at most two decimals, the way nlohmann
+// prints the double nearest to it (shortest round-trip digits; fixed up to 15 integer digits).
+constexpr std::int64_t kFastPriceLimit = 100'000'000'000'000;  // 10^14 cents
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// 2599 -> "25.99", 4210 -> "42.1", 5500 -> "55.0", 5 -> "0.05".
+void append_price(std::string& out, std::int64_t cents) {
+  append_int(out, cents / 100);
+  const auto frac = static_cast<int>(cents % 100);
+  out += '.';
+  out += static_cast<char>('0' + frac / 10);
+  if (frac % 10 != 0) out += static_cast<char>('0' + frac % 10);
+}
+
 }  // namespace
+
+ApiResponse item_reply(const proto::Item& item) {
+  if (!plain_name(item.name) || item.price_cents < 0 || item.price_cents >= kFastPriceLimit) {
+    return data_reply(item_json(item));
+  }
+  ApiResponse r;
+  r.status = 200;
+  std::string& b = r.body;
+  b.reserve(64 + item.name.size());
+  b += R"({"data":{"name":")";
+  b += item.name;
+  b += R"(","price":)";
+  append_price(b, item.price_cents);
+  b += R"(,"quantity":)";
+  append_int(b, item.quantity);
+  b += "}}";
+  return r;
+}
 
 ApiResponse data_reply(const nlohmann::ordered_json& data) {
   ApiResponse r;

@@ -27,6 +27,11 @@ unsigned http_status_for(proto::Status status);
 /// {"name":..,"price":<cents/100>,"quantity":..}
 nlohmann::ordered_json item_json(const proto::Item& item);
 
+/// 200 {"data": item_json(item)}, byte for byte what data_reply(item_json(item)) gives, but
+/// written directly for the common case (a plain ASCII name, an ordinary price): this is the
+/// body of every cached lookup, the front end's hottest path.
+ApiResponse item_reply(const proto::Item& item);
+
 /// Prices are integer cents inside and a JSON number with two decimals outside (2599 -> 25.99).
 double price_from_cents(std::int64_t cents);
 

@@ -23,11 +23,19 @@ struct ApiRequest {
   const std::string* header(std::string_view name) const;
 };
 
-/// One reply. `body` is always JSON; the HTTP layer adds Content-Type: application/json.
+/// Content type of every API reply (DESIGN.md section 3).
+inline constexpr std::string_view kJsonContentType = "application/json";
+/// Content type of GET /metrics (Prometheus text exposition format).
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+/// One reply. `body` is JSON except for /metrics; the HTTP layer sends `content_type`.
 struct ApiResponse {
   unsigned status = 200;
   std::string body;
   HeaderList headers;  // extra headers, e.g. Allow, Retry-After
+  /// Must view static storage (one of the constants above): replies outlive any local string.
+  std::string_view content_type = kJsonContentType;
 };
 
 }  // namespace bazaar::frontend

@@ -50,6 +50,7 @@ struct HealthSnapshot {
   std::optional<LeaderInfo> leader;  // the order leader, if one answers; else null
   bool bus = false;                  // a broker heartbeat arrived within 3 intervals
   std::uint64_t cache_size = 0;      // entries in the lookup cache
+  std::uint64_t cache_capacity = 0;  // its bound (--cache-size); 0 with --no-cache
 };
 
 /// The service calls behind the API. Every call blocks for at most the configured request

@@ -12,11 +12,14 @@ constexpr std::chrono::milliseconds kPollInterval{100};
 }  // namespace
 
 BusSubscriber::BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub,
-                             LeaderTracker& tracker)
-    : socket_(ctx, zmq::socket_type::sub), tracker_(tracker) {
+                             LeaderTracker& tracker, CacheCoherence* coherence)
+    : socket_(ctx, zmq::socket_type::sub), tracker_(tracker), coherence_(coherence) {
   common::configure_socket(socket_);
   socket_.set(zmq::sockopt::subscribe, proto::kTopicLeader);
   socket_.set(zmq::sockopt::subscribe, proto::kTopicHeartbeat);
+  // Subscribed before connecting, like the others, so the first heartbeat we hear proves the
+  // broker has our "inv" subscription too.
+  if (coherence_ != nullptr) socket_.set(zmq::sockopt::subscribe, proto::kTopicInvalidation);
   common::connect_or_throw(socket_, broker_xpub, "bus endpoint");
 }
 
@@ -37,7 +40,9 @@ void BusSubscriber::run() {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   while (!stop_.load()) {
     try {
-      if (zmq::poll(&item, 1, kPollInterval) <= 0) continue;
+      const int ready = zmq::poll(&item, 1, kPollInterval);
+      if (coherence_ != nullptr) coherence_->on_tick(CacheCoherence::Clock::now());
+      if (ready <= 0) continue;
       // Drain what is queued, each event being [topic, envelope].
       for (;;) {
         zmq::message_t topic;
@@ -70,8 +75,20 @@ void BusSubscriber::on_message(const zmq::message_t& topic, const zmq::message_t
     auto hb = proto::decode<proto::Heartbeat>(bytes);
     if (hb) {
       tracker_.note_heartbeat(hb->interval_ms, now);
+      if (coherence_ != nullptr) coherence_->on_heartbeat(*hb, now);
     } else {
       spdlog::debug("bus: undecodable heartbeat: {}", proto::to_string(hb.error));
+    }
+  } else if (t == proto::kTopicInvalidation) {
+    if (coherence_ == nullptr) return;
+    auto inv = proto::decode<proto::Invalidation>(bytes);
+    if (inv) {
+      coherence_->on_invalidation(*inv);
+    } else {
+      // We cannot tell which item changed: everything may be stale.
+      spdlog::warn("bus: undecodable invalidation ({}): flushing the cache",
+                   proto::to_string(inv.error));
+      coherence_->on_undecodable_invalidation();
     }
   } else if (t == proto::kTopicLeader) {
     auto ann = proto::decode<proto::LeaderAnnouncement>(bytes);

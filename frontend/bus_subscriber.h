@@ -1,4 +1,5 @@
-// Listens to the broker for leader announcements and heartbeats and feeds the LeaderTracker.
+// Listens to the broker for leader announcements, heartbeats and invalidations, and feeds the
+// LeaderTracker and the cache's coherence rules.
 #pragma once
 
 #include <atomic>
@@ -6,6 +7,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "frontend/cache_coherence.h"
 #include "frontend/leader_tracker.h"
 
 namespace bazaar::frontend {
@@ -16,7 +18,10 @@ namespace bazaar::frontend {
 class BusSubscriber {
  public:
   /// Connects (throws common::StartupError on a malformed endpoint); does not start reading.
-  BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub, LeaderTracker& tracker);
+  /// `coherence` (may be null: no cache) is then used by the reading thread only; it also gets
+  /// a tick after every poll, at most kPollInterval apart, to notice lost heartbeats.
+  BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub, LeaderTracker& tracker,
+                CacheCoherence* coherence = nullptr);
   ~BusSubscriber();
 
   BusSubscriber(const BusSubscriber&) = delete;
@@ -33,6 +38,7 @@ class BusSubscriber {
 
   zmq::socket_t socket_;  // used only by thread_ once started
   LeaderTracker& tracker_;
+  CacheCoherence* const coherence_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -14,8 +14,12 @@
 #include "frontend/api_handler.h"
 #include "frontend/bridge_pool.h"
 #include "frontend/bus_subscriber.h"
+#include "frontend/cache_coherence.h"
+#include "frontend/catalog_link.h"
 #include "frontend/http_server.h"
 #include "frontend/leader_tracker.h"
+#include "frontend/lookup_cache.h"
+#include "frontend/metrics.h"
 #include "frontend/request_parsing.h"
 #include "frontend/service_backend.h"
 
@@ -89,8 +93,12 @@ int run(const po::variables_map& vm) {
   endpoints.orders = split_endpoints(vm["orders"].as<std::string>());
   const std::string bus = vm["bus"].as<std::string>();
   if (endpoints.orders.size() > 64) throw common::StartupError("--orders: at most 64 replicas");
-  if (vm["no-cache"].as<bool>() || vm["cache-size"].as<std::int64_t>() == 0) {
+  const std::size_t cache_size =
+      vm["no-cache"].as<bool>() ? 0 : static_cast<std::size_t>(vm["cache-size"].as<std::int64_t>());
+  if (cache_size == 0) {
     spdlog::info("lookup cache off");
+  } else {
+    spdlog::info("lookup cache of {} entries", cache_size);
   }
 
   zmq::context_t ctx(1);
@@ -104,18 +112,45 @@ int run(const po::variables_map& vm) {
   // each wait out the same dead leader, but not by much: a restarted replica is tried again soon.
   LeaderTracker tracker(static_cast<std::uint32_t>(endpoints.orders.size()),
                         std::max(std::chrono::milliseconds(1000), 2 * timeouts.attempt));
-  BusSubscriber subscriber(ctx, bus, tracker);
+  // The cache starts paused: it serves nothing until the first broker heartbeat shows that
+  // invalidations can reach us (CacheCoherence).
+  LookupCache cache(cache_size);
+  LookupCache* const cache_or_null = cache.enabled() ? &cache : nullptr;
+  CacheCoherence coherence(cache);
+  Metrics metrics;
+  BusSubscriber subscriber(ctx, bus, tracker, cache.enabled() ? &coherence : nullptr);
 
   BridgePool bridge(static_cast<std::size_t>(vm["workers"].as<std::int64_t>()),
                     static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
                     [&]() -> std::unique_ptr<Backend> {
-                      return std::make_unique<ServiceBackend>(ctx, endpoints, tracker, timeouts);
+                      return std::make_unique<ServiceBackend>(ctx, endpoints, tracker, timeouts,
+                                                              cache_or_null, &metrics);
                     });
-  ApiHandler api(random_request_id);
-  ApiDispatcher dispatcher(api, bridge);
+  // Item lookups skip the bridge: one thread keeps many of them in flight on one socket.
+  CatalogLinkOptions link_options;
+  link_options.endpoint = endpoints.catalog;
+  link_options.timeouts = timeouts;
+  link_options.queue_limit = static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>());
+  link_options.max_in_flight = static_cast<std::size_t>(vm["max-in-flight"].as<std::int64_t>());
+  CatalogLink link(ctx, link_options, &metrics);
+
+  const HttpServer* server_for_metrics = nullptr;  // set before the server starts serving
+  ApiHandler api(random_request_id, [&]() {
+    MetricsSnapshot snap;
+    snap.cache = cache.stats();
+    snap.cache_enabled = cache.enabled();
+    snap.failovers = tracker.failovers();
+    snap.connections = server_for_metrics != nullptr ? server_for_metrics->connections() : 0;
+    snap.bridge_queued = bridge.queued();
+    snap.lookups_queued = link.queued();
+    return metrics.render(snap);
+  });
+  ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link);
   HttpServer server(http, dispatcher);
+  server_for_metrics = &server;
 
   subscriber.start();
+  link.start();
   server.start();
   spdlog::info("listening on http://{}:{} (catalog {}, {} order replica(s), bus {})", http.address,
                server.port(), endpoints.catalog, endpoints.orders.size(), bus);
@@ -125,6 +160,7 @@ int run(const po::variables_map& vm) {
   spdlog::info("stopping: finishing in-flight requests");
   // In-flight requests end within their own deadline; allow that plus writing the reply.
   server.shutdown(timeouts.request + std::chrono::milliseconds(1000));
+  link.stop();
   bridge.stop();
   subscriber.stop();
   spdlog::info("stopped");
@@ -150,7 +186,9 @@ int main(int argc, char** argv) {
   add("workers", po::value<std::int64_t>()->default_value(16),
       "bridge threads (each with its own ZeroMQ sockets)");
   add("queue-limit", po::value<std::int64_t>()->default_value(4096),
-      "requests waiting for a bridge thread; beyond it 503");
+      "requests waiting for a bridge thread, and lookups waiting to be sent; beyond it 503");
+  add("max-in-flight", po::value<std::int64_t>()->default_value(1024),
+      "lookups outstanding at the catalog at once; more wait in the queue");
   add("request-timeout", po::value<std::int64_t>()->default_value(3000),
       "deadline of one request, retries and fail-over included (ms); then 503");
   add("attempt-timeout", po::value<std::int64_t>()->default_value(500),
@@ -176,6 +214,7 @@ int main(int argc, char** argv) {
       {"threads", 1, 1024},
       {"workers", 1, 1024},
       {"queue-limit", 1, 1 << 20},
+      {"max-in-flight", 1, 1 << 20},
       {"request-timeout", 1, 3600000},
       {"attempt-timeout", 1, 3600000},
       {"cache-size", 0, 100000000},

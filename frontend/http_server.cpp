@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/cli.h"
 
@@ -13,11 +12,24 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
+namespace {
+
+std::vector<std::unique_ptr<net::io_context>> make_iocs(std::size_t threads) {
+  std::vector<std::unique_ptr<net::io_context>> v;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
+    // Concurrency hint 1: only one thread runs each (other threads still post to it safely).
+    v.push_back(std::make_unique<net::io_context>(1));
+  }
+  return v;
+}
+
+}  // namespace
+
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler& handler)
     : shared_(std::make_unique<SessionShared>(std::move(options), handler)),
-      ioc_(static_cast<int>(std::max<std::size_t>(1, shared_->options.threads))),
-      acceptor_(net::make_strand(ioc_)),
-      retry_timer_(acceptor_.get_executor()) {
+      iocs_(make_iocs(shared_->options.threads)),
+      acceptor_(*iocs_[0]),
+      retry_timer_(*iocs_[0]) {
   const auto& opts = shared_->options;
   const std::string where = opts.address + ":" + std::to_string(opts.port);
   beast::error_code ec;
@@ -46,15 +58,14 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::start() {
-  work_.emplace(ioc_.get_executor());
+  for (auto& ioc : iocs_) work_.push_back(net::make_work_guard(*ioc));
   accept();
-  const std::size_t n = std::max<std::size_t>(1, shared_->options.threads);
-  threads_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    threads_.emplace_back([this] {
+  threads_.reserve(iocs_.size());
+  for (auto& ioc : iocs_) {
+    threads_.emplace_back([io = ioc.get()] {
       for (;;) {
         try {
-          ioc_.run();
+          io->run();
           return;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep serving the other connections.
@@ -66,11 +77,14 @@ void HttpServer::start() {
 }
 
 void HttpServer::accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // The connection is accepted straight onto the io_context of the thread that will serve it.
+  net::io_context& target = *iocs_[next_ioc_];
+  next_ioc_ = (next_ioc_ + 1) % iocs_.size();
+  acceptor_.async_accept(target.get_executor(),
                          beast::bind_front_handler(&HttpServer::on_accept, this));
 }
 
-void HttpServer::on_accept(beast::error_code ec, tcp::socket socket) {
+void HttpServer::on_accept(beast::error_code ec, SessionSocket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;  // shutting down
   if (ec) {
     spdlog::warn("accept: {}", ec.message());
@@ -122,8 +136,8 @@ void HttpServer::shutdown(std::chrono::milliseconds drain) {
          !threads_.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  work_.reset();
-  ioc_.stop();
+  work_.clear();
+  for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }

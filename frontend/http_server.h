@@ -16,7 +16,10 @@
 
 namespace bazaar::frontend {
 
-/// Accepts connections and runs one HttpSession each on `threads` I/O threads. Connections
+/// Accepts connections and runs one HttpSession each on `threads` I/O threads. Each thread runs
+/// its own io_context and new connections are dealt to them in turn ("one loop per thread"):
+/// a connection's handlers always run on the same thread, so sessions need no strand, and a
+/// reply ready on that thread (a cache hit) is written without waking another one. Connections
 /// beyond max_connections are closed as soon as they are accepted.
 class HttpServer {
  public:
@@ -43,18 +46,19 @@ class HttpServer {
 
  private:
   void accept();
-  void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(boost::beast::error_code ec, SessionSocket socket);
 
   // Declared before the io_context so it is destroyed after it: sessions still queued in the
   // io_context unregister from it when they are destroyed.
   std::unique_ptr<SessionShared> shared_;
-  boost::asio::io_context ioc_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer retry_timer_;  // pauses accepting when out of file descriptors
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;  // one per I/O thread
+  std::size_t next_ioc_ = 0;  // the next connection's; touched only by the accepting handler
+  boost::asio::ip::tcp::acceptor acceptor_;  // on iocs_[0]
+  boost::asio::steady_timer retry_timer_;    // pauses accepting when out of file descriptors
   unsigned short port_ = 0;
   // Keeps the I/O threads running while a request waits on the bridge with no socket operation
   // pending (after shutdown closed the acceptor, nothing else would); dropped once drained.
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   bool shut_down_ = false;  // only touched by the owner thread (start/shutdown)
 };

@@ -31,7 +31,7 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, SessionShared& shared)
+HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared)
     : stream_(std::move(socket)), shared_(shared) {
   shared_.active.fetch_add(1);
 }
@@ -92,6 +92,7 @@ void HttpSession::on_first_bytes(beast::error_code ec, std::size_t bytes) {
   const auto data = buffer_.cdata();
   const std::string_view start(static_cast<const char*>(data.data()), data.size());
   if (sniff_request_start(start) == RequestStart::kGarbage) {
+    shared_.handler.on_rejected(400);
     send(error_reply(400, "malformed HTTP request"), true);
     return;
   }
@@ -151,8 +152,10 @@ void HttpSession::on_request(beast::error_code ec, std::size_t) {
 
 void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == http::error::body_limit) {
+    shared_.handler.on_rejected(413);
     send(error_reply(413, "request body over 64 KiB"), true);
   } else if (ec == http::error::header_limit) {
+    shared_.handler.on_rejected(431);
     send(error_reply(431, "request head over 8 KiB"), true);
   } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
              !is_parse_error(ec)) {
@@ -160,6 +163,7 @@ void HttpSession::on_read_error(beast::error_code ec) {
     // timeout tcp_stream has already closed the socket, so there is no one to answer.
     close_now();
   } else {
+    shared_.handler.on_rejected(400);
     send(error_reply(400, "malformed HTTP request: " + ec.message()), true);
   }
 }
@@ -179,10 +183,12 @@ void HttpSession::handle_request() {
   }
   api.body = std::move(req.body());
 
-  // The reply may come from a bridge thread: hop back onto this connection's strand.
+  // The reply may come from a bridge or link thread: hop back onto this connection's thread.
+  // Called on it (an immediate reply, a cache hit), dispatch runs send() at once instead of
+  // queueing it: one trip through the scheduler less on the hottest path.
   auto done = [self = shared_from_this(), ex = stream_.get_executor()](ApiResponse reply) {
-    net::post(ex,
-              [self, reply = std::move(reply)]() mutable { self->send(std::move(reply), false); });
+    net::dispatch(
+        ex, [self, reply = std::move(reply)]() mutable { self->send(std::move(reply), false); });
   };
   try {
     shared_.handler.handle(std::move(api), std::move(done));
@@ -199,7 +205,8 @@ void HttpSession::send(ApiResponse reply, bool close_after) {
   response_.version(version_ == 10 ? 10 : 11);
   response_.result(reply.status);
   response_.set(http::field::server, "bazaar-frontend");
-  response_.set(http::field::content_type, "application/json");
+  response_.set(http::field::content_type,
+                beast::string_view(reply.content_type.data(), reply.content_type.size()));
   for (auto& [name, value] : reply.headers) response_.set(name, value);
   response_.body() = std::move(reply.body);
   response_.keep_alive(!close);
@@ -224,7 +231,7 @@ void HttpSession::on_written(bool close, beast::error_code ec, std::size_t) {
 void HttpSession::close_gracefully() {
   state_ = State::kClosing;
   beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.socket().shutdown(net::socket_base::shutdown_send, ec);
   if (ec) {
     close_now();
     return;
@@ -248,7 +255,7 @@ void HttpSession::on_drained(beast::error_code ec, std::size_t bytes) {
 void HttpSession::close_now() {
   state_ = State::kClosing;
   beast::error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().shutdown(net::socket_base::shutdown_both, ec);
   stream_.close();
 }
 

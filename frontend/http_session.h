@@ -3,6 +3,7 @@
 
 #include <array>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +20,13 @@
 namespace bazaar::frontend {
 
 class HttpSession;
+
+/// Each connection lives on one I/O thread's own io_context (see HttpServer), so its handlers
+/// never run concurrently and no strand is needed; the concrete executor type also spares the
+/// type-erased any_io_executor on every operation.
+using SessionExecutor = boost::asio::io_context::executor_type;
+using SessionSocket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, SessionExecutor>;
+using SessionStream = boost::beast::basic_stream<boost::asio::ip::tcp, SessionExecutor>;
 
 /// Limits of the HTTP server (flags of bazaar-frontend).
 struct HttpServerOptions {
@@ -52,12 +60,12 @@ struct SessionShared {
 
 /// Reads one request at a time (so pipelined requests are answered in order), hands it to the
 /// RequestHandler, writes the reply, and repeats while keep-alive holds. All of its handlers
-/// run on the connection's strand. Bad input gets a JSON error and the connection is closed:
-/// garbage 400, an over-long head 431, an over-large body 413. A request not finished within
-/// read_timeout, and an idle keep-alive connection after idle_timeout, are closed.
+/// run on the thread of the connection's io_context. Bad input gets a JSON error and the connection
+/// is closed: garbage 400, an over-long head 431, an over-large body 413. A request not finished
+/// within read_timeout, and an idle keep-alive connection after idle_timeout, are closed.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, SessionShared& shared);
+  HttpSession(SessionSocket&& socket, SessionShared& shared);
   ~HttpSession();
 
   /// Registers with the server and starts reading. Call once, right after construction.
@@ -83,14 +91,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_drained(boost::beast::error_code ec, std::size_t bytes);
   void close_now();
 
-  boost::beast::tcp_stream stream_;
+  SessionStream stream_;
   boost::beast::flat_buffer buffer_;  // may hold the start of a pipelined next request
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   std::array<char, 4096> drain_buffer_{};
   SessionShared& shared_;
-  // The fields below are touched only on the strand.
+  // The fields below are touched only on the connection's I/O thread.
   State state_ = State::kIdle;
   unsigned version_ = 11;  // HTTP version of the request being answered
   bool keep_alive_ = true;

@@ -14,7 +14,7 @@ bool LeaderTracker::note_leader(std::uint32_t id, std::uint64_t term) {
   // answers kNotLeader or fails to commit, and is forgotten again.
   if (term < term_ && leader_id_ >= 0) return false;
   term_ = term;
-  leader_id_ = static_cast<std::int32_t>(id);
+  take_leader_locked(id);
   // A fresh claim of leadership outweighs an old timeout: try it again.
   suspect_until_[id - 1] = Clock::time_point{};
   return true;
@@ -23,8 +23,20 @@ bool LeaderTracker::note_leader(std::uint32_t id, std::uint64_t term) {
 void LeaderTracker::note_accepted(std::uint32_t id) {
   if (!valid_id(id)) return;
   std::lock_guard<std::mutex> lock(mu_);
-  leader_id_ = static_cast<std::int32_t>(id);
+  take_leader_locked(id);
   suspect_until_[id - 1] = Clock::time_point{};
+}
+
+void LeaderTracker::take_leader_locked(std::uint32_t id) {
+  const auto next = static_cast<std::int32_t>(id);
+  if (last_leader_id_ >= 1 && last_leader_id_ != next) ++failovers_;
+  leader_id_ = next;
+  last_leader_id_ = next;
+}
+
+std::uint64_t LeaderTracker::failovers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failovers_;
 }
 
 void LeaderTracker::note_not_leader(std::uint32_t id) {

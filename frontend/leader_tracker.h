@@ -49,6 +49,9 @@ class LeaderTracker {
   /// The leader as known (announced, probed or confirmed), for /health.
   std::optional<LeaderInfo> leader() const;
 
+  /// Times the leader changed from one replica to another (a fail-over followed), for /metrics.
+  std::uint64_t failovers() const;
+
   // ---- bus -------------------------------------------------------------------------------
 
   /// A broker heartbeat published every `interval_ms`.
@@ -59,12 +62,16 @@ class LeaderTracker {
 
  private:
   bool valid_id(std::uint32_t id) const { return id >= 1 && id <= replicas_; }
+  /// Makes `id` the leader; counts a fail-over when another replica led before. Needs mu_.
+  void take_leader_locked(std::uint32_t id);
 
   const std::uint32_t replicas_;
   const std::chrono::milliseconds suspect_window_;
 
   mutable std::mutex mu_;
   std::int32_t leader_id_ = -1;                        // guarded by mu_; -1: unknown
+  std::int32_t last_leader_id_ = -1;                   // guarded by mu_; kept when forgotten
+  std::uint64_t failovers_ = 0;                        // guarded by mu_
   std::uint64_t term_ = 0;                             // guarded by mu_; highest term seen
   std::vector<Clock::time_point> suspect_until_;       // guarded by mu_; index id-1
   std::optional<Clock::time_point> last_heartbeat_;    // guarded by mu_

@@ -17,8 +17,14 @@ bool is_transport_failure(common::CallOutcome o) {
 
 }  // namespace
 
-OrderClient::OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts)
-    : transport_(transport), tracker_(tracker), timeouts_(timeouts) {}
+OrderClient::OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts,
+                         Metrics* metrics)
+    : transport_(transport), tracker_(tracker), timeouts_(timeouts), metrics_(metrics) {}
+
+void OrderClient::count_attempt(std::uint32_t& tries) {
+  ++attempts_;
+  if (++tries > 1 && metrics_ != nullptr) metrics_->count_retry();
+}
 
 std::chrono::milliseconds OrderClient::slice(std::chrono::milliseconds cap,
                                              Clock::time_point deadline) const {
@@ -83,6 +89,7 @@ PlaceOrderResult OrderClient::place(const proto::PlaceOrderRequest& request) {
   const std::uint32_t n = transport_.replicas();
   std::int32_t hint = -1;
   std::uint32_t hops = 0;  // hints followed in a row without a pause
+  std::uint32_t tries = 0;
   std::string last_problem = "no order leader answered";
   while (Clock::now() < deadline) {
     std::int32_t target = hint;
@@ -94,7 +101,7 @@ PlaceOrderResult OrderClient::place(const proto::PlaceOrderRequest& request) {
       continue;
     }
     const auto id = static_cast<std::uint32_t>(target);
-    ++attempts_;
+    count_attempt(tries);
     auto r = transport_.place(id, request, slice(timeouts_.attempt, deadline));
     if (!r.ok()) {
       if (is_transport_failure(r.outcome)) {
@@ -141,6 +148,7 @@ GetOrderResult OrderClient::get(std::int64_t number) {
   const auto deadline = Clock::now() + timeouts_.request;
   const std::uint32_t n = transport_.replicas();
   const proto::GetOrderRequest request{number};
+  std::uint32_t tries = 0;
   while (Clock::now() < deadline) {
     const auto now = Clock::now();
     const std::int32_t leader = tracker_.routable_leader(now);
@@ -157,7 +165,7 @@ GetOrderResult OrderClient::get(std::int64_t number) {
     bool not_found = false;
     for (std::uint32_t id : order) {
       if (Clock::now() >= deadline) break;
-      ++attempts_;
+      count_attempt(tries);
       auto r = transport_.get(id, request, slice(timeouts_.attempt, deadline));
       if (!r.ok()) {
         if (is_transport_failure(r.outcome)) {

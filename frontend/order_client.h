@@ -7,6 +7,7 @@
 
 #include "frontend/backend.h"
 #include "frontend/leader_tracker.h"
+#include "frontend/metrics.h"
 #include "frontend/order_transport.h"
 
 namespace bazaar::frontend {
@@ -34,7 +35,9 @@ struct CallTimeouts {
 /// kUnavailable when the request deadline has passed.
 class OrderClient {
  public:
-  OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts);
+  /// `metrics` (may be null) counts every attempt after a request's first as a retry.
+  OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts,
+              Metrics* metrics = nullptr);
 
   PlaceOrderResult place(const proto::PlaceOrderRequest& request);
 
@@ -58,10 +61,13 @@ class OrderClient {
   std::int32_t discover(Clock::time_point deadline);
   std::chrono::milliseconds slice(std::chrono::milliseconds cap, Clock::time_point deadline) const;
   void pause(Clock::time_point deadline) const;
+  /// Counts one attempt; `tries` is this request's count so far (the first is not a retry).
+  void count_attempt(std::uint32_t& tries);
 
   OrderTransport& transport_;
   LeaderTracker& tracker_;
   const CallTimeouts timeouts_;
+  Metrics* const metrics_;
   std::uint64_t attempts_ = 0;
 };
 

@@ -16,6 +16,9 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual void handle(ApiRequest request, ReplyCallback done) = 0;
+  /// The HTTP layer answered `status` itself (garbage 400, 413, 431) without a request to hand
+  /// over. For counting only; called on an I/O thread, must not block.
+  virtual void on_rejected(unsigned /*status*/) {}
 };
 
 }  // namespace bazaar::frontend

@@ -18,21 +18,25 @@ std::string catalog_problem(const std::string& error) {
 }  // namespace
 
 ServiceBackend::ServiceBackend(zmq::context_t& ctx, const BackendEndpoints& endpoints,
-                               LeaderTracker& tracker, CallTimeouts timeouts)
+                               LeaderTracker& tracker, CallTimeouts timeouts, LookupCache* cache,
+                               Metrics* metrics)
     : catalog_(ctx, endpoints.catalog),
       order_transport_(ctx, endpoints.orders),
-      orders_(order_transport_, tracker, timeouts),
+      orders_(order_transport_, tracker, timeouts, metrics),
       tracker_(tracker),
-      timeouts_(timeouts) {}
+      timeouts_(timeouts),
+      cache_(cache != nullptr && cache->enabled() ? cache : nullptr),
+      metrics_(metrics) {}
 
 template <class Rep, class Req>
 common::CallResult<Rep> ServiceBackend::call_catalog(const Req& request) {
   const auto deadline = Clock::now() + timeouts_.request;
   common::CallResult<Rep> r;
-  for (;;) {
+  for (bool first = true;; first = false) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return r;
+    if (!first && metrics_ != nullptr) metrics_->count_retry();
     // Lazy Pirate: a timed-out attempt drops its socket, so a restarted catalog is reached by
     // the next attempt instead of waiting out the whole budget on a dead connection.
     r = catalog_.call<Rep>(request, std::min(timeouts_.attempt, left));
@@ -41,13 +45,22 @@ common::CallResult<Rep> ServiceBackend::call_catalog(const Req& request) {
 }
 
 LookupResult ServiceBackend::lookup(const std::string& name) {
-  // The one place item lookups go through: the version-fenced cache slots in here.
+  // The one place item lookups go through, so the version-fenced cache sits here.
+  FillTicket ticket;
+  if (cache_ != nullptr) {
+    if (auto hit = cache_->get(name)) return {proto::Status::kOk, std::move(*hit), {}};
+    // Taken before the request leaves: an invalidation that arrives while it is on its way
+    // gets a later tick, so fill() can tell the reply may predate it.
+    ticket = cache_->ticket();
+  }
   auto r = call_catalog<proto::LookupReply>(proto::LookupRequest{name});
   if (r.outcome == common::CallOutcome::kTimeout) {
     return {proto::Status::kUnavailable, {}, catalog_problem(r.error)};
   }
   if (!r.ok()) return {proto::Status::kInternal, {}, "catalog: " + r.error};
-  return {r.reply.status, std::move(r.reply.item), {}};
+  LookupResult result{r.reply.status, std::move(r.reply.item), {}};
+  if (cache_ != nullptr) cache_->offer(result, ticket, r.reply.incarnation);
+  return result;
 }
 
 ListResult ServiceBackend::list() {
@@ -60,7 +73,14 @@ ListResult ServiceBackend::list() {
 }
 
 PlaceOrderResult ServiceBackend::place_order(const proto::PlaceOrderRequest& request) {
-  return orders_.place(request);
+  PlaceOrderResult r = orders_.place(request);
+  // Read-your-writes: before the client hears of its trade, no lookup here may answer with the
+  // item as it was before it (the bus invalidation may still be on its way). Only acknowledged
+  // trades: one whose outcome is unknown (503) reaches us, if it ever commits, through the bus
+  // like any other front end's, and meanwhile the cached item keeps being served, which is what
+  // a catalog outage needs.
+  if (cache_ != nullptr && r.status == proto::Status::kOk) cache_->invalidate_local(request.name);
+  return r;
 }
 
 GetOrderResult ServiceBackend::get_order(std::int64_t number) {
@@ -78,7 +98,8 @@ HealthSnapshot ServiceBackend::health() {
     h.leader = tracker_.leader();
   }
   h.bus = tracker_.bus_alive(Clock::now());
-  h.cache_size = 0;  // no cache yet
+  h.cache_size = cache_ != nullptr ? cache_->size() : 0;
+  h.cache_capacity = cache_ != nullptr ? cache_->capacity() : 0;
   return h;
 }
 

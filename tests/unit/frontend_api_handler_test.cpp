@@ -319,10 +319,12 @@ TEST_F(ApiHandlerTest, UnknownOrderIs404) {
 
 TEST_F(ApiHandlerTest, Health) {
   EXPECT_EQ(call("GET", "/health").body,
-            R"({"data":{"catalog":true,"leader":{"id":3,"term":5},"bus":true,"cache_size":0}})");
-  backend_.health_result = {false, std::nullopt, false, 12};
+            R"({"data":{"catalog":true,"leader":{"id":3,"term":5},"bus":true,"cache_size":0,)"
+            R"("cache_capacity":0}})");
+  backend_.health_result = {false, std::nullopt, false, 12, 100};
   EXPECT_EQ(call("GET", "/health").body,
-            R"({"data":{"catalog":false,"leader":null,"bus":false,"cache_size":12}})");
+            R"({"data":{"catalog":false,"leader":null,"bus":false,"cache_size":12,)"
+            R"("cache_capacity":100}})");
 }
 
 TEST(ApiReply, StatusMapping) {

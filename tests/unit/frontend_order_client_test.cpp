@@ -185,6 +185,29 @@ TEST(OrderClient, DeadLeaderFailsOverToTheNewOne) {
   EXPECT_EQ(tr.ids("place"), (std::vector<std::uint32_t>{2}));
 }
 
+// The same fail-over, as /metrics sees it: one retry (the attempt after the timeout) and one
+// fail-over (the followed leader changed from 3 to 2).
+TEST(OrderClient, FailOverIsCountedInTheMetrics) {
+  FakeTransport tr(3);
+  tr.down[3] = true;
+  tr.leader = 2;
+  tr.hint = 2;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(3, 1);
+  Metrics metrics;
+  OrderClient client(tr, tracker, fast(), &metrics);
+  EXPECT_EQ(client.place(order("fo")).status, proto::Status::kOk);
+  EXPECT_EQ(metrics.retries(), 1u);
+  EXPECT_EQ(tracker.failovers(), 1u);
+  EXPECT_EQ(client.place(order("next")).status, proto::Status::kOk);
+  EXPECT_EQ(metrics.retries(), 1u);
+  EXPECT_EQ(tracker.failovers(), 1u);
+  // A re-announcement of the same leader, or one after it was forgotten, is no fail-over.
+  tracker.note_timeout(2, LeaderTracker::Clock::now());
+  tracker.note_leader(2, 1);
+  EXPECT_EQ(tracker.failovers(), 1u);
+}
+
 TEST(OrderClient, NoLeaderGivesUnavailableAtTheDeadline) {
   FakeTransport tr(3);
   tr.leader = -1;  // election never ends

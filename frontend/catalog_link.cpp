@@ -1,0 +1,279 @@
+#include "frontend/catalog_link.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/cli.h"
+#include "common/zmq_util.h"
+#include "proto_msgs/codec.h"
+
+namespace bazaar::frontend {
+
+namespace {
+
+// The longest the link sleeps when nothing is due: bounds how late stop() is noticed even if a
+// wake-up were lost.
+constexpr std::chrono::milliseconds kIdlePoll{100};
+// Replies taken off the socket per round before looking at the queue and deadlines again.
+constexpr int kReceiveBatch = 256;
+
+LookupResult unavailable(std::string message) {
+  LookupResult r;
+  r.status = proto::Status::kUnavailable;
+  r.message = std::move(message);
+  return r;
+}
+
+std::string id_bytes(std::uint64_t id) {
+  std::string b(sizeof id, '\0');
+  std::memcpy(b.data(), &id, sizeof id);
+  return b;
+}
+
+}  // namespace
+
+CatalogLink::CatalogLink(zmq::context_t& ctx, CatalogLinkOptions options, Metrics* metrics)
+    : ctx_(ctx), options_(std::move(options)), metrics_(metrics) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw common::StartupError("eventfd: " + std::string(std::strerror(errno)));
+  try {
+    make_socket();
+  } catch (...) {
+    close(wake_fd_);
+    throw;
+  }
+}
+
+CatalogLink::~CatalogLink() {
+  stop();
+  socket_.reset();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void CatalogLink::make_socket() {
+  socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  common::configure_socket(*socket_);
+  common::connect_or_throw(*socket_, options_.endpoint, "catalog endpoint");
+}
+
+void CatalogLink::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+bool CatalogLink::try_lookup(std::string name, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
+    queue_.push_back(
+        Job{std::move(name), std::move(done), Clock::now() + options_.timeouts.request});
+  }
+  if (sleeping_.exchange(false)) wake();
+  return true;
+}
+
+std::size_t CatalogLink::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void CatalogLink::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CatalogLink::wake() {
+  const std::uint64_t one = 1;
+  // Fails only when the counter is about to overflow, i.e. a wake-up is pending anyway.
+  [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);
+}
+
+void CatalogLink::finish(Job& job, LookupResult result, std::uint64_t incarnation) {
+  try {
+    job.done(std::move(result), incarnation);
+  } catch (const std::exception& e) {
+    // The callback must answer its client itself; this only keeps a bug from killing the link.
+    spdlog::error("catalog link callback failed: {}", e.what());
+  }
+}
+
+void CatalogLink::send_attempt(Job job, Clock::time_point now) {
+  const std::uint64_t id = next_id_++;
+  const std::string request = proto::encode(proto::LookupRequest{job.name});
+  const std::string tag = id_bytes(id);
+  try {
+    // A multipart message is queued whole or not at all; dontwait: never block the link. A
+    // refused send (queue to the catalog full) is just an attempt that will time out and go
+    // again, like a lost one.
+    if (socket_->send(zmq::buffer(tag), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      socket_->send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
+      socket_->send(zmq::buffer(request), zmq::send_flags::none);
+    }
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("catalog link: send failed: {}", e.what());
+  }
+  const auto left = job.deadline - now;
+  const auto attempt_deadline =
+      now +
+      std::min<Clock::duration>(options_.timeouts.attempt, std::max<Clock::duration>(left, {}));
+  deadlines_.emplace(attempt_deadline, id);
+  pending_.emplace(id, Pending{std::move(job), attempt_deadline});
+}
+
+void CatalogLink::on_reply(std::uint64_t id, std::string_view body) {
+  const auto it = pending_.find(id);
+  if (it == pending_.end()) return;  // an attempt given up on already: not ours to answer
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  deadlines_.erase({p.attempt_deadline, id});
+
+  LookupResult result;
+  std::uint64_t incarnation = 0;
+  auto env = proto::open_envelope(body);
+  if (env && env->type == proto::MessageType::kErrorReply) {
+    auto err = proto::decode_body<proto::ErrorReply>(*env);
+    result.status = proto::Status::kInternal;
+    result.message = "catalog rejected the request: " + (err ? err->message : "?");
+  } else if (auto rep = env ? proto::decode_body<proto::LookupReply>(*env)
+                            : proto::Decoded<proto::LookupReply>{{}, env.error}) {
+    result.status = rep->status;
+    result.item = std::move(rep->item);
+    incarnation = rep->incarnation;
+  } else {
+    result.status = proto::Status::kInternal;
+    result.message = "catalog: " + std::string(proto::to_string(rep.error));
+  }
+  finish(p.job, std::move(result), incarnation);
+}
+
+void CatalogLink::receive_replies(Clock::time_point& last_reply) {
+  for (int i = 0; i < kReceiveBatch; ++i) {
+    zmq::message_t id_frame;
+    if (!socket_->recv(id_frame, zmq::recv_flags::dontwait)) return;
+    last_reply = Clock::now();
+    // Expected [id, "", reply]; read every frame of the message whatever its shape.
+    std::vector<zmq::message_t> rest;
+    bool more = id_frame.more();
+    while (more) {
+      zmq::message_t part;
+      if (!socket_->recv(part, zmq::recv_flags::dontwait)) break;
+      more = part.more();
+      rest.push_back(std::move(part));
+    }
+    if (id_frame.size() != sizeof(std::uint64_t) || rest.size() != 2 || rest[0].size() != 0) {
+      spdlog::debug("catalog link: reply of unexpected shape dropped");
+      continue;
+    }
+    std::uint64_t id = 0;
+    std::memcpy(&id, id_frame.data(), sizeof id);
+    on_reply(id, rest[1].to_string_view());
+  }
+}
+
+void CatalogLink::expire(Clock::time_point now, Clock::time_point& last_reply) {
+  std::deque<Job> again;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const std::uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    const auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    Job job = std::move(it->second.job);
+    pending_.erase(it);
+    if (now >= job.deadline) {
+      finish(job,
+             unavailable("catalog unavailable (no reply within " +
+                         std::to_string(options_.timeouts.request.count()) + " ms)"),
+             0);
+    } else {
+      again.push_back(std::move(job));
+    }
+  }
+  if (again.empty()) return;
+  if (now - last_reply >= options_.timeouts.attempt) {
+    // Nothing heard for a whole attempt: the catalog may be gone for good (restarted on a new
+    // connection, or wedged). Drop the socket and whatever it still queues, and start afresh.
+    spdlog::debug("catalog link: no reply for {} ms, reconnecting",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_reply).count());
+    make_socket();
+    last_reply = now;
+  }
+  for (auto& job : again) {
+    if (metrics_ != nullptr) metrics_->count_retry();
+    send_attempt(std::move(job), now);
+  }
+}
+
+void CatalogLink::run() {
+  Clock::time_point last_reply = Clock::now();
+  std::deque<Job> batch;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) break;  // what is queued stays queued, to be answered below
+      const std::size_t room =
+          options_.max_in_flight > pending_.size() ? options_.max_in_flight - pending_.size() : 0;
+      const std::size_t n = std::min(room, queue_.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    const auto now = Clock::now();
+    // A quiet link has heard nothing for a while without anything being wrong.
+    if (pending_.empty()) last_reply = now;
+    for (auto& job : batch) send_attempt(std::move(job), now);
+    batch.clear();
+    try {
+      receive_replies(last_reply);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) spdlog::warn("catalog link: receive failed: {}", e.what());
+    }
+    expire(Clock::now(), last_reply);
+
+    auto timeout = kIdlePoll;
+    if (!deadlines_.empty()) {
+      const auto until =
+          std::chrono::ceil<std::chrono::milliseconds>(deadlines_.begin()->first - Clock::now());
+      timeout = std::clamp(until, std::chrono::milliseconds(0), kIdlePoll);
+    }
+    sleeping_.store(true);
+    bool work_waiting = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      work_waiting = stopping_ || (!queue_.empty() && pending_.size() < options_.max_in_flight);
+    }
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, work_waiting ? std::chrono::milliseconds(0) : timeout);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) spdlog::warn("catalog link: poll failed: {}", e.what());
+    }
+    sleeping_.store(false);
+    if (items[1].revents & ZMQ_POLLIN) {
+      std::uint64_t count = 0;
+      [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);
+    }
+  }
+  // Stopping: nobody waits on a reply any more. Answer everything, queued and outstanding.
+  std::deque<Job> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& [id, p] : pending_) left.push_back(std::move(p.job));
+  pending_.clear();
+  deadlines_.clear();
+  for (auto& job : left) {
+    finish(job, unavailable("front end shutting down"), 0);
+  }
+}
+
+}  // namespace bazaar::frontend

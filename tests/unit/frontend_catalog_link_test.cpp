@@ -1,0 +1,239 @@
+// CatalogLink against an in-process fake catalog (a ROUTER socket on a loopback port): many
+// lookups in flight, retries of lost requests under new ids, deadlines, late replies, shutdown.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <zmq_addon.hpp>
+
+#include "common/zmq_util.h"
+#include "frontend/catalog_link.h"
+#include "proto_msgs/codec.h"
+
+namespace bazaar::frontend {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers LookupRequests like the catalog: items named "item..." exist (version 1), others not.
+class FakeCatalog {
+ public:
+  explicit FakeCatalog(zmq::context_t& ctx) : socket_(ctx, zmq::socket_type::router) {
+    common::configure_socket(socket_);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FakeCatalog() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+
+  std::atomic<int> drop_next{0};            // requests to swallow without a reply
+  std::atomic<bool> silent{false};          // swallow everything
+  std::atomic<int> delay_ms{0};             // before each reply
+  std::atomic<bool> late_duplicate{false};  // answer each request twice
+  std::atomic<int> received{0};
+  std::atomic<int> max_outstanding{0};  // most requests seen before answering (batching)
+
+ private:
+  void run() {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop_) {
+      if (zmq::poll(&item, 1, 20ms) <= 0) continue;
+      // Take what is there, then answer it all: shows how many were in flight at once.
+      std::vector<std::vector<zmq::message_t>> batch;
+      for (;;) {
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+          break;
+        }
+        batch.push_back(std::move(parts));
+      }
+      max_outstanding = std::max<int>(max_outstanding, static_cast<int>(batch.size()));
+      for (auto& parts : batch) {
+        ++received;
+        if (silent || drop_next.fetch_sub(1) > 0) continue;
+        if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+        ASSERT_EQ(parts.size(), 4u);  // [routing id, our id, "", request]
+        auto req = proto::decode<proto::LookupRequest>(parts[3].to_string_view());
+        ASSERT_TRUE(req);
+        proto::LookupReply rep;
+        rep.incarnation = 77;
+        rep.item.name = req->name;
+        if (req->name.rfind("item", 0) == 0) {
+          rep.item.price_cents = 100;
+          rep.item.quantity = 5;
+          rep.item.version = 1;
+        } else {
+          rep.status = proto::Status::kUnknownItem;
+        }
+        const std::string body = proto::encode(rep);
+        for (int copies = late_duplicate ? 2 : 1; copies > 0; --copies) {
+          socket_.send(zmq::buffer(parts[0].to_string_view()), zmq::send_flags::sndmore);
+          socket_.send(zmq::buffer(parts[1].to_string_view()), zmq::send_flags::sndmore);
+          socket_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
+          socket_.send(zmq::buffer(body), zmq::send_flags::none);
+        }
+      }
+    }
+  }
+
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Collects callbacks from the link thread.
+struct Results {
+  void add(LookupResult r, std::uint64_t incarnation) {
+    std::lock_guard<std::mutex> lock(mu);
+    results.emplace_back(std::move(r), incarnation);
+    cv.notify_all();
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return results.size() >= n; });
+  }
+  CatalogLink::Done done() {
+    return [this](LookupResult r, std::uint64_t inc) { add(std::move(r), inc); };
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<LookupResult, std::uint64_t>> results;
+};
+
+CatalogLinkOptions options(const std::string& endpoint) {
+  CatalogLinkOptions o;
+  o.endpoint = endpoint;
+  o.timeouts.request = 1000ms;
+  o.timeouts.attempt = 100ms;
+  return o;
+}
+
+TEST(CatalogLink, AnswersLookupsWithTheCatalogsReply) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  link.start();
+  Results got;
+  ASSERT_TRUE(link.try_lookup("item1", got.done()));
+  ASSERT_TRUE(link.try_lookup("nope", got.done()));
+  ASSERT_TRUE(got.wait_for(2));
+  std::lock_guard<std::mutex> lock(got.mu);
+  for (const auto& [r, inc] : got.results) {
+    EXPECT_EQ(inc, 77u);
+    if (r.item.name == "item1") {
+      EXPECT_EQ(r.status, proto::Status::kOk);
+      EXPECT_EQ(r.item.quantity, 5);
+    } else {
+      EXPECT_EQ(r.status, proto::Status::kUnknownItem);
+    }
+  }
+}
+
+TEST(CatalogLink, KeepsManyLookupsInFlightAtOnce) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.delay_ms = 0;
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  Results got;
+  // Queued before the link starts, so they leave together.
+  for (int i = 0; i < 500; ++i)
+    ASSERT_TRUE(link.try_lookup("item" + std::to_string(i), got.done()));
+  link.start();
+  ASSERT_TRUE(got.wait_for(500));
+  EXPECT_GT(catalog.max_outstanding.load(), 1);  // not one at a time
+  std::lock_guard<std::mutex> lock(got.mu);
+  for (const auto& [r, inc] : got.results) EXPECT_EQ(r.status, proto::Status::kOk);
+}
+
+TEST(CatalogLink, LostRequestIsSentAgainUnderANewId) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.drop_next = 2;
+  Metrics metrics;
+  CatalogLink link(ctx, options(catalog.endpoint()), &metrics);
+  link.start();
+  Results got;
+  ASSERT_TRUE(link.try_lookup("item1", got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.results[0].first.status, proto::Status::kOk);
+  EXPECT_EQ(catalog.received.load(), 3);
+  EXPECT_EQ(metrics.retries(), 2u);
+}
+
+TEST(CatalogLink, SilentCatalogGivesUnavailableAtTheDeadline) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.silent = true;
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  link.start();
+  Results got;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(link.try_lookup("item1", got.done()));
+  ASSERT_TRUE(got.wait_for(1, 5s));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(got.results[0].first.status, proto::Status::kUnavailable);
+  EXPECT_EQ(got.results[0].second, 0u);
+  EXPECT_GE(took, 950ms);
+  EXPECT_LT(took, 3s);
+  EXPECT_GE(catalog.received.load(), 2);  // retried within the deadline
+}
+
+TEST(CatalogLink, NobodyListeningGivesUnavailableAtTheDeadline) {
+  zmq::context_t ctx(1);
+  std::string endpoint;
+  {
+    FakeCatalog gone(ctx);  // a port that was just in use and is now closed
+    endpoint = gone.endpoint();
+  }
+  CatalogLink link(ctx, options(endpoint));
+  link.start();
+  Results got;
+  ASSERT_TRUE(link.try_lookup("item1", got.done()));
+  ASSERT_TRUE(got.wait_for(1, 5s));
+  EXPECT_EQ(got.results[0].first.status, proto::Status::kUnavailable);
+}
+
+TEST(CatalogLink, DuplicateRepliesAnswerOnce) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.late_duplicate = true;
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  link.start();
+  Results got;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(link.try_lookup("item" + std::to_string(i), got.done()));
+  ASSERT_TRUE(got.wait_for(20));
+  std::this_thread::sleep_for(100ms);
+  std::lock_guard<std::mutex> lock(got.mu);
+  EXPECT_EQ(got.results.size(), 20u);
+}
+
+TEST(CatalogLink, QueueLimitAndStopAnswerEveryone) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.silent = true;
+  CatalogLinkOptions o = options(catalog.endpoint());
+  o.queue_limit = 3;
+  o.timeouts.request = 10000ms;
+  CatalogLink link(ctx, o);
+  Results got;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(link.try_lookup("item1", got.done()));
+  EXPECT_FALSE(link.try_lookup("item1", got.done()));
+  EXPECT_EQ(link.queued(), 3u);
+  link.start();
+  ASSERT_TRUE(link.try_lookup("item2", got.done()) || link.queued() == 3);
+  link.stop();  // long before the deadline: everyone gets an answer now
+  ASSERT_TRUE(got.wait_for(3, 1s));
+  std::lock_guard<std::mutex> lock(got.mu);
+  for (const auto& [r, inc] : got.results) EXPECT_EQ(r.status, proto::Status::kUnavailable);
+  EXPECT_FALSE(link.try_lookup("item1", got.done()));
+}
+
+}  // namespace
+}  // namespace bazaar::frontend
