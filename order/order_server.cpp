@@ -48,6 +48,9 @@ OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& re
       peer_out_[k] = std::move(s);
     }
   }
+  // No queueing for a catalog that is down: a trade held back and delivered minutes later,
+  // after the replica gave up on it, would change stock nobody is waiting for.
+  catalog_.set(zmq::sockopt::immediate, 1);
   common::connect_or_throw(catalog_, options_.catalog_endpoint, "--catalog");
 }
 
