@@ -99,7 +99,8 @@ void Bus::handle_control() {
     st.log_size = events_forwarded_;
     reply = proto::encode(st);
   } else {
-    reply = proto::encode(proto::ErrorReply{proto::Status::kBadRequest, proto::to_string(req.error)});
+    reply =
+        proto::encode(proto::ErrorReply{proto::Status::kBadRequest, proto::to_string(req.error)});
   }
   control_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
 }

@@ -12,8 +12,8 @@
 namespace bazaar::broker {
 
 struct BusOptions {
-  std::string xsub_endpoint;  // bind: publishers connect here
-  std::string xpub_endpoint;  // bind: subscribers connect here
+  std::string xsub_endpoint;     // bind: publishers connect here
+  std::string xpub_endpoint;     // bind: subscribers connect here
   std::string control_endpoint;  // bind: REP answering StatusRequest
   std::chrono::milliseconds heartbeat_interval{250};
 };
@@ -32,9 +32,9 @@ class Bus {
   std::uint64_t incarnation() const { return incarnation_; }
 
  private:
-  void forward_event();         // xsub -> xpub, offering leader events to the cache
-  void handle_subscription();   // xpub -> xsub, replaying the cached leader to a new subscriber
-  void handle_control();        // StatusRequest -> StatusReply
+  void forward_event();        // xsub -> xpub, offering leader events to the cache
+  void handle_subscription();  // xpub -> xsub, replaying the cached leader to a new subscriber
+  void handle_control();       // StatusRequest -> StatusReply
   void publish_heartbeat();
 
   BusOptions options_;

@@ -6,10 +6,14 @@ namespace bazaar::common {
 
 const char* to_string(CallOutcome o) {
   switch (o) {
-    case CallOutcome::kOk: return "ok";
-    case CallOutcome::kTimeout: return "timed out";
-    case CallOutcome::kRejected: return "request rejected";
-    case CallOutcome::kBadReply: return "undecodable reply";
+    case CallOutcome::kOk:
+      return "ok";
+    case CallOutcome::kTimeout:
+      return "timed out";
+    case CallOutcome::kRejected:
+      return "request rejected";
+    case CallOutcome::kBadReply:
+      return "undecodable reply";
   }
   return "?";
 }

@@ -7,7 +7,9 @@ namespace bazaar::common {
 
 namespace {
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -19,8 +21,12 @@ void install_stop_handlers() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
+bool stop_requested() {
+  return g_stop.load(std::memory_order_relaxed);
+}
 
-void request_stop() { g_stop.store(true); }
+void request_stop() {
+  g_stop.store(true);
+}
 
 }  // namespace bazaar::common

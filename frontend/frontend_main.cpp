@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
   add("bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5551"),
       "broker XPUB endpoint (leader announcements, heartbeats)");
   add("threads", po::value<std::int64_t>()->default_value(hw), "HTTP I/O threads");
-  add("workers", po::value<std::int64_t>()->default_value(16),
+  add("workers", po::value<std::int64_t>()->default_value(64),
       "bridge threads (each with its own ZeroMQ sockets)");
   add("queue-limit", po::value<std::int64_t>()->default_value(4096),
       "requests waiting for a bridge thread, and lookups waiting to be sent; beyond it 503");

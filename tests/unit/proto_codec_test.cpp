@@ -76,11 +76,10 @@ TEST(ProtoCodec, EventsRoundTrip) {
 
 TEST(ProtoCodec, RejectsGarbageAndWrongEnvelopes) {
   EXPECT_EQ(decode<LookupRequest>("").error, DecodeError::kGarbage);
-  EXPECT_EQ(decode<LookupRequest>("\xc1").error, DecodeError::kGarbage);  // never-used byte
+  EXPECT_EQ(decode<LookupRequest>("\xc1").error, DecodeError::kGarbage);      // never-used byte
   EXPECT_EQ(decode<LookupRequest>("\x93\x01").error, DecodeError::kGarbage);  // truncated
   // Trailing bytes after a complete envelope.
-  EXPECT_EQ(decode<LookupRequest>(encode(LookupRequest{"Tux"}) + "x").error,
-            DecodeError::kGarbage);
+  EXPECT_EQ(decode<LookupRequest>(encode(LookupRequest{"Tux"}) + "x").error, DecodeError::kGarbage);
 
   auto pack = [](auto&&... parts) {
     msgpack::sbuffer b;
@@ -90,8 +89,7 @@ TEST(ProtoCodec, RejectsGarbageAndWrongEnvelopes) {
     return std::string(b.data(), b.size());
   };
   EXPECT_EQ(decode<LookupRequest>(pack(1, 10)).error, DecodeError::kBadEnvelope);
-  EXPECT_EQ(decode<LookupRequest>(pack(std::string("1"), 10, 0)).error,
-            DecodeError::kBadEnvelope);
+  EXPECT_EQ(decode<LookupRequest>(pack(std::string("1"), 10, 0)).error, DecodeError::kBadEnvelope);
   EXPECT_EQ(decode<LookupRequest>(pack(2, 10, std::vector<std::string>{"Tux"})).error,
             DecodeError::kBadVersion);
   EXPECT_EQ(decode<LookupRequest>(pack(1, 999, std::vector<std::string>{"Tux"})).error,
@@ -133,8 +131,7 @@ TEST(ProtoCodec, RejectsWrongShapesAndOutOfBoundsFields) {
   EXPECT_EQ(t("r", std::string(kMaxNameBytes + 1, 'x'), 0, 1), DecodeError::kInvalidField);
   EXPECT_EQ(t("", "Tux", 0, 1), DecodeError::kInvalidField);
   EXPECT_EQ(t(std::string(kMaxRequestIdBytes + 1, 'k'), "Tux", 0, 1), DecodeError::kInvalidField);
-  EXPECT_EQ(decode<GetOrderRequest>(encode(GetOrderRequest{-1})).error,
-            DecodeError::kInvalidField);
+  EXPECT_EQ(decode<GetOrderRequest>(encode(GetOrderRequest{-1})).error, DecodeError::kInvalidField);
 }
 
 TEST(ProtoCodec, RejectsOversizedInput) {
