@@ -146,6 +146,52 @@ TEST(ProtoCodec, RejectsOversizedInput) {
   EXPECT_EQ(decode<LookupRequest>(deep).error, DecodeError::kTooLarge);
 }
 
+TEST(ProtoCodec, ReplicationAndBatchMessages) {
+  LogEntry order;
+  order.term = 3;
+  order.kind = LogEntry::kOrder;
+  order.order_number = 5;
+  order.request_id = "r";
+  order.name = "Tux";
+  order.quantity = 2;
+  AppendEntries a;
+  a.term = 3;
+  a.leader = 2;
+  a.prev_index = 9;
+  a.prev_term = 2;
+  a.entries = {LogEntry{3, LogEntry::kNoop, -1, "", "", Side::kBuy, 0}, order};
+  a.commit = 8;
+  auto got = round_trip(a);
+  ASSERT_EQ(got.entries.size(), 2u);
+  EXPECT_EQ(got.entries[1], order);
+  EXPECT_EQ(round_trip(RequestVote{4, 3, 10, 3, true}).pre_vote, true);
+  EXPECT_EQ(round_trip(AppendReply{4, 1, true, 12, 13}).match_index, 12u);
+
+  // Bounds: an order entry without a name, an entry from a later term, an unknown kind.
+  AppendEntries bad = a;
+  bad.entries[1].name = "";
+  EXPECT_EQ(decode<AppendEntries>(encode(bad)).error, DecodeError::kInvalidField);
+  bad = a;
+  bad.entries[1].term = 4;
+  EXPECT_EQ(decode<AppendEntries>(encode(bad)).error, DecodeError::kInvalidField);
+  bad = a;
+  bad.entries[0].kind = 7;
+  EXPECT_EQ(decode<AppendEntries>(encode(bad)).error, DecodeError::kInvalidField);
+  EXPECT_EQ(decode<RequestVote>(encode(RequestVote{1, 0, 0, 0, false})).error,
+            DecodeError::kInvalidField);
+
+  TradeBatchRequest batch;
+  batch.trades = {TradeRequest{"a", "Tux", Side::kBuy, 1},
+                  TradeRequest{"b", "Uno", Side::kSell, 2}};
+  EXPECT_EQ(round_trip(batch).trades[1].name, "Uno");
+  EXPECT_EQ(decode<TradeBatchRequest>(encode(TradeBatchRequest{})).error,
+            DecodeError::kInvalidField);
+  batch.trades.assign(kMaxTradeBatch + 1, TradeRequest{"a", "Tux", Side::kBuy, 1});
+  EXPECT_EQ(decode<TradeBatchRequest>(encode(batch)).error, DecodeError::kInvalidField);
+  batch.trades = {TradeRequest{"a", "Tux", Side::kBuy, 0}};
+  EXPECT_EQ(decode<TradeBatchRequest>(encode(batch)).error, DecodeError::kInvalidField);
+}
+
 TEST(ProtoCodec, RandomBytesNeverCrash) {
   std::mt19937 rng(12345);
   const std::string valid = encode(PlaceOrderRequest{"id", "Tux", Side::kBuy, 3});
