@@ -227,6 +227,16 @@ std::int64_t ItemStore::count() {
   }
 }
 
+void ItemStore::write_item_locked(const proto::Item& item) {
+  SQLite::Statement& s = stmts_->item_update;
+  ResetOnExit reset(s);
+  s.bind(1, item.quantity);
+  s.bind(2, item.volume);
+  s.bind(3, static_cast<std::int64_t>(item.version));
+  s.bind(4, item.name);
+  s.exec();
+}
+
 TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
   TradeResult out;
   {
@@ -286,13 +296,7 @@ TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
       }
       item.volume += request.quantity;
       item.version += 1;
-      SQLite::Statement& s = stmts_->item_update;
-      ResetOnExit reset(s);
-      s.bind(1, item.quantity);
-      s.bind(2, item.volume);
-      s.bind(3, static_cast<std::int64_t>(item.version));
-      s.bind(4, item.name);
-      s.exec();
+      write_item_locked(item);
     }
     {
       // A refused buy is recorded too, so that a repeat of it is refused again (and does not
@@ -359,15 +363,7 @@ RestockResult ItemStore::restock(std::int64_t to) {
     for (proto::Item& item : out.changed) {
       item.quantity = to;
       item.version += 1;
-      {
-        SQLite::Statement& s = stmts_->item_update;
-        ResetOnExit reset(s);
-        s.bind(1, item.quantity);
-        s.bind(2, item.volume);
-        s.bind(3, static_cast<std::int64_t>(item.version));
-        s.bind(4, item.name);
-        s.exec();
-      }
+      write_item_locked(item);
       SQLite::Statement& s = stmts_->restock_put;
       ResetOnExit reset(s);
       s.bind(1, item.name);

@@ -117,6 +117,8 @@ class ItemStore {
   /// The check-and-apply of one trade inside an open IMMEDIATE transaction. Writes nothing on
   /// any path that returns early, so one trade's refusal never undoes another's in a batch.
   TradeResult apply_trade_locked(const proto::TradeRequest& request);
+  /// Stores `item`'s quantity, volume and version, inside an open transaction.
+  void write_item_locked(const proto::Item& item);
 
   struct Statements;
 
