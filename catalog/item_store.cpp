@@ -14,7 +14,7 @@ namespace bazaar::catalog {
 namespace {
 
 // Bump when the schema changes, and teach open_schema() to migrate the old one.
-constexpr const char* kSchemaVersion = "1";
+constexpr const char* kSchemaVersion = "2";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (
@@ -30,6 +30,8 @@ CREATE TABLE items (
   version     INTEGER NOT NULL DEFAULT 1
 );
 -- One row per request id ever applied, refused buys included, so a repeat gets the same answer.
+-- An applied trade stays unconfirmed until the order leader reports its order committed; a new
+-- leader reconciles the unconfirmed ones of older terms (docs/REPLICATION.md, G2).
 CREATE TABLE applied_trades (
   request_id     TEXT    PRIMARY KEY,
   name           TEXT    NOT NULL,
@@ -39,7 +41,9 @@ CREATE TABLE applied_trades (
   version_after  INTEGER NOT NULL,
   quantity_after INTEGER NOT NULL,
   volume_after   INTEGER NOT NULL,
-  at_ms          INTEGER NOT NULL    -- Unix time, milliseconds
+  at_ms          INTEGER NOT NULL,   -- Unix time, milliseconds
+  term           INTEGER NOT NULL DEFAULT 0,  -- the order leader's term that applied it
+  confirmed      INTEGER NOT NULL DEFAULT 1   -- 0 while its order is not known committed
 ) WITHOUT ROWID;
 CREATE TABLE restocks (
   id     INTEGER PRIMARY KEY,
@@ -48,6 +52,18 @@ CREATE TABLE restocks (
   at_ms  INTEGER NOT NULL
 );
 )sql";
+
+// Schema 1 -> 2: trades gained the leader's term and a confirmation flag. Trades applied under
+// schema 1 count as confirmed: their orders were committed or answered long ago.
+constexpr const char* kMigrateFrom1 = R"sql(
+ALTER TABLE applied_trades ADD COLUMN term INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE applied_trades ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1;
+)sql";
+
+// Created with either schema: the reconciliation scan reads only unconfirmed trades.
+constexpr const char* kUnconfirmedIndex =
+    "CREATE INDEX IF NOT EXISTS unconfirmed_trades ON applied_trades (request_id) "
+    "WHERE confirmed = 0";
 
 constexpr const char* kItemColumns = "name, price_cents, quantity, version, volume";
 
@@ -96,8 +112,16 @@ struct ItemStore::Statements {
                     "WHERE a.request_id = ?"),
         applied_put(db,
                     "INSERT INTO applied_trades (request_id, name, side, quantity, status, "
-                    "version_after, quantity_after, volume_after, at_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    "version_after, quantity_after, volume_after, at_ms, term, confirmed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        confirm(db,
+                "UPDATE applied_trades SET confirmed = 1 WHERE request_id = ? AND confirmed = 0"),
+        unconfirmed(db,
+                    "SELECT request_id, name, side, quantity FROM applied_trades "
+                    "WHERE confirmed = 0 AND term < ? AND request_id > ? "
+                    "ORDER BY request_id LIMIT ?"),
+        fence_get(db, "SELECT value FROM meta WHERE key = 'fence_term'"),
+        fence_put(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('fence_term', ?)"),
         item_update(db, "UPDATE items SET quantity = ?, volume = ?, version = ? WHERE name = ?"),
         sold_out(db, std::string("SELECT ") + kItemColumns +
                          " FROM items WHERE quantity = 0 ORDER BY id"),
@@ -108,6 +132,10 @@ struct ItemStore::Statements {
   SQLite::Statement count;
   SQLite::Statement applied_get;
   SQLite::Statement applied_put;
+  SQLite::Statement confirm;
+  SQLite::Statement unconfirmed;
+  SQLite::Statement fence_get;
+  SQLite::Statement fence_put;
   SQLite::Statement item_update;
   SQLite::Statement sold_out;
   SQLite::Statement restock_put;
@@ -173,7 +201,14 @@ void ItemStore::open_schema(const std::vector<SeedItem>& seed, const std::string
   } else {
     SQLite::Statement get(*db_, "SELECT value FROM meta WHERE key = ?");
     get.bind(1, "schema_version");
-    const std::string version = get.executeStep() ? get.getColumn(0).getString() : "";
+    std::string version = get.executeStep() ? get.getColumn(0).getString() : "";
+    if (version == "1") {
+      get.reset();
+      db_->exec(kMigrateFrom1);
+      db_->exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+      spdlog::info("database {}: schema 1 migrated to 2 (trade confirmations)", path_);
+      version = kSchemaVersion;
+    }
     if (version != kSchemaVersion) {
       throw common::StartupError("database " + path_ + ": unsupported schema version '" + version +
                                  "' (this catalog knows " + kSchemaVersion + ")");
@@ -182,6 +217,7 @@ void ItemStore::open_schema(const std::vector<SeedItem>& seed, const std::string
     get.bind(1, "seed");
     seed_label_ = get.executeStep() ? get.getColumn(0).getString() : "";
   }
+  db_->exec(kUnconfirmedIndex);
   tx.commit();
 }
 
@@ -237,7 +273,25 @@ void ItemStore::write_item_locked(const proto::Item& item) {
   s.exec();
 }
 
-TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
+std::uint64_t ItemStore::fence_locked() {
+  SQLite::Statement& s = stmts_->fence_get;
+  ResetOnExit reset(s);
+  return s.executeStep() ? static_cast<std::uint64_t>(s.getColumn(0).getInt64()) : 0;
+}
+
+bool ItemStore::admit_term_locked(std::uint64_t term) {
+  const std::uint64_t fence = fence_locked();
+  if (term < fence) return false;
+  if (term > fence) {
+    SQLite::Statement& s = stmts_->fence_put;
+    ResetOnExit reset(s);
+    s.bind(1, static_cast<std::int64_t>(term));
+    s.exec();
+  }
+  return true;
+}
+
+TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request, std::uint64_t term) {
   TradeResult out;
   {
     {
@@ -312,6 +366,9 @@ TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
       s.bind(7, item.quantity);
       s.bind(8, item.volume);
       s.bind(9, now_ms());
+      s.bind(10, static_cast<std::int64_t>(term));
+      // Only a trade that moved stock needs its order confirmed; a refusal moved nothing.
+      s.bind(11, out.status == proto::Status::kOk ? 0 : 1);
       s.exec();
     }
     out.item = std::move(item);
@@ -320,12 +377,13 @@ TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request) {
   return out;
 }
 
-TradeResult ItemStore::trade(const proto::TradeRequest& request) {
+TradeResult ItemStore::trade(const proto::TradeRequest& request, std::uint64_t term) {
   try {
     // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
     // first read, so no other connection can change the quantity between our check and update.
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    TradeResult out = apply_trade_locked(request);
+    if (!admit_term_locked(term)) return TradeResult{proto::Status::kNotLeader, {}, false, false};
+    TradeResult out = apply_trade_locked(request, term);
     tx.commit();  // also after a refusal: a refused buy is recorded
     return out;
   } catch (const SQLite::Exception& e) {
@@ -335,16 +393,67 @@ TradeResult ItemStore::trade(const proto::TradeRequest& request) {
   }
 }
 
-std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRequest>& requests) {
+std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRequest>& requests,
+                                                std::uint64_t term,
+                                                const std::vector<std::string>& confirmed) {
   std::vector<TradeResult> out;
   out.reserve(requests.size());
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    for (const auto& r : requests) out.push_back(apply_trade_locked(r));
+    // Confirmations are safe from any term: they name orders that have committed.
+    for (const auto& id : confirmed) {
+      SQLite::Statement& s = stmts_->confirm;
+      ResetOnExit reset(s);
+      s.bind(1, id);
+      s.exec();
+    }
+    if (admit_term_locked(term)) {
+      for (const auto& r : requests) out.push_back(apply_trade_locked(r, term));
+    } else {
+      out.assign(requests.size(), TradeResult{proto::Status::kNotLeader, {}, false, false});
+    }
     tx.commit();
   } catch (const SQLite::Exception& e) {
     spdlog::error("database {}: batch of {} trades: {}", path_, requests.size(), e.what());
     out.assign(requests.size(), TradeResult{proto::Status::kInternal, {}, false, false});
+  }
+  return out;
+}
+
+ReconcileResult ItemStore::reconcile(std::uint64_t term, const std::string& after,
+                                     std::uint32_t limit) {
+  ReconcileResult out;
+  try {
+    // One IMMEDIATE transaction: every trade of an older term either committed before the fence
+    // rose (and is listed) or comes after it (and is refused). Nothing falls in between.
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!admit_term_locked(term)) {
+      out.status = proto::Status::kNotLeader;
+      return out;
+    }
+    {
+      SQLite::Statement& s = stmts_->unconfirmed;
+      ResetOnExit reset(s);
+      s.bind(1, static_cast<std::int64_t>(term));
+      s.bind(2, after);
+      s.bind(3, static_cast<std::int64_t>(limit) + 1);  // one more tells whether a page follows
+      while (s.executeStep()) {
+        if (out.trades.size() == limit) {
+          out.more = true;
+          break;
+        }
+        proto::TradeRequest t;
+        t.request_id = s.getColumn(0).getString();
+        t.name = s.getColumn(1).getString();
+        t.side = static_cast<proto::Side>(s.getColumn(2).getInt());
+        t.quantity = s.getColumn(3).getInt64();
+        out.trades.push_back(std::move(t));
+      }
+    }
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: reconcile for term {}: {}", path_, term, e.what());
+    out = ReconcileResult{proto::Status::kInternal, {}, false};
   }
   return out;
 }

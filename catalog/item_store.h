@@ -45,6 +45,15 @@ struct TradeResult {
   bool changed = false;
 };
 
+/// Outcome of reconcile(): kOk with one page of unconfirmed trades of older terms (`more` when
+/// another page follows the last one's request id); kNotLeader when the term is below the fence;
+/// kInternal on a database error.
+struct ReconcileResult {
+  proto::Status status = proto::Status::kOk;
+  std::vector<proto::TradeRequest> trades;
+  bool more = false;
+};
+
 /// Outcome of restock(): the items it refilled, as they are afterwards.
 struct RestockResult {
   proto::Status status = proto::Status::kOk;
@@ -96,14 +105,28 @@ class ItemStore {
   /// Number of items, or -1 on a database error.
   std::int64_t count();
 
-  /// Applies `request` at most once per request id (see TradeResult). The request is assumed to
-  /// be valid (proto::validate): quantity 1..kMaxQuantity, a name and a request id.
-  TradeResult trade(const proto::TradeRequest& request);
+  /// Applies `request` at most once per request id (see TradeResult), on behalf of the order
+  /// leader of `term`. The request is assumed to be valid (proto::validate): quantity
+  /// 1..kMaxQuantity, a name and a request id.
+  ///
+  /// Fencing (G2): the database keeps the highest term it has seen (the fence). A trade whose
+  /// term is below it is refused with kNotLeader and nothing changes: a deposed leader cannot
+  /// move stock behind its successor's back. An applied trade is recorded unconfirmed, with its
+  /// term, until trade_batch() is told its order committed.
+  TradeResult trade(const proto::TradeRequest& request, std::uint64_t term = 0);
 
-  /// Applies every trade of `requests` in order, each exactly as trade() would, in ONE
-  /// transaction: one disk sync for the whole batch (group commit). A database error fails the
-  /// whole batch (every result kInternal, nothing changed).
-  std::vector<TradeResult> trade_batch(const std::vector<proto::TradeRequest>& requests);
+  /// Marks the `confirmed` request ids' trades confirmed, then applies every trade of
+  /// `requests` in order, each exactly as trade() would, all in ONE transaction: one disk sync
+  /// for the whole batch (group commit). A database error fails the whole batch (every result
+  /// kInternal, nothing changed).
+  std::vector<TradeResult> trade_batch(const std::vector<proto::TradeRequest>& requests,
+                                       std::uint64_t term = 0,
+                                       const std::vector<std::string>& confirmed = {});
+
+  /// For a new order leader of `term` (> 0): raises the fence to `term`, then lists up to `limit`
+  /// applied, unconfirmed trades of older terms with request ids after `after`, in request-id
+  /// order, in one transaction (see ReconcileResult).
+  ReconcileResult reconcile(std::uint64_t term, const std::string& after, std::uint32_t limit);
 
   /// Sets every item whose quantity is 0 to `to` (1..kMaxQuantity), raising its version and
   /// recording the amount in the restocks table, in one transaction.
@@ -116,7 +139,12 @@ class ItemStore {
  private:
   /// The check-and-apply of one trade inside an open IMMEDIATE transaction. Writes nothing on
   /// any path that returns early, so one trade's refusal never undoes another's in a batch.
-  TradeResult apply_trade_locked(const proto::TradeRequest& request);
+  TradeResult apply_trade_locked(const proto::TradeRequest& request, std::uint64_t term);
+  /// The fence (0 when no leader ever reconciled), inside an open transaction.
+  std::uint64_t fence_locked();
+  /// False when `term` is below the fence; raises the fence to `term` when above it. Inside an
+  /// open IMMEDIATE transaction.
+  bool admit_term_locked(std::uint64_t term);
   /// Stores `item`'s quantity, volume and version, inside an open transaction.
   void write_item_locked(const proto::Item& item);
 

@@ -67,6 +67,11 @@ HandlerResult RequestHandler::handle(std::string_view request_bytes) {
       if (!decode_or_reject(*env, req, out)) return out;
       return on_trade_batch(req);
     }
+    case proto::MessageType::kReconcileRequest: {
+      proto::ReconcileRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_reconcile(req);
+    }
     default:
       break;
   }
@@ -131,7 +136,7 @@ HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
 }
 
 HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req) {
-  std::vector<TradeResult> results = store_.trade_batch(req.trades);
+  std::vector<TradeResult> results = store_.trade_batch(req.trades, req.term, req.confirmed);
   proto::TradeBatchReply rep;
   rep.replies.reserve(results.size());
   HandlerResult out;
@@ -139,9 +144,25 @@ HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req
     rep.replies.push_back({r.status, r.item, r.duplicate});
     if (r.changed) out.changed.push_back(std::move(r.item));
   }
-  spdlog::debug("trade batch of {}: {} changes", req.trades.size(), out.changed.size());
+  spdlog::debug("trade batch of {} (term {}, {} confirmations): {} changes", req.trades.size(),
+                req.term, req.confirmed.size(), out.changed.size());
   out.reply = proto::encode(rep);
   return out;
+}
+
+HandlerResult RequestHandler::on_reconcile(const proto::ReconcileRequest& req) {
+  ReconcileResult r = store_.reconcile(req.term, req.after, req.limit);
+  if (r.status == proto::Status::kOk) {
+    spdlog::info("reconcile for term {}: {} unconfirmed trade(s) of older terms{}", req.term,
+                 r.trades.size(), r.more ? " (more follow)" : "");
+  } else {
+    spdlog::warn("reconcile for term {}: {}", req.term, proto::to_string(r.status));
+  }
+  proto::ReconcileReply rep;
+  rep.status = r.status;
+  rep.unconfirmed = std::move(r.trades);
+  rep.more = r.more;
+  return HandlerResult{proto::encode(rep), {}};
 }
 
 }  // namespace bazaar::catalog

@@ -101,9 +101,17 @@ void OrderServer::read_catalog() {
     if (frames.size() != 3 || frames[0].size() != sizeof(std::uint64_t)) continue;
     std::uint64_t id = 0;
     std::memcpy(&id, frames[0].data(), sizeof id);
-    auto batch = batches_.extract(id);
-    if (batch.empty()) continue;  // expired
-    const auto& ids = batch.mapped().request_ids;
+    auto node = calls_.extract(id);
+    if (node.empty()) continue;  // expired
+    const CatalogCall& call = node.mapped();
+    if (call.reconcile) {
+      auto rep = proto::decode<proto::ReconcileReply>(view(frames[2]));
+      std::optional<proto::ReconcileReply> reply;
+      if (rep) reply = std::move(*rep);
+      replica_.on_reconcile(call.term, call.after, reply, now_ms());
+      continue;
+    }
+    const auto& ids = call.request_ids;
     auto rep = proto::decode<proto::TradeBatchReply>(view(frames[2]));
     const bool whole = rep && rep->replies.size() == ids.size();
     if (!whole)
@@ -126,26 +134,56 @@ void OrderServer::send_outputs() {
     client_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     envelopes_.erase(it);
   }
-  // Every trade of this round goes to the catalog in one batch: one transaction, one disk sync.
+  // Every trade of this round goes to the catalog in one batch, with the confirmations of the
+  // orders that committed: one transaction, one disk sync.
   const std::uint64_t now = now_ms();
-  for (std::size_t first = 0; first < out.trades.size(); first += proto::kMaxTradeBatch) {
-    const std::size_t last = std::min(out.trades.size(), first + proto::kMaxTradeBatch);
+  std::size_t trade = 0;
+  std::size_t confirm = 0;
+  while (trade < out.trades.size() || confirm < out.confirmed.size()) {
     proto::TradeBatchRequest req;
-    Batch batch{{}, now};
-    for (std::size_t k = first; k < last; ++k) {
-      batch.request_ids.push_back(out.trades[k].request_id);
-      req.trades.push_back(std::move(out.trades[k]));
+    req.term = out.trade_term;
+    CatalogCall call;
+    call.sent_ms = now;
+    for (; trade < out.trades.size() && req.trades.size() < proto::kMaxTradeBatch; ++trade) {
+      call.request_ids.push_back(out.trades[trade].request_id);
+      req.trades.push_back(std::move(out.trades[trade]));
     }
-    const std::uint64_t id = next_batch_++;
-    batches_.emplace(id, std::move(batch));
-    catalog_.send(zmq::buffer(&id, sizeof id), zmq::send_flags::sndmore);
-    catalog_.send(zmq::message_t(), zmq::send_flags::sndmore);
-    catalog_.send(zmq::buffer(proto::encode(req)), zmq::send_flags::dontwait);
+    for (; confirm < out.confirmed.size() && req.confirmed.size() < proto::kMaxTradeBatch;
+         ++confirm) {
+      req.confirmed.push_back(std::move(out.confirmed[confirm]));
+    }
+    send_catalog(proto::encode(req), std::move(call));
   }
-  while (!batches_.empty() && batches_.begin()->second.sent_ms + kBatchExpiryMs < now) {
-    batches_.erase(batches_.begin());
+  if (out.reconcile) {
+    CatalogCall call;
+    call.reconcile = true;
+    call.term = out.reconcile->term;
+    call.after = out.reconcile->after;
+    call.sent_ms = now;
+    send_catalog(proto::encode(*out.reconcile), std::move(call));
+  }
+  while (!calls_.empty() && calls_.begin()->second.sent_ms + kBatchExpiryMs < now) {
+    calls_.erase(calls_.begin());
   }
   for (auto& [to, bytes] : out.peers) send_peer(to, bytes);
+}
+
+void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
+  const std::uint64_t id = next_batch_++;
+  // Never block: with ZMQ_IMMEDIATE a DEALER whose catalog is down refuses the first frame, and a
+  // blocked leader would stop heartbeating. The trades fail at once as "catalog unreachable"
+  // (front ends retry them after a pause); a reconciliation is asked again by the Replica.
+  if (!catalog_.send(zmq::buffer(&id, sizeof id),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    for (const auto& request_id : call.request_ids) {
+      replica_.on_trade(request_id, std::nullopt, now_ms());
+    }
+    return;
+  }
+  // The remaining frames of a message whose first frame was queued are queued too.
+  catalog_.send(zmq::message_t(), zmq::send_flags::sndmore);
+  catalog_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  calls_.emplace(id, std::move(call));
 }
 
 void OrderServer::announce() {

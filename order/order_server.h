@@ -15,6 +15,15 @@
 
 namespace bazaar::order {
 
+/// One request the server has at the catalog.
+struct CatalogCall {
+  bool reconcile = false;
+  std::vector<std::string> request_ids;  // a trade batch's trades, in order
+  std::uint64_t term = 0;                // a reconciliation's term ...
+  std::string after;                     // ... and cursor
+  std::uint64_t sent_ms = 0;
+};
+
 struct ServerOptions {
   std::string endpoint;                     // bind: client requests (frontends)
   std::string catalog_endpoint;             // connect: trades
@@ -41,6 +50,7 @@ class OrderServer {
   void read_peers();
   void read_catalog();
   void send_outputs();
+  void send_catalog(const std::string& bytes, CatalogCall call);
   void send_peer(std::uint32_t to, const std::string& bytes);
   void announce();
 
@@ -54,14 +64,11 @@ class OrderServer {
   // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
-  // Trade batches at the catalog: batch id -> request ids in order, and when it was sent.
-  // Entries the catalog never answers are dropped after kBatchExpiryMs (the Replica has timed
-  // those trades out long before), so the map stays bounded.
-  struct Batch {
-    std::vector<std::string> request_ids;
-    std::uint64_t sent_ms = 0;
-  };
-  std::map<std::uint64_t, Batch> batches_;
+  // Requests at the catalog by call id: a trade batch (its request ids in order) or a
+  // reconciliation page (its term and cursor), and when it was sent. Entries the catalog never
+  // answers are dropped after kBatchExpiryMs (the Replica has given up on them long before), so
+  // the map stays bounded.
+  std::map<std::uint64_t, CatalogCall> calls_;
   std::uint64_t next_batch_ = 1;
   std::uint64_t next_token_ = 1;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

@@ -43,6 +43,20 @@ std::optional<PeerMessage> decode_peer(std::string_view bytes) {
 
 }  // namespace
 
+const char* to_string(LeaderPhase p) {
+  switch (p) {
+    case LeaderPhase::kNotLeader:
+      return "not leader";
+    case LeaderPhase::kAwaitingNoop:
+      return "awaiting its first commit";
+    case LeaderPhase::kReconciling:
+      return "reconciling";
+    case LeaderPhase::kServing:
+      return "serving";
+  }
+  return "?";
+}
+
 Replica::Replica(ReplicaOptions options, HardState hard, std::vector<proto::LogEntry> log,
                  std::uint64_t commit, std::uint64_t now_ms, Persist persist)
     : options_(std::move(options)),
@@ -94,6 +108,7 @@ void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
 // ---- inputs -----------------------------------------------------------------------------------
 
 void Replica::on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms) {
+  now_ms_ = now_ms;
   auto env = proto::open_envelope(request);
   if (!env) {
     out_.replies.emplace_back(token, error_reply(env.error));
@@ -129,6 +144,14 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     r.status = proto::Status::kNotLeader;
     r.leader_hint = core_.leader_id();
     r.message = "not leader";
+    reply(token, r);
+    return;
+  }
+  if (phase_ != LeaderPhase::kServing) {
+    // Until the catalog's unconfirmed trades are in the log, a new order could race one of them
+    // for the same request id; the front end pauses and retries within its deadline.
+    r.status = proto::Status::kUnavailable;
+    r.message = std::string("new leader ") + to_string(phase_);
     reply(token, r);
     return;
   }
@@ -171,11 +194,12 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
   trades_[req.request_id] = {req, {token}, now_ms + options_.trade_timeout_ms};
   ++waiting_;
   out_.trades.push_back({req.request_id, req.name, req.side, req.quantity});
+  out_.trade_term = core_.term();
 }
 
 void Replica::on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& trade,
                        std::uint64_t now_ms) {
-  (void)now_ms;
+  now_ms_ = now_ms;
   auto node = trades_.extract(request_id);
   if (node.empty()) return;  // timed out already; a retry will ask the catalog again
   PendingTrade pending = std::move(node.mapped());
@@ -211,7 +235,59 @@ void Replica::on_trade(const std::string& request_id, const std::optional<proto:
   for (auto token : pending.waiters) reply(token, r);
 }
 
+void Replica::on_reconcile(std::uint64_t term, const std::string& after,
+                           const std::optional<proto::ReconcileReply>& reply,
+                           std::uint64_t now_ms) {
+  now_ms_ = now_ms;
+  if (phase_ != LeaderPhase::kReconciling || term != core_.term() || after != reconcile_after_) {
+    return;  // an answer to an earlier request, or for a term this replica no longer leads
+  }
+  if (!reply || reply->status != proto::Status::kOk) {
+    // Catalog down or busy: tick() asks again. kNotLeader means a newer leader has fenced the
+    // catalog; this replica will hear of its term soon and step down.
+    spdlog::warn("replica {} (term {}): reconcile: {}", core_.id(), term,
+                 reply ? proto::to_string(reply->status) : "no answer from the catalog");
+    return;
+  }
+  for (const auto& t : reply->unconfirmed) {
+    if (auto it = index_of_id_.find(t.request_id); it != index_of_id_.end()) {
+      // Its order is in the log, below this term's first (committed) entry: committed.
+      if (it->second <= core_.commit_index()) out_.confirmed.push_back(t.request_id);
+      continue;
+    }
+    // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
+    // trade and a retry of its request id will find the order.
+    proto::LogEntry e;
+    e.kind = proto::LogEntry::kOrder;
+    e.request_id = t.request_id;
+    e.name = t.name;
+    e.side = t.side;
+    e.quantity = t.quantity;
+    std::uint64_t index = 0;
+    if (core_.propose(std::move(e), index) != ProposeOutcome::kAccepted) return;
+    index_of_id_[t.request_id] = index;
+    ++rolled_forward_;
+    spdlog::info("replica {} (term {}): order for unconfirmed trade {} rolled forward", core_.id(),
+                 term, t.request_id);
+  }
+  if (reply->more && !reply->unconfirmed.empty()) {
+    reconcile_after_ = reply->unconfirmed.back().request_id;
+    ask_catalog(now_ms);
+    return;
+  }
+  phase_ = LeaderPhase::kServing;
+  spdlog::info("replica {} serves term {} ({} order(s) rolled forward so far)", core_.id(), term,
+               rolled_forward_);
+}
+
+void Replica::ask_catalog(std::uint64_t now_ms) {
+  out_.reconcile = proto::ReconcileRequest{core_.term(), reconcile_after_,
+                                           static_cast<std::uint32_t>(proto::kMaxReconcilePage)};
+  reconcile_resend_ms_ = now_ms + options_.reconcile_retry_ms;
+}
+
 void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
+  now_ms_ = now_ms;
   auto m = decode_peer(message);
   if (!m) {
     spdlog::warn("dropping an undecodable peer message ({} bytes)", message.size());
@@ -221,7 +297,9 @@ void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
 }
 
 void Replica::tick(std::uint64_t now_ms) {
+  now_ms_ = now_ms;
   core_.tick(now_ms);
+  if (phase_ == LeaderPhase::kReconciling && now_ms >= reconcile_resend_ms_) ask_catalog(now_ms);
   for (auto it = trades_.begin(); it != trades_.end();) {
     if (now_ms < it->second.deadline_ms) {
       ++it;
@@ -254,10 +332,11 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
 
 void Replica::flush() {
   Ready ready = core_.take_ready();
-  if (ready.empty()) return;
-  persist_(ready);  // durable before anything below leaves this replica
-  mirror(ready);
-  for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
+  if (!ready.empty()) {
+    persist_(ready);  // durable before anything below leaves this replica
+    mirror(ready);
+    for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
+  }
   if (ready.commit_changed) {
     while (!committing_.empty() && committing_.begin()->first <= ready.commit_index) {
       auto node = committing_.extract(committing_.begin());
@@ -268,16 +347,45 @@ void Replica::flush() {
       waiting_ -= node.mapped().size();
     }
   }
+  // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
+  follow_leadership();
+}
+
+void Replica::follow_leadership() {
   const bool leader = core_.role() == RaftRole::kLeader;
   if (was_leader_ && !leader) {
     // Orders waiting here may still commit under the next leader; the client's retry with the
     // same request id finds them there.
     fail_all(proto::Status::kNotLeader, "leadership lost");
+    phase_ = LeaderPhase::kNotLeader;
     spdlog::info("replica {} is no longer leader (term {})", core_.id(), core_.term());
   } else if (!was_leader_ && leader) {
+    phase_ = LeaderPhase::kAwaitingNoop;
+    reconcile_after_.clear();
+    // Orders committed before this term are the reconciliation's business; from here on this
+    // leader reports every commit itself.
+    confirmed_through_ = core_.commit_index();
     spdlog::info("replica {} leads term {}", core_.id(), core_.term());
   }
   was_leader_ = leader;
+  if (!leader) {
+    // Trades of a term this replica no longer leads must not reach the catalog: their clients
+    // were answered "leadership lost" and will retry at the new leader.
+    out_.trades.clear();
+    return;
+  }
+  for (; confirmed_through_ < core_.commit_index(); ++confirmed_through_) {
+    const auto& e = core_.entry(confirmed_through_ + 1);
+    if (e.kind == proto::LogEntry::kOrder) out_.confirmed.push_back(e.request_id);
+  }
+  const std::uint64_t commit = core_.commit_index();
+  if (phase_ == LeaderPhase::kAwaitingNoop && commit > 0 &&
+      core_.entry(commit).term == core_.term()) {
+    // The term's first entry committed, so every entry before it has: the log now holds every
+    // committed order, and the catalog can be asked what is missing.
+    phase_ = LeaderPhase::kReconciling;
+    ask_catalog(now_ms_);
+  }
 }
 
 ReplicaOutputs Replica::take_outputs() {

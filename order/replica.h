@@ -19,16 +19,31 @@ namespace bazaar::order {
 
 struct ReplicaOptions {
   RaftConfig raft;
-  std::uint64_t trade_timeout_ms = 1000;  // deadline of one catalog trade
-  std::size_t max_pending = 10000;        // orders waiting on the catalog or on commit
+  std::uint64_t trade_timeout_ms = 1000;   // deadline of one catalog trade
+  std::uint64_t reconcile_retry_ms = 200;  // a new leader asks the catalog again after this
+  std::size_t max_pending = 10000;         // orders waiting on the catalog or on commit
 };
+
+/// Where a replica stands as leader. A new leader serves orders only once the catalog has
+/// fenced off older terms and every trade they left unconfirmed has an order in the log (G2;
+/// docs/REPLICATION.md "Reconciliation").
+enum class LeaderPhase {
+  kNotLeader,
+  kAwaitingNoop,  // elected; its term's first entry has not committed yet
+  kReconciling,   // asking the catalog for unconfirmed trades of older terms
+  kServing,       // placing orders
+};
+const char* to_string(LeaderPhase p);
 
 /// What the server must send after an input, in this order: nothing here is sent before the
 /// records it depends on were persisted (the persist callback runs inside the inputs).
 struct ReplicaOutputs {
   std::vector<std::pair<std::uint64_t, std::string>> replies;  // client token -> reply bytes
-  std::vector<proto::TradeRequest> trades;                     // to the catalog
-  std::vector<std::pair<std::uint32_t, std::string>> peers;    // replica id -> message bytes
+  std::vector<proto::TradeRequest> trades;                     // to the catalog ...
+  std::uint64_t trade_term = 0;                                // ... as the leader of this term
+  std::vector<std::string> confirmed;  // request ids whose orders committed: tell the catalog
+  std::optional<proto::ReconcileRequest> reconcile;          // to the catalog
+  std::vector<std::pair<std::uint32_t, std::string>> peers;  // replica id -> message bytes
 };
 
 /// Not thread-safe: the server's single thread owns it.
@@ -48,6 +63,10 @@ class Replica {
   /// The catalog's answer to the trade of `request_id`; nullopt when it could not be had.
   void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply,
                 std::uint64_t now_ms);
+  /// The catalog's answer to the ReconcileRequest of (`term`, `after`); nullopt when it could
+  /// not be had. Answers to anything but the request now outstanding are ignored.
+  void on_reconcile(std::uint64_t term, const std::string& after,
+                    const std::optional<proto::ReconcileReply>& reply, std::uint64_t now_ms);
   void tick(std::uint64_t now_ms);
 
   /// Persists what the inputs since the last flush produced (one transaction: group commit),
@@ -58,6 +77,9 @@ class Replica {
 
   proto::StatusReply status() const;
   const RaftCore& core() const { return core_; }
+  LeaderPhase phase() const { return phase_; }
+  /// Orders this replica committed for trades a previous leader left unconfirmed.
+  std::uint64_t rolled_forward() const { return rolled_forward_; }
   /// Committed orders (the count, and so the next committed number).
   std::int64_t committed_orders() const;
 
@@ -73,6 +95,8 @@ class Replica {
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
   void mirror(const Ready& ready);
+  void follow_leadership();
+  void ask_catalog(std::uint64_t now_ms);
   bool same_order(const proto::LogEntry& e, const proto::PlaceOrderRequest& r) const;
 
   ReplicaOptions options_;
@@ -80,6 +104,14 @@ class Replica {
   Persist persist_;
   ReplicaOutputs out_;
   bool was_leader_ = false;
+  std::uint64_t now_ms_ = 0;  // the latest time an input brought
+
+  // Leadership bookkeeping (see LeaderPhase).
+  LeaderPhase phase_ = LeaderPhase::kNotLeader;
+  std::string reconcile_after_;            // cursor of the page asked for
+  std::uint64_t reconcile_resend_ms_ = 0;  // ask again at this time if no answer came
+  std::uint64_t confirmed_through_ = 0;    // log index up to which commits were reported
+  std::uint64_t rolled_forward_ = 0;
 
   // Mirrors of the core's log, kept in step by mirror(): the request id of every entry, where
   // each request id sits, and where each order number sits.

@@ -38,6 +38,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kTradeReply:
     case MessageType::kTradeBatchRequest:
     case MessageType::kTradeBatchReply:
+    case MessageType::kReconcileRequest:
+    case MessageType::kReconcileReply:
     case MessageType::kPlaceOrderRequest:
     case MessageType::kPlaceOrderReply:
     case MessageType::kGetOrderRequest:
@@ -141,6 +143,10 @@ const char* to_string(MessageType t) {
       return "TradeBatchRequest";
     case MessageType::kTradeBatchReply:
       return "TradeBatchReply";
+    case MessageType::kReconcileRequest:
+      return "ReconcileRequest";
+    case MessageType::kReconcileReply:
+      return "ReconcileReply";
     case MessageType::kPlaceOrderRequest:
       return "PlaceOrderRequest";
     case MessageType::kPlaceOrderReply:
@@ -251,14 +257,25 @@ bool validate(const TradeReply& m) {
   return status_ok(m.status) && item_ok(m.item);
 }
 bool validate(const TradeBatchRequest& m) {
-  if (m.trades.empty() || m.trades.size() > kMaxTradeBatch) return false;
+  if (m.trades.empty() && m.confirmed.empty()) return false;
+  if (m.trades.size() > kMaxTradeBatch || m.confirmed.size() > kMaxTradeBatch) return false;
   return std::all_of(m.trades.begin(), m.trades.end(),
-                     [](const TradeRequest& t) { return validate(t); });
+                     [](const TradeRequest& t) { return validate(t); }) &&
+         std::all_of(m.confirmed.begin(), m.confirmed.end(), id_ok);
 }
 bool validate(const TradeBatchReply& m) {
   if (m.replies.size() > kMaxTradeBatch) return false;
   return std::all_of(m.replies.begin(), m.replies.end(),
                      [](const TradeReply& t) { return validate(t); });
+}
+bool validate(const ReconcileRequest& m) {
+  return m.term > 0 && m.after.size() <= kMaxRequestIdBytes && m.limit >= 1 &&
+         m.limit <= kMaxReconcilePage;
+}
+bool validate(const ReconcileReply& m) {
+  if (!status_ok(m.status) || m.unconfirmed.size() > kMaxReconcilePage) return false;
+  return std::all_of(m.unconfirmed.begin(), m.unconfirmed.end(),
+                     [](const TradeRequest& t) { return validate(t); });
 }
 bool validate(const PlaceOrderRequest& m) {
   return id_ok(m.request_id) && name_ok(m.name) && side_ok(m.side) && quantity_ok(m.quantity);

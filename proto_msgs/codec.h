@@ -73,6 +73,8 @@ bool validate(const TradeRequest& m);
 bool validate(const TradeReply& m);
 bool validate(const TradeBatchRequest& m);
 bool validate(const TradeBatchReply& m);
+bool validate(const ReconcileRequest& m);
+bool validate(const ReconcileReply& m);
 bool validate(const PlaceOrderRequest& m);
 bool validate(const PlaceOrderReply& m);
 bool validate(const GetOrderRequest& m);

@@ -36,6 +36,8 @@ enum class MessageType : std::uint16_t {
   kTradeReply = 15,
   kTradeBatchRequest = 16,
   kTradeBatchReply = 17,
+  kReconcileRequest = 18,
+  kReconcileReply = 19,
   kPlaceOrderRequest = 20,
   kPlaceOrderReply = 21,
   kGetOrderRequest = 22,
@@ -169,18 +171,47 @@ struct TradeReply {
 
 inline constexpr std::size_t kMaxTradeBatch = 1024;
 
-/// Several trades applied in one catalog transaction (one disk sync for all: group commit).
-/// Each is handled exactly as a TradeRequest alone would be; the replies come in the same order.
+/// From the order leader: several trades applied in one catalog transaction (one disk sync for
+/// all: group commit), each exactly as a TradeRequest alone would be; the replies come in the
+/// same order. `term` is the leader's Raft term: the catalog refuses (kNotLeader) every trade of
+/// a batch whose term is below the highest term a leader reconciled with (the fence), so a
+/// deposed leader can no longer change stock. `confirmed` lists request ids whose orders have
+/// committed: the catalog marks those trades confirmed in the same transaction (G2 bookkeeping,
+/// see ReconcileRequest). A batch may carry only confirmations.
 struct TradeBatchRequest {
   static constexpr MessageType kType = MessageType::kTradeBatchRequest;
   std::vector<TradeRequest> trades;
-  MSGPACK_DEFINE(trades)
+  std::uint64_t term = 0;
+  std::vector<std::string> confirmed;
+  MSGPACK_DEFINE(trades, term, confirmed)
 };
 
 struct TradeBatchReply {
   static constexpr MessageType kType = MessageType::kTradeBatchReply;
   std::vector<TradeReply> replies;
   MSGPACK_DEFINE(replies)
+};
+
+inline constexpr std::size_t kMaxReconcilePage = 1024;
+
+/// From a new order leader before it serves: raises the catalog's fence to `term` (no trade of
+/// an older term applies after this), then lists the trades that were applied under an older
+/// term and never confirmed, in request-id order after `after`, at most `limit`. The leader
+/// commits an order for each one its log lacks (roll forward) and confirms the rest.
+struct ReconcileRequest {
+  static constexpr MessageType kType = MessageType::kReconcileRequest;
+  std::uint64_t term = 0;
+  std::string after;  // request-id cursor: "" for the first page
+  std::uint32_t limit = kMaxReconcilePage;
+  MSGPACK_DEFINE(term, after, limit)
+};
+
+struct ReconcileReply {
+  static constexpr MessageType kType = MessageType::kReconcileReply;
+  Status status = Status::kOk;  // kNotLeader when `term` is below the fence already
+  std::vector<TradeRequest> unconfirmed;
+  bool more = false;  // another page follows `unconfirmed.back().request_id`
+  MSGPACK_DEFINE(status, unconfirmed, more)
 };
 
 // ---- order ---------------------------------------------------------------------------------

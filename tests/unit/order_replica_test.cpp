@@ -1,6 +1,8 @@
 // The replica's request logic around the core, without sockets or disk.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "order/replica.h"
 #include "proto_msgs/codec.h"
 
@@ -20,6 +22,20 @@ class ReplicaTest : public ::testing::Test {
                                          [this](const Ready& r) { persisted_.push_back(r); });
     advance(1000);
     ASSERT_EQ(replica_->core().role(), RaftRole::kLeader);
+    // A new leader serves only once the catalog has nothing unconfirmed for it.
+    auto out = replica_->take_outputs();
+    ASSERT_TRUE(out.reconcile);
+    answer_reconcile(*out.reconcile, {});
+    ASSERT_EQ(replica_->phase(), LeaderPhase::kServing);
+  }
+  ReplicaOutputs answer_reconcile(const proto::ReconcileRequest& req,
+                                  std::vector<proto::TradeRequest> unconfirmed, bool more = false) {
+    proto::ReconcileReply r;
+    r.unconfirmed = std::move(unconfirmed);
+    r.more = more;
+    replica_->on_reconcile(req.term, req.after, r, now_);
+    replica_->flush();
+    return replica_->take_outputs();
   }
   void advance(std::uint64_t ms) {
     now_ += ms;
@@ -71,6 +87,17 @@ TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
 
   place(2, "b", 1);
   EXPECT_EQ(order_reply(trade_answer("b", proto::Status::kOk), 2).order_number, 1);
+}
+
+TEST_F(ReplicaTest, CommittedOrdersAreConfirmedToTheCatalogWithTheirTerm) {
+  auto out = place(1, "a", 2);
+  EXPECT_EQ(out.trade_term, replica_->core().term());
+  EXPECT_TRUE(out.confirmed.empty());
+  out = trade_answer("a", proto::Status::kOk);
+  EXPECT_EQ(out.confirmed, std::vector<std::string>{"a"});
+  place(2, "b", 1);
+  trade_answer("b", proto::Status::kInsufficient);  // no order, nothing to confirm
+  EXPECT_TRUE(replica_->take_outputs().confirmed.empty());
 }
 
 TEST_F(ReplicaTest, RefusedTradesTakeNoNumber) {
@@ -159,6 +186,96 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   EXPECT_TRUE(out.trades.empty());
   ASSERT_EQ(out.peers.size(), 1u);  // the heartbeat's answer
   EXPECT_EQ(out.peers[0].first, 3u);
+}
+
+// ---- a new leader's reconciliation with the catalog (G2) --------------------------------------
+
+class ReconcileTest : public ReplicaTest {
+ protected:
+  // Leader of a fresh single-replica cluster, still reconciling; `log` is what it starts with.
+  void SetUp() override {}
+  void start(std::vector<proto::LogEntry> log, std::uint64_t commit, std::uint64_t term) {
+    ReplicaOptions o;
+    o.raft.id = 1;
+    o.raft.members = {1};
+    o.reconcile_retry_ms = 100;
+    HardState hard;
+    hard.term = term;
+    replica_ = std::make_unique<Replica>(o, hard, std::move(log), commit, now_,
+                                         [this](const Ready& r) { persisted_.push_back(r); });
+    advance(1000);
+    ASSERT_EQ(replica_->core().role(), RaftRole::kLeader);
+    auto out = replica_->take_outputs();
+    ASSERT_TRUE(out.reconcile);
+    request_ = *out.reconcile;
+    EXPECT_EQ(request_.term, replica_->core().term());
+    EXPECT_EQ(request_.after, "");
+    EXPECT_EQ(replica_->phase(), LeaderPhase::kReconciling);
+  }
+  static proto::TradeRequest trade(const std::string& id, std::int64_t q) {
+    return {id, "Tux", proto::Side::kBuy, q};
+  }
+  proto::ReconcileRequest request_;
+};
+
+TEST_F(ReconcileTest, OrdersWaitUntilTheCatalogIsReconciled) {
+  start({}, 0, 0);
+  auto r = order_reply(place(1, "a", 1), 1);
+  EXPECT_EQ(r.status, proto::Status::kUnavailable);
+  EXPECT_NE(r.message.find("reconciling"), std::string::npos) << r.message;
+  // No answer: asked again after the retry interval, not before.
+  advance(50);
+  EXPECT_FALSE(replica_->take_outputs().reconcile);
+  advance(60);
+  auto out = replica_->take_outputs();
+  ASSERT_TRUE(out.reconcile);
+  // A failed answer changes nothing; a stale one (older term) is ignored.
+  proto::ReconcileReply failed;
+  failed.status = proto::Status::kUnavailable;
+  replica_->on_reconcile(request_.term, "", failed, now_);
+  replica_->on_reconcile(request_.term - 1, "", proto::ReconcileReply{}, now_);
+  EXPECT_EQ(replica_->phase(), LeaderPhase::kReconciling);
+  answer_reconcile(request_, {});
+  EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
+  EXPECT_EQ(place(2, "a", 1).trades.size(), 1u);
+}
+
+TEST_F(ReconcileTest, UnconfirmedTradesWithoutOrdersAreRolledForwardPageByPage) {
+  start({}, 0, 0);
+  auto out = answer_reconcile(request_, {trade("t1", 1), trade("t2", 2)}, /*more=*/true);
+  ASSERT_TRUE(out.reconcile);  // the next page, after the last id
+  EXPECT_EQ(out.reconcile->after, "t2");
+  EXPECT_EQ(replica_->phase(), LeaderPhase::kReconciling);
+  out = answer_reconcile(*out.reconcile, {trade("t3", 3)});
+  EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
+  EXPECT_EQ(replica_->rolled_forward(), 3u);
+  EXPECT_EQ(replica_->committed_orders(), 3);
+  // Committed, so confirmed to the catalog.
+  std::vector<std::string> confirmed = out.confirmed;
+  EXPECT_NE(std::find(confirmed.begin(), confirmed.end(), "t3"), confirmed.end());
+  // The client that sent t2 retries: the order is there, the catalog is not asked again.
+  out = place(9, "t2", 2);
+  EXPECT_TRUE(out.trades.empty());
+  EXPECT_EQ(order_reply(out, 9).order_number, 1);
+  // The same key with another body is refused.
+  EXPECT_EQ(order_reply(place(10, "t2", 5), 10).status, proto::Status::kConflict);
+}
+
+TEST_F(ReconcileTest, TradesWhoseOrdersCommittedAreConfirmedNotRepeated) {
+  proto::LogEntry e;
+  e.term = 1;
+  e.kind = proto::LogEntry::kOrder;
+  e.order_number = 0;
+  e.request_id = "old";
+  e.name = "Tux";
+  e.side = proto::Side::kBuy;
+  e.quantity = 4;
+  start({e}, 1, 1);
+  auto out = answer_reconcile(request_, {trade("old", 4)});
+  EXPECT_EQ(out.confirmed, std::vector<std::string>{"old"});
+  EXPECT_EQ(replica_->rolled_forward(), 0u);
+  EXPECT_EQ(replica_->committed_orders(), 1);
+  EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
 }
 
 }  // namespace
