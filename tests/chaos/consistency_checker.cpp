@@ -1,0 +1,230 @@
+#include "tests/chaos/consistency_checker.h"
+
+#include <set>
+#include <unordered_map>
+
+namespace bazaar::chaos {
+
+namespace {
+
+// Lines printed per category before the rest is only counted.
+constexpr int kLinesPerCategory = 12;
+
+std::string describe(bool sell, std::int64_t quantity, const std::string& name) {
+  return std::string(sell ? "sell " : "buy ") + std::to_string(quantity) + " " + name;
+}
+
+std::string dump_line(const CommittedOrder& o) {
+  return std::to_string(o.number) + " " + o.name + " " + (o.sell ? "sell" : "buy") + " " +
+         std::to_string(o.quantity);
+}
+
+}  // namespace
+
+ConsistencyChecker::ConsistencyChecker(const CheckInput& input) {
+  const ReplicaState* first = nullptr;
+  for (const auto& r : input.replicas) {
+    if (r.error.empty()) {
+      first = &r;
+      break;
+    }
+  }
+  identical_logs(input);
+  if (first == nullptr) {
+    add("read", "no replica's log could be read");
+    return;
+  }
+  committed_ = static_cast<std::int64_t>(first->orders.size());
+  numbering(first->orders);
+  exactly_once(input, first->orders);
+  conservation(input, first->orders);
+  for (const auto& [category, count] : per_category_) {
+    if (count > kLinesPerCategory) {
+      violations_.push_back(category + ": ... and " + std::to_string(count - kLinesPerCategory) +
+                            " more");
+    }
+  }
+}
+
+void ConsistencyChecker::add(const std::string& category, const std::string& line) {
+  if (++per_category_[category] <= kLinesPerCategory) violations_.push_back(category + ": " + line);
+}
+
+void ConsistencyChecker::identical_logs(const CheckInput& in) {
+  const ReplicaState* ref = nullptr;
+  for (const auto& r : in.replicas) {
+    if (!r.error.empty()) {
+      add("G3 identical logs", "cannot read " + r.name + ": " + r.error);
+      continue;
+    }
+    // The dump (the operator's view) and the database (with request ids) must say the same.
+    if (r.dump.size() != r.orders.size()) {
+      add("G3 identical logs", r.name + ": dump prints " + std::to_string(r.dump.size()) +
+                                   " orders, its database holds " +
+                                   std::to_string(r.orders.size()) + " committed");
+    } else {
+      for (std::size_t i = 0; i < r.dump.size(); ++i) {
+        if (r.dump[i] != dump_line(r.orders[i])) {
+          add("G3 identical logs", r.name + ": dump line '" + r.dump[i] + "' but database '" +
+                                       dump_line(r.orders[i]) + "'");
+          break;
+        }
+      }
+    }
+    if (ref == nullptr) {
+      ref = &r;
+      continue;
+    }
+    if (r.dump == ref->dump && r.orders == ref->orders) continue;
+    std::size_t i = 0;
+    while (i < r.orders.size() && i < ref->orders.size() && r.orders[i] == ref->orders[i]) ++i;
+    std::string where;
+    if (i < r.orders.size() && i < ref->orders.size()) {
+      where = "first difference at position " + std::to_string(i) + ": " + ref->name + " '" +
+              dump_line(ref->orders[i]) + "' (" + ref->orders[i].request_id + "), " + r.name +
+              " '" + dump_line(r.orders[i]) + "' (" + r.orders[i].request_id + ")";
+    } else {
+      where = "one is a prefix of the other";
+    }
+    add("G3 identical logs", r.name + " holds " + std::to_string(r.orders.size()) +
+                                 " committed orders, " + ref->name + " " +
+                                 std::to_string(ref->orders.size()) + "; " + where);
+  }
+}
+
+void ConsistencyChecker::numbering(const std::vector<CommittedOrder>& log) {
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i].number != static_cast<std::int64_t>(i)) {
+      add("G3 numbering", "position " + std::to_string(i) + " holds order number " +
+                              std::to_string(log[i].number) + " (" + log[i].request_id + ")");
+    }
+  }
+}
+
+void ConsistencyChecker::exactly_once(const CheckInput& in,
+                                      const std::vector<CommittedOrder>& log) {
+  std::unordered_map<std::string, const KeyRecord*> keys;
+  for (const auto& k : in.keys) keys.emplace(k.key, &k);
+  std::unordered_map<std::string, std::vector<const CommittedOrder*>> by_id;
+  for (const auto& o : log) by_id[o.request_id].push_back(&o);
+
+  for (const auto& [id, orders] : by_id) {
+    if (orders.size() > 1) {
+      std::string numbers;
+      for (const auto* o : orders) {
+        // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on " " + std::to_string(...).
+        numbers += ' ';
+        numbers += std::to_string(o->number);
+      }
+      add("G1 exactly once", "request id " + id + " committed " + std::to_string(orders.size()) +
+                                 " times, as orders" + numbers);
+    }
+  }
+  for (const auto& o : log) {
+    const auto k = keys.find(o.request_id);
+    if (k == keys.end()) {
+      add("G2 order without a request", "order " + std::to_string(o.number) + " '" + dump_line(o) +
+                                            "' has request id '" + o.request_id +
+                                            "', which no client issued");
+      continue;
+    }
+    const KeyRecord& key = *k->second;
+    if (key.name != o.name || key.sell != o.sell || key.quantity != o.quantity) {
+      add("G1 as acknowledged", "order " + std::to_string(o.number) + " for key " + key.key +
+                                    " is '" + describe(o.sell, o.quantity, o.name) +
+                                    "' but the client asked '" +
+                                    describe(key.sell, key.quantity, key.name) + "'");
+    }
+    if (key.outcome == KeyOutcome::kRefused) {
+      add("G1 as acknowledged", "key " + key.key + " was refused (409) yet committed as order " +
+                                    std::to_string(o.number));
+    }
+  }
+  for (const auto& key : in.keys) {
+    const auto c = by_id.find(key.key);
+    const CommittedOrder* o = c == by_id.end() ? nullptr : c->second.front();
+    switch (key.outcome) {
+      case KeyOutcome::kAcknowledged:
+        if (o == nullptr) {
+          add("G1 acknowledged order lost", "key " + key.key + " was acknowledged as order " +
+                                                std::to_string(key.number) +
+                                                " and is not in the committed log");
+        } else if (o->number != key.number) {
+          add("G1 as acknowledged", "key " + key.key + " was acknowledged as order " +
+                                        std::to_string(key.number) + " but committed as order " +
+                                        std::to_string(o->number));
+        }
+        break;
+      case KeyOutcome::kRejected:
+        add("unexpected reply", "key " + key.key + " (" +
+                                    describe(key.sell, key.quantity, key.name) +
+                                    ") got a final error: " + key.last_error);
+        break;
+      case KeyOutcome::kUnfinished:
+        add("liveness", "key " + key.key + " (" + describe(key.sell, key.quantity, key.name) +
+                            ") had no answer by the quiet deadline after " +
+                            std::to_string(key.attempts) +
+                            " attempts; last error: " + key.last_error +
+                            (o ? "; it is committed as order " + std::to_string(o->number)
+                               : "; it is not committed"));
+        break;
+      case KeyOutcome::kRefused:
+        break;
+    }
+  }
+}
+
+void ConsistencyChecker::conservation(const CheckInput& in,
+                                      const std::vector<CommittedOrder>& log) {
+  std::map<std::string, std::int64_t> bought, sold;
+  for (const auto& o : log) {
+    (o.sell ? sold : bought)[o.name] += o.quantity;
+    if (!in.initial.contains(o.name)) {
+      add("G2 conservation", "order " + std::to_string(o.number) + " trades '" + o.name +
+                                 "', which the catalog never held");
+    }
+  }
+  bool mismatch = false;
+  for (const auto& [name, initial] : in.initial) {
+    const auto f = in.current.find(name);
+    if (f == in.current.end()) {
+      add("G2 conservation", "item " + name + " is gone from the catalog");
+      mismatch = true;
+      continue;
+    }
+    const std::int64_t expected = initial - bought[name] + sold[name];
+    if (f->second != expected) {
+      mismatch = true;
+      add("G2 conservation",
+          "item " + name + ": catalog holds " + std::to_string(f->second) + ", the log says " +
+              std::to_string(expected) + " (initial " + std::to_string(initial) + ", bought " +
+              std::to_string(bought[name]) + ", sold " + std::to_string(sold[name]) +
+              "; catalog - log = " + std::to_string(f->second - expected) + ")");
+    }
+  }
+  for (const auto& [name, q] : in.current) {
+    if (!in.initial.contains(name)) {
+      add("G2 conservation",
+          "item " + name + " appeared in the catalog (quantity " + std::to_string(q) + ")");
+    }
+  }
+  if (!mismatch || in.applied.empty()) return;
+  // Explain the mismatch: trades the catalog applied with no committed order, and the reverse.
+  std::set<std::string> committed_ids, applied_ids;
+  for (const auto& o : log) committed_ids.insert(o.request_id);
+  for (const auto& t : in.applied) {
+    applied_ids.insert(t.request_id);
+    if (!committed_ids.contains(t.request_id)) {
+      add("G2 evidence", "the catalog applied '" + describe(t.sell, t.quantity, t.name) +
+                             "' for request id " + t.request_id + ", which has no committed order");
+    }
+  }
+  for (const auto& o : log) {
+    if (!applied_ids.contains(o.request_id)) {
+      add("G2 evidence", "order " + std::to_string(o.number) + " (" + o.request_id +
+                             ") has no applied trade at the catalog");
+    }
+  }
+}
+
+}  // namespace bazaar::chaos

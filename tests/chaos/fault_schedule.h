@@ -1,0 +1,59 @@
+// The chaos harness's fault schedule: which process to kill, when, and for how long, drawn from a
+// seed. Pure: no processes, no clock. The same seed always gives the same schedule, so a failing
+// run can be replayed (the interleaving with the clients differs, the faults do not).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bazaar::chaos {
+
+/// What one fault event kills. Which replica "leader" and "follower" mean is decided when the
+/// event fires (it is whoever leads then); `FaultEvent::pick` chooses among the followers.
+enum class FaultKind : std::uint8_t {
+  kLeader,            // the current order leader
+  kFollower,          // one order replica that does not lead
+  kCatalog,           // the catalog (restarted on the same database)
+  kBroker,            // the event bus (it holds no state)
+  kFrontend,          // one frontend (clients switch to another or wait for it)
+  kLeaderAndCatalog,  // both at once: the window between a trade and its commit, twice over
+  kMajority,          // two order replicas, the leader among them: no majority for a while
+};
+inline constexpr int kFaultKinds = 7;
+
+/// Stable lower-case name ("leader", "follower", ..., "leader+catalog", "majority").
+const char* to_string(FaultKind kind);
+/// The kind named `name` (as printed by to_string); false when there is none.
+bool parse_fault_kind(const std::string& name, FaultKind& kind);
+
+/// One fault: wait `gap` after the previous one was repaired, kill, wait `down`, restart.
+struct FaultEvent {
+  std::chrono::milliseconds gap{0};
+  FaultKind kind = FaultKind::kLeader;
+  std::chrono::milliseconds down{0};
+  std::uint32_t pick = 0;  // chooses a follower or frontend among those eligible
+};
+
+struct ScheduleOptions {
+  std::uint64_t seed = 1;
+  std::chrono::seconds duration{60};
+  std::vector<FaultKind> kinds;  // kinds to draw from; empty means every kind
+  std::chrono::milliseconds min_gap{500}, max_gap{2500};
+  std::chrono::milliseconds min_down{100}, max_down{4000};
+};
+
+/// A seeded sequence of fault events covering at least `duration` of nominal time (gaps plus
+/// down times). Weights favour the leader, the case that matters most for G1 and G2.
+class FaultSchedule {
+ public:
+  explicit FaultSchedule(const ScheduleOptions& options);
+
+  const std::vector<FaultEvent>& events() const { return events_; }
+
+ private:
+  std::vector<FaultEvent> events_;
+};
+
+}  // namespace bazaar::chaos
