@@ -160,7 +160,7 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     const auto& e = core_.entry(it->second);
     if (!same_order(e, req)) {
       r.status = proto::Status::kConflict;
-      r.message = "request id already used for a different order";
+      r.message = "Idempotency-Key (request id) already used for a different order";
       reply(token, r);
     } else if (it->second <= core_.commit_index()) {
       r.order_number = e.order_number;
@@ -175,7 +175,7 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     if (!(it->second.request.name == req.name && it->second.request.side == req.side &&
           it->second.request.quantity == req.quantity)) {
       r.status = proto::Status::kConflict;
-      r.message = "request id already used for a different order";
+      r.message = "Idempotency-Key (request id) already used for a different order";
       reply(token, r);
       return;
     }

@@ -11,6 +11,7 @@
 
 #include "cluster.h"
 #include "frontend/http_client.h"
+#include "order_load.h"
 
 namespace bazaar::testing {
 namespace {
@@ -18,86 +19,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Closed-loop clients placing keyed orders (buys and sells of the stock flavour) until stopped.
-class Load {
- public:
-  Load(int port, int clients) {
-    for (int c = 0; c < clients; ++c) {
-      threads_.emplace_back([this, port, c] { run(port, c); });
-    }
-  }
-  ~Load() { stop(); }
-  void stop() {
-    stop_ = true;
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  int acknowledged() const { return ok_; }
-  int errors() const { return errors_; }
-  Clock::duration worst() const { return worst_; }
-  std::string error_sample() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return sample_;
-  }
-
- private:
-  void run(int port, int c) {
-    frontend::HttpClient http("http://127.0.0.1:" + std::to_string(port), 10s);
-    const char* items[] = {"GameStart", "FishCo", "BoarCo", "MenhirCo"};
-    for (int i = 0; !stop_; ++i) {
-      // A buy, then a sell of the same item: stock stays near 100 however long the load runs.
-      json body{
-          {"name", items[(c + i / 2) % 4]}, {"quantity", 1}, {"type", i % 2 ? "sell" : "buy"}};
-      const auto start = Clock::now();
-      auto r =
-          http.request("POST", "/orders", body.dump(),
-                       {{"Idempotency-Key", "c" + std::to_string(c) + "-" + std::to_string(i)}});
-      const auto took = Clock::now() - start;
-      std::lock_guard<std::mutex> lock(mu_);
-      worst_ = std::max(worst_, took);
-      if (r.ok() && r.reply.status == 200) {
-        ++ok_;
-      } else {
-        ++errors_;
-        sample_ = r.ok() ? std::to_string(r.reply.status) + " " + r.reply.body : r.message;
-      }
-    }
-  }
-
-  std::atomic<bool> stop_{false};
-  std::atomic<int> ok_{0};
-  std::atomic<int> errors_{0};
-  std::mutex mu_;
-  Clock::duration worst_{};  // guarded by mu_
-  std::string sample_;       // guarded by mu_
-  std::vector<std::thread> threads_;
-};
-
-// Checks G3 and G2 on a quiet cluster: numbers 0..N-1 in order, and per item the catalog
-// quantity equals 100 - buys + sells over the log. Returns the number of committed orders.
-std::size_t check_log_and_stock(const Cluster& c) {
-  const auto orders = c.converged_orders();
-  std::map<std::string, long> expected;
-  for (std::size_t i = 0; i < orders.size(); ++i) {
-    std::istringstream in(orders[i]);
-    long number = -1, quantity = 0;
-    std::string name, type;
-    in >> number >> name >> type >> quantity;
-    EXPECT_EQ(number, static_cast<long>(i)) << orders[i];
-    if (!expected.count(name)) expected[name] = 100;
-    expected[name] += type == "sell" ? quantity : -quantity;
-  }
-  for (const auto& line : c.dump_catalog()) {
-    std::istringstream in(line);
-    std::string name, price;
-    long quantity = 0;
-    in >> name >> price >> quantity;
-    EXPECT_EQ(quantity, expected.count(name) ? expected[name] : 100) << name;
-  }
-  return orders.size();
-}
 
 TEST(Replication, HighestIdLeadsFirstAndOrdersReachEveryReplica) {
   Cluster c({.catalog = "stocks"});
@@ -116,7 +37,7 @@ TEST(Replication, LeaderKilledUnderLoadClientsSeeNoErrorAndItCatchesUp) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
   ASSERT_EQ(c.leader(), "order-3");
-  Load load(c.http_port(), 4);
+  OrderLoad load(c.http_port(), 4);
   std::this_thread::sleep_for(1s);
   const int before = load.acknowledged();
   c.kill("order-3");
@@ -143,7 +64,7 @@ TEST(Replication, LeaderKilledUnderLoadClientsSeeNoErrorAndItCatchesUp) {
 TEST(Replication, FollowerKilledUnderLoadDoesNotDisturbClients) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
-  Load load(c.http_port(), 4);
+  OrderLoad load(c.http_port(), 4);
   std::this_thread::sleep_for(500ms);
   c.kill("order-1");
   std::this_thread::sleep_for(1s);
