@@ -280,7 +280,7 @@ awk -F, -v phase="$PHASE" '
     for (k = 1; k <= 3; k++) printf "whole run,%s,%d,,\n", types[k], tot_err[types[k]]
   }' "$OUT/crash_events.csv" "$OUT/crash_timeline.csv" >"$OUT/crash_summary.csv"
 
-# ---- plots --------------------------------------------------------------------------------------
+# ---- plots (cache off in lighter colours: the png terminal draws no dashed lines) ------------
 
 if [ "$PLOTS" -eq 1 ]; then
   D="$WORK/plot"
@@ -313,18 +313,18 @@ set grid
 set yrange [0:*]
 set title "mean"
 plot "$D/on-lookup.dat" u 1:2 w lp lw 2 pt 7 lc rgb "#1f77b4" t "lookup, cache on", \
-     "$D/off-lookup.dat" u 1:2 w lp lw 2 pt 6 dt 2 lc rgb "#1f77b4" t "lookup, cache off", \
+     "$D/off-lookup.dat" u 1:2 w lp lw 2 pt 6 lc rgb "#8fbde0" t "lookup, cache off", \
      "$D/on-order.dat" u 1:2 w lp lw 2 pt 5 lc rgb "#d62728" t "order, cache on", \
-     "$D/off-order.dat" u 1:2 w lp lw 2 pt 4 dt 2 lc rgb "#d62728" t "order, cache off", \
+     "$D/off-order.dat" u 1:2 w lp lw 2 pt 4 lc rgb "#f4a09c" t "order, cache off", \
      "$D/on-query.dat" u 1:2 w lp lw 2 pt 9 lc rgb "#2ca02c" t "order query, cache on", \
-     "$D/off-query.dat" u 1:2 w lp lw 2 pt 8 dt 2 lc rgb "#2ca02c" t "order query, cache off"
+     "$D/off-query.dat" u 1:2 w lp lw 2 pt 8 lc rgb "#98d98e" t "order query, cache off"
 set title "p99"
 plot "$D/on-lookup.dat" u 1:3 w lp lw 2 pt 7 lc rgb "#1f77b4" t "lookup, cache on", \
-     "$D/off-lookup.dat" u 1:3 w lp lw 2 pt 6 dt 2 lc rgb "#1f77b4" t "lookup, cache off", \
+     "$D/off-lookup.dat" u 1:3 w lp lw 2 pt 6 lc rgb "#8fbde0" t "lookup, cache off", \
      "$D/on-order.dat" u 1:3 w lp lw 2 pt 5 lc rgb "#d62728" t "order, cache on", \
-     "$D/off-order.dat" u 1:3 w lp lw 2 pt 4 dt 2 lc rgb "#d62728" t "order, cache off", \
+     "$D/off-order.dat" u 1:3 w lp lw 2 pt 4 lc rgb "#f4a09c" t "order, cache off", \
      "$D/on-query.dat" u 1:3 w lp lw 2 pt 9 lc rgb "#2ca02c" t "order query, cache on", \
-     "$D/off-query.dat" u 1:3 w lp lw 2 pt 8 dt 2 lc rgb "#2ca02c" t "order query, cache off"
+     "$D/off-query.dat" u 1:3 w lp lw 2 pt 8 lc rgb "#98d98e" t "order query, cache off"
 unset multiplot
 
 set terminal png size 1200,600 font ",10"
@@ -336,7 +336,7 @@ set xtics auto
 set logscale y
 set yrange [0.05:*]
 set ylabel "max latency (ms)"
-set key top right
+set key inside top right
 set title ""
 $arrows
 plot "$D/crash-lookup.dat" u 1:3 w l lc rgb "#1f77b4" t "lookup", \
