@@ -345,7 +345,7 @@ plot "$D/crash-lookup.dat" u 1:3 w l lc rgb "#1f77b4" t "lookup", \
 unset logscale y
 set yrange [0:*]
 set ylabel "requests per 100 ms"
-set title "dashed lines: $(tail -n +2 "$OUT/crash_events.csv" | cut -d, -f2 | paste -sd';' | sed 's/;/; /g')"
+set title "grey lines: $(tail -n +2 "$OUT/crash_events.csv" | cut -d, -f2 | paste -sd';' | sed 's/;/; /g')"
 plot "$D/crash-lookup.dat" u 1:4 w l lc rgb "#1f77b4" t "lookups", \
      "$D/crash-order.dat" u 1:4 w l lc rgb "#d62728" t "orders", \
      "$D/crash-order.dat" u 1:5 w impulses lw 3 lc rgb "#000000" t "order errors", \
