@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <mutex>
 
 #include "common/cli.h"
 
@@ -97,6 +99,23 @@ class ResetOnExit {
   SQLite::Statement& s_;
 };
 
+// One write lock per database file for the whole process. The catalog's workers each have their
+// own connection; left to SQLite, a writer that finds the file locked polls with sleeps of 1, 2,
+// 5, 10 ... ms (its busy handler), which under load put tens of milliseconds on trades. Queued on
+// a mutex, the next writer starts the moment the last one commits. SQLite's lock (and the busy
+// timeout) still guards against other processes.
+std::mutex& write_lock_for(const std::string& path) {
+  static std::mutex registry_lock;
+  static std::map<std::string, std::unique_ptr<std::mutex>> locks;  // guarded by registry_lock
+  std::error_code ec;
+  std::string key = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) key = path;
+  std::lock_guard<std::mutex> guard(registry_lock);
+  auto& lock = locks[key];
+  if (!lock) lock = std::make_unique<std::mutex>();
+  return *lock;
+}
+
 }  // namespace
 
 // Prepared once per connection: trades are the hot path, and parsing SQL each time is not free.
@@ -143,7 +162,7 @@ struct ItemStore::Statements {
 
 ItemStore::ItemStore(const std::string& path, const std::vector<SeedItem>& seed,
                      const std::string& seed_label)
-    : path_(path) {
+    : path_(path), write_lock_(&write_lock_for(path)) {
   try {
     db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
                                              kBusyTimeoutMs);
@@ -381,6 +400,7 @@ TradeResult ItemStore::trade(const proto::TradeRequest& request, std::uint64_t t
   try {
     // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
     // first read, so no other connection can change the quantity between our check and update.
+    std::lock_guard<std::mutex> writer(*write_lock_);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if (!admit_term_locked(term)) return TradeResult{proto::Status::kNotLeader, {}, false, false};
     TradeResult out = apply_trade_locked(request, term);
@@ -399,6 +419,7 @@ std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRe
   std::vector<TradeResult> out;
   out.reserve(requests.size());
   try {
+    std::lock_guard<std::mutex> writer(*write_lock_);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     // Confirmations are safe from any term: they name orders that have committed.
     for (const auto& id : confirmed) {
@@ -426,6 +447,7 @@ ReconcileResult ItemStore::reconcile(std::uint64_t term, const std::string& afte
   try {
     // One IMMEDIATE transaction: every trade of an older term either committed before the fence
     // rose (and is listed) or comes after it (and is refused). Nothing falls in between.
+    std::lock_guard<std::mutex> writer(*write_lock_);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if (!admit_term_locked(term)) {
       out.status = proto::Status::kNotLeader;
@@ -462,6 +484,7 @@ RestockResult ItemStore::restock(std::int64_t to) {
   RestockResult out;
   if (to <= 0) return out;
   try {
+    std::lock_guard<std::mutex> writer(*write_lock_);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     {
       SQLite::Statement& s = stmts_->sold_out;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,9 @@ class ItemStore {
   void open_schema(const std::vector<SeedItem>& seed, const std::string& seed_label);
 
   std::string path_;
+  // Shared by every ItemStore of this process on the same file: taken around each write
+  // transaction so writers queue here instead of in SQLite's sleeping busy handler.
+  std::mutex* write_lock_;
   std::unique_ptr<SQLite::Database> db_;
   std::unique_ptr<Statements> stmts_;  // prepared on db_; destroyed before it
   bool created_ = false;
