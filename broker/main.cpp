@@ -4,6 +4,7 @@
 #include "broker/bus.h"
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/socket_policy.h"
 #include "common/stop_signal.h"
 
 namespace po = boost::program_options;
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
       "bind: status requests")("heartbeat-interval", po::value<int>()->default_value(250),
                                "milliseconds between heartbeats (10..10000)");
   opts.add(bus);
+  opts.add(common::socket_options());
   po::variables_map vm;
   if (int rc = common::parse_command_line(argc, argv, program,
                                           "Event bus of a Bazaar cluster: XSUB <-> XPUB with a "
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   common::install_stop_handlers();
   try {
     zmq::context_t ctx(1);
+    common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
     broker::Bus b(ctx, {vm["xsub"].as<std::string>(), vm["xpub"].as<std::string>(),
                         vm["control"].as<std::string>(), std::chrono::milliseconds(hb)});
     b.run();

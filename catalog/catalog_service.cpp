@@ -8,7 +8,9 @@
 
 #include "catalog/request_handler.h"
 #include "common/cli.h"
+#include "common/socket_policy.h"
 #include "common/stop_signal.h"
+#include "common/zap_handler.h"
 #include "common/zmq_util.h"
 
 namespace bazaar::catalog {
@@ -58,6 +60,10 @@ CatalogService::CatalogService(CatalogConfig config)
   // database behind.
   common::configure_socket(frontend_);
   common::configure_socket(backend_);
+  // With CURVE, this context's ZAP handler admits only the cluster's client key (SECURITY.md).
+  if (const auto& curve = common::socket_policy().curve) {
+    common::ZapHandler::start(ctx_, curve->client_public);
+  }
   common::bind_or_throw(frontend_, config_.endpoint, "catalog endpoint");
   common::bind_or_throw(backend_, backend_endpoint_, "catalog worker endpoint");
   if (!config_.bus.empty()) {

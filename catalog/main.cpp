@@ -12,6 +12,7 @@
 #include "catalog/seed.h"
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "proto_msgs/messages.h"
 
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
       "dump", po::bool_switch(),
       "print \"<name> <price> <quantity>\" per item from --db (read-only) and exit");
   opts.add(cat);
+  opts.add(common::socket_options());
   po::variables_map vm;
   if (int rc = common::parse_command_line(
           argc, argv, kProgram,
@@ -119,6 +121,8 @@ int main(int argc, char** argv) {
 
   common::install_stop_handlers();
   try {
+    // Limits and CURVE for every socket; the service starts its context's ZAP handler.
+    common::apply_socket_options(vm, nullptr);
     catalog::CatalogConfig config;
     config.endpoint = vm["endpoint"].as<std::string>();
     config.bus = vm["bus"].as<std::string>();

@@ -29,7 +29,7 @@ void RpcClient::set_endpoint(std::string endpoint) {
 void RpcClient::reset() {
   socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::req);
   configure_socket(*socket_);
-  socket_->connect(endpoint_);
+  connect_or_throw(*socket_, endpoint_, "endpoint");  // with the CURVE keys, when configured
 }
 
 CallOutcome RpcClient::call_raw(std::string_view request, std::chrono::milliseconds timeout,

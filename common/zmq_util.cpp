@@ -3,18 +3,42 @@
 #include <random>
 
 #include "common/cli.h"
-#include "proto_msgs/messages.h"
+#include "common/socket_policy.h"
 
 namespace bazaar::common {
 
+namespace {
+
+bool is_tcp(const std::string& endpoint) {
+  return endpoint.rfind("tcp://", 0) == 0;
+}
+
+}  // namespace
+
 void configure_socket(zmq::socket_t& s) {
+  const SocketPolicy& p = socket_policy();
   s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::sndhwm, kDefaultHwm);
-  s.set(zmq::sockopt::rcvhwm, kDefaultHwm);
-  s.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(proto::kMaxMessageBytes));
+  s.set(zmq::sockopt::sndhwm, p.hwm);
+  s.set(zmq::sockopt::rcvhwm, p.hwm);
+  s.set(zmq::sockopt::maxmsgsize, p.max_message_bytes);
+  // A peer that connects and never finishes its handshake (or cannot: wrong keys) holds a
+  // connection only this long.
+  s.set(zmq::sockopt::handshake_ivl, p.handshake_ms);
 }
 
 void bind_or_throw(zmq::socket_t& s, const std::string& endpoint, const std::string& what) {
+  const SocketPolicy& p = socket_policy();
+  if (p.curve && is_tcp(endpoint)) {
+    // Every tcp bind is a CURVE server; the ZAP handler (started with the policy) admits only
+    // the cluster's client key, so a peer without it never gets a message through.
+    s.set(zmq::sockopt::curve_server, true);
+    s.set(zmq::sockopt::curve_secretkey, p.curve->server_secret);
+    s.set(zmq::sockopt::zap_domain, "bazaar");
+  } else if (!p.curve && !p.insecure && !is_local_endpoint(endpoint)) {
+    throw StartupError(what + " " + endpoint +
+                       ": refusing to bind a non-loopback address without CURVE; give "
+                       "--curve-dir DIR (or --insecure on a network you trust)");
+  }
   try {
     s.bind(endpoint);
   } catch (const zmq::error_t& e) {
@@ -23,6 +47,12 @@ void bind_or_throw(zmq::socket_t& s, const std::string& endpoint, const std::str
 }
 
 void connect_or_throw(zmq::socket_t& s, const std::string& endpoint, const std::string& what) {
+  const SocketPolicy& p = socket_policy();
+  if (p.curve && is_tcp(endpoint)) {
+    s.set(zmq::sockopt::curve_serverkey, p.curve->server_public);
+    s.set(zmq::sockopt::curve_publickey, p.curve->client_public);
+    s.set(zmq::sockopt::curve_secretkey, p.curve->client_secret);
+  }
   try {
     s.connect(endpoint);
   } catch (const zmq::error_t& e) {

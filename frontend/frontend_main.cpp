@@ -8,6 +8,7 @@
 
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
 #include "frontend/api_dispatcher.h"
@@ -102,6 +103,8 @@ int run(const po::variables_map& vm) {
   }
 
   zmq::context_t ctx(1);
+  // Limits and CURVE for every socket. The front end binds no internal socket: no ZAP handler.
+  common::apply_socket_options(vm, nullptr);
   check_endpoint(ctx, endpoints.catalog, "catalog endpoint");
   for (std::size_t i = 0; i < endpoints.orders.size(); ++i) {
     check_endpoint(ctx, endpoints.orders[i],
@@ -202,6 +205,7 @@ int main(int argc, char** argv) {
   add("idle-timeout", po::value<std::int64_t>()->default_value(30000),
       "a keep-alive connection may idle this long (ms)");
   options.add(own);
+  options.add(common::socket_options());
 
   po::variables_map vm;
   const int rc = common::parse_command_line(

@@ -70,7 +70,12 @@ std::string percent_encode(std::string_view in) {
 }
 
 bool valid_item_name(std::string_view name) {
-  return !name.empty() && name.size() <= proto::kMaxNameBytes;
+  if (name.empty() || name.size() > proto::kMaxNameBytes) return false;
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
 }
 
 std::optional<std::int64_t> parse_quantity(const nlohmann::json& value) {

@@ -22,7 +22,8 @@ std::optional<std::string> percent_decode(std::string_view in);
 /// Escapes every byte except the unreserved set (A-Z a-z 0-9 - . _ ~) as %XX.
 std::string percent_encode(std::string_view in);
 
-/// Item names are 1..proto::kMaxNameBytes bytes.
+/// Item names are 1..proto::kMaxNameBytes bytes without control characters (0x00-0x1f, 0x7f):
+/// no catalog can hold such a name (catalog::valid_item_name), so it never goes further.
 bool valid_item_name(std::string_view name);
 
 /// A quantity is a JSON integer in 1..2^31-1: not a float (2.5 or 2.0), string, bool or null.

@@ -6,6 +6,7 @@
 
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
 #include "order/order_log.h"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
       "milliseconds between leader announcements on the bus (10..10000)")(
       "dump", "print the committed orders, one a line, and exit");
   opts.add(svc);
+  opts.add(common::socket_options());
   po::variables_map vm;
   if (int rc = common::parse_command_line(argc, argv, program,
                                           "One replica of the Bazaar order service.", opts, vm);
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   common::install_stop_handlers();
   try {
     zmq::context_t ctx(1);
+    common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
     order::OrderLog log(db_path);
     order::ReplicaOptions ro;
     ro.raft.id = static_cast<std::uint32_t>(id);

@@ -166,5 +166,20 @@ TEST(LeaderTracker, BusAliveWithinThreeIntervals) {
   EXPECT_FALSE(t.bus_alive(now + 301ms));
 }
 
+// Names are checked before they leave the front end: length and no control characters
+// (issue 7). Invalid UTF-8 still goes on, to be answered 404 by the catalog.
+TEST(RequestParsing, ItemNamesRefuseControlCharacters) {
+  EXPECT_TRUE(valid_item_name("Tux"));
+  EXPECT_TRUE(valid_item_name("Board Game"));
+  EXPECT_TRUE(valid_item_name("\xff\xfe"));
+  EXPECT_TRUE(valid_item_name(std::string(64, 'x')));
+  EXPECT_FALSE(valid_item_name(""));
+  EXPECT_FALSE(valid_item_name(std::string(65, 'x')));
+  EXPECT_FALSE(valid_item_name(std::string("T\0x", 3)));
+  EXPECT_FALSE(valid_item_name("Tab\there"));
+  EXPECT_FALSE(valid_item_name("new\nline"));
+  EXPECT_FALSE(valid_item_name("Del\x7f"));
+}
+
 }  // namespace
 }  // namespace bazaar::frontend
