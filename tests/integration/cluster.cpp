@@ -146,8 +146,9 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   for (int k = 1; k <= options_.replicas; ++k) order_.push_back("order-" + std::to_string(k));
   for (int k = 1; k <= options_.frontends; ++k) order_.push_back("frontend-" + std::to_string(k));
   for (const auto& name : order_) {
-    processes_[name] =
-        std::make_unique<Process>(name, command_for(name), dir_ + "/" + name + ".log");
+    auto argv = command_for(name);
+    argv.insert(argv.end(), options_.service_args.begin(), options_.service_args.end());
+    processes_[name] = std::make_unique<Process>(name, argv, dir_ + "/" + name + ".log");
   }
 }
 

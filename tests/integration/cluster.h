@@ -42,6 +42,7 @@ struct ClusterOptions {
   int frontends = 1;
   std::vector<std::string> frontend_args;  // extra flags for every frontend
   std::vector<std::string> catalog_args;   // extra flags for the catalog
+  std::vector<std::string> service_args;   // extra flags for every process (e.g. --curve-dir)
 };
 
 /// A whole cluster: broker, catalog, order replicas, frontends.
