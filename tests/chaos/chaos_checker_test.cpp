@@ -85,7 +85,7 @@ TEST(ChaosChecker, SameRequestCommittedTwice) {
   }
   in.current["FishCo"] = 94;
   ConsistencyChecker c(in);
-  EXPECT_TRUE(mentions(c, "k0 committed 2 times"));
+  EXPECT_TRUE(mentions(c, "k0 committed more than once, as orders 0 2"));
 }
 
 TEST(ChaosChecker, CommittedOrderWithoutRequest) {

@@ -198,14 +198,14 @@ int main(int argc, char** argv) {
   say(fmt("clients done %.1f s after the faults stopped",
           std::chrono::duration<double>(Clock::now() - quiet_start).count()));
   std::this_thread::sleep_for(kSettle);
-  const auto replicas = reader.converged_replicas(cluster.replicas(), kConvergePatience);
+  auto replicas = reader.converged_replicas(cluster.replicas(), kConvergePatience);
 
   bazaar::chaos::CheckInput input;
-  input.replicas = replicas;
+  input.replicas = std::move(replicas);
   input.initial = initial;
   input.current = reader.catalog(error);
   if (input.current.empty()) say("cannot read the catalog: " + error);
-  input.keys = load.records();
+  input.keys = load.take_records();
   input.applied = reader.applied_trades();
   const bazaar::chaos::ConsistencyChecker checker(input);
 

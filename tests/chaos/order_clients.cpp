@@ -65,6 +65,11 @@ std::vector<KeyRecord> OrderClients::records() const {
   return records_;
 }
 
+std::vector<KeyRecord> OrderClients::take_records() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::move(records_);
+}
+
 ClientFigures OrderClients::figures() const {
   std::lock_guard<std::mutex> lock(mu_);
   return figures_;

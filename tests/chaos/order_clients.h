@@ -72,6 +72,8 @@ class OrderClients {
 
   /// Valid after finish(): every key issued, in no particular order.
   std::vector<KeyRecord> records() const;
+  /// Valid after finish(): the same, moved out (records() is empty afterwards).
+  std::vector<KeyRecord> take_records();
   ClientFigures figures() const;
   /// Keys given a final answer so far (for progress lines while running).
   std::int64_t finished_keys() const { return finished_.load(); }
