@@ -46,6 +46,10 @@ struct ClusterOptions {
 };
 
 /// A whole cluster: broker, catalog, order replicas, frontends.
+///
+/// Start and restart processes from one long-lived thread (the test's own): PR_SET_PDEATHSIG
+/// fires when the thread that forked a child ends, not the process, so a process started from a
+/// short-lived helper thread is killed when that thread returns.
 class Cluster {
  public:
   explicit Cluster(ClusterOptions options = {});
