@@ -137,6 +137,8 @@ cluster_up() {
   BASE="$base"
   URL="$("$BAZAAR" up --run-dir "$RUN" --port $((base + 30)) --base-port "$base" \
     --catalog "$CATALOG" "$@")" || die "cluster $name did not come up (logs: $RUN)"
+  # `up` runs the cluster with CURVE by default: bazaar-client status needs its keys.
+  if [ -d "$RUN/curve" ]; then export BAZAAR_CURVE_DIR="$RUN/curve"; else unset BAZAAR_CURVE_DIR; fi
 }
 
 # load ARGS...: the clients against URL, bounded by their duration plus the request timeout.

@@ -29,6 +29,8 @@ now_ms() { date +%s%3N; }
 size_of() { "$BIN/bazaar-client" --timeout 500 status "tcp://127.0.0.1:$((BASE + 10 + 2 * ($1 - 1)))" 2>/dev/null | sed -n 's/.*size=\([0-9]*\).*/\1/p'; }
 
 "$B" up --run-dir "$RUN" --port "$HTTP" --base-port "$BASE" --catalog stocks >/dev/null
+# `up` runs the cluster with CURVE by default: bazaar-client status needs its keys.
+if [ -d "$RUN/curve" ]; then export BAZAAR_CURVE_DIR="$RUN/curve"; fi
 echo "== committed orders/s, 3 replicas, wrk -t2 -c32 -d${seconds}s POST /orders"
 wrk -t2 -c32 -d"${seconds}s" -s "$ROOT/launch/bench/orders.lua" "$URL" | grep -E "Requests/sec|^orders:"
 
