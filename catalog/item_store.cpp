@@ -242,6 +242,12 @@ void ItemStore::open_schema(const std::vector<SeedItem>& seed, const std::string
 
 LookupResult ItemStore::lookup(const std::string& name) {
   LookupResult out;
+  // Checked before SQLite sees it (defence in depth: the statements bind it as a parameter and
+  // the front end checks too): no item of the catalog can have such a name.
+  if (!valid_item_name(name)) {
+    out.status = proto::Status::kUnknownItem;
+    return out;
+  }
   try {
     SQLite::Statement& s = stmts_->lookup;
     ResetOnExit reset(s);
@@ -312,6 +318,10 @@ bool ItemStore::admit_term_locked(std::uint64_t term) {
 
 TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request, std::uint64_t term) {
   TradeResult out;
+  if (!valid_item_name(request.name)) {
+    out.status = proto::Status::kUnknownItem;  // as for any name not in the catalog: unrecorded
+    return out;
+  }
   {
     {
       SQLite::Statement& s = stmts_->applied_get;

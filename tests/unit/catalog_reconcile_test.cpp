@@ -140,5 +140,22 @@ TEST_F(CatalogReconcile, HandlerAnswersReconcileAndRefusesABadOne) {
   }
 }
 
+TEST_F(CatalogReconcile, NamesNoCatalogCouldHoldNeverReachTheDatabase) {
+  const std::string bad = "Game\nStart";
+  {
+    // Planted behind the catalog's back: no seed or CSV could load such a name.
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    SQLite::Statement put(db, "INSERT INTO items (name, price_cents, quantity) VALUES (?, 1, 5)");
+    put.bind(1, bad);
+    put.exec();
+  }
+  // Refused before SQLite is asked: the planted row is never found, traded or recorded.
+  EXPECT_EQ(store_->lookup(bad).status, proto::Status::kUnknownItem);
+  EXPECT_EQ(store_->lookup(std::string(65, 'x')).status, proto::Status::kUnknownItem);
+  auto r = store_->trade_batch({{"bad-1", bad, proto::Side::kBuy, 1}}, 1);
+  EXPECT_EQ(r.at(0).status, proto::Status::kUnknownItem);
+  EXPECT_TRUE(store_->reconcile(2, "", 10).trades.empty());
+}
+
 }  // namespace
 }  // namespace bazaar::catalog
