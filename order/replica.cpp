@@ -41,6 +41,29 @@ std::optional<PeerMessage> decode_peer(std::string_view bytes) {
   return std::nullopt;
 }
 
+// True when two orders (a LogEntry, PlaceOrderRequest or TradeRequest: each carries these three
+// fields) are the same order: what one request id must always name.
+template <class A, class B>
+bool same_order(const A& a, const B& b) {
+  return a.name == b.name && a.side == b.side && a.quantity == b.quantity;
+}
+
+// The log entry of the order in `o` (a PlaceOrderRequest or a TradeRequest); the core sets its
+// term and number.
+template <class Order>
+proto::LogEntry order_entry(const Order& o) {
+  proto::LogEntry e;
+  e.kind = proto::LogEntry::kOrder;
+  e.request_id = o.request_id;
+  e.name = o.name;
+  e.side = o.side;
+  e.quantity = o.quantity;
+  return e;
+}
+
+constexpr const char* kKeyReused =
+    "Idempotency-Key (request id) already used for a different order";
+
 }  // namespace
 
 const char* to_string(LeaderPhase p) {
@@ -95,10 +118,6 @@ void Replica::mirror(const Ready& ready) {
 std::int64_t Replica::committed_orders() const {
   return std::upper_bound(index_of_order_.begin(), index_of_order_.end(), core_.commit_index()) -
          index_of_order_.begin();
-}
-
-bool Replica::same_order(const proto::LogEntry& e, const proto::PlaceOrderRequest& r) const {
-  return e.name == r.name && e.side == r.side && e.quantity == r.quantity;
 }
 
 void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
@@ -160,7 +179,7 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     const auto& e = core_.entry(it->second);
     if (!same_order(e, req)) {
       r.status = proto::Status::kConflict;
-      r.message = "Idempotency-Key (request id) already used for a different order";
+      r.message = kKeyReused;
       reply(token, r);
     } else if (it->second <= core_.commit_index()) {
       r.order_number = e.order_number;
@@ -172,10 +191,9 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     return;
   }
   if (auto it = trades_.find(req.request_id); it != trades_.end()) {
-    if (!(it->second.request.name == req.name && it->second.request.side == req.side &&
-          it->second.request.quantity == req.quantity)) {
+    if (!same_order(it->second.request, req)) {
       r.status = proto::Status::kConflict;
-      r.message = "Idempotency-Key (request id) already used for a different order";
+      r.message = kKeyReused;
       reply(token, r);
       return;
     }
@@ -212,14 +230,8 @@ void Replica::on_trade(const std::string& request_id, const std::optional<proto:
     r.status = trade->status;
     r.message = proto::to_string(trade->status);
   } else {
-    proto::LogEntry e;
-    e.kind = proto::LogEntry::kOrder;
-    e.request_id = pending.request.request_id;
-    e.name = pending.request.name;
-    e.side = pending.request.side;
-    e.quantity = pending.request.quantity;
     std::uint64_t index = 0;
-    if (core_.propose(std::move(e), index) == ProposeOutcome::kAccepted) {
+    if (core_.propose(order_entry(pending.request), index) == ProposeOutcome::kAccepted) {
       // Known at once, before the next flush, so a repeat can never reach the catalog again.
       index_of_id_[pending.request.request_id] = index;
       committing_[index] = std::move(pending.waiters);
@@ -257,14 +269,8 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
     }
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
     // trade and a retry of its request id will find the order.
-    proto::LogEntry e;
-    e.kind = proto::LogEntry::kOrder;
-    e.request_id = t.request_id;
-    e.name = t.name;
-    e.side = t.side;
-    e.quantity = t.quantity;
     std::uint64_t index = 0;
-    if (core_.propose(std::move(e), index) != ProposeOutcome::kAccepted) return;
+    if (core_.propose(order_entry(t), index) != ProposeOutcome::kAccepted) return;
     index_of_id_[t.request_id] = index;
     ++rolled_forward_;
     spdlog::info("replica {} (term {}): order for unconfirmed trade {} rolled forward", core_.id(),

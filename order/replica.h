@@ -97,7 +97,6 @@ class Replica {
   void mirror(const Ready& ready);
   void follow_leadership();
   void ask_catalog(std::uint64_t now_ms);
-  bool same_order(const proto::LogEntry& e, const proto::PlaceOrderRequest& r) const;
 
   ReplicaOptions options_;
   RaftCore core_;
