@@ -12,18 +12,12 @@ namespace bazaar::chaos {
 namespace {
 
 using testing::Cluster;
+using testing::lines_of;
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kSideSell = 1;   // proto::Side::kSell
 constexpr int kStatusOk = 0;   // proto::Status::kOk
 constexpr int kKindOrder = 1;  // proto::LogEntry::kOrder
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
 
 }  // namespace
 

@@ -61,14 +61,14 @@ bool port_free(int port) {
   return ok;
 }
 
+}  // namespace
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) out.push_back(l);
   return out;
 }
-
-}  // namespace
 
 int find_free_port_range(int extra) {
   std::random_device rd;

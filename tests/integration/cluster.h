@@ -9,9 +9,26 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bazaar::testing {
+
+/// Polls `f` every 10 ms until it returns true or `budget` passes; returns the time it took, or
+/// budget + 1 ms when it never did (so `EXPECT_LE(time_until(f, b), b)` reads as "within b").
+template <class F>
+std::chrono::milliseconds time_until(F f, std::chrono::milliseconds budget) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  while (Clock::now() - start <= budget) {
+    if (f()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return budget + std::chrono::milliseconds(1);
+}
+
+/// The lines of `text`, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
 
 /// One child process with its command line and log file.
 class Process {

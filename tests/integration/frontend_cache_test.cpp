@@ -57,17 +57,6 @@ class Frontend {
   frontend::HttpClient client_;
 };
 
-// Polls `f` until it returns true or `budget` passes; returns the time it took, or budget+1ms.
-template <class F>
-std::chrono::milliseconds time_until(F f, std::chrono::milliseconds budget) {
-  const auto start = Clock::now();
-  while (Clock::now() - start <= budget) {
-    if (f()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    std::this_thread::sleep_for(10ms);
-  }
-  return budget + 1ms;
-}
-
 // The cache only serves once the front end has heard the bus; wait for that (health "bus").
 void wait_for_bus(Frontend& f) {
   EXPECT_LE(time_until([&] { return f.health()["bus"] == true; }, 5000ms), 5000ms);

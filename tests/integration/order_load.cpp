@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -38,6 +39,12 @@ Clock::duration OrderLoad::worst() const {
 std::string OrderLoad::error_sample() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sample_;
+}
+
+void OrderLoad::print_figures(const char* what) const {
+  std::printf("%s: %d orders acknowledged, worst latency %lld ms\n", what, acknowledged(),
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(worst()).count()));
 }
 
 void OrderLoad::run(int port, int c) {

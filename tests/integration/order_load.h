@@ -31,6 +31,8 @@ class OrderLoad {
   std::chrono::steady_clock::duration worst() const;
   /// The last error seen ("503 {...}" or a transport message).
   std::string error_sample() const;
+  /// Prints "<what>: N orders acknowledged, worst latency M ms" on stdout (ctest keeps it).
+  void print_figures(const char* what) const;
 
  private:
   void run(int port, int client);

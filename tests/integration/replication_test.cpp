@@ -56,9 +56,7 @@ TEST(Replication, LeaderKilledUnderLoadClientsSeeNoErrorAndItCatchesUp) {
   EXPECT_GT(during, before);         // orders went on after the kill
   EXPECT_EQ(c.leader(), successor);  // the rejoining replica did not take over
   EXPECT_EQ(check_log_and_stock(c), static_cast<std::size_t>(load.acknowledged()));
-  std::printf("leader kill: %d orders acknowledged, worst latency %lld ms\n", load.acknowledged(),
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(load.worst()).count()));
+  load.print_figures("leader kill");
 }
 
 TEST(Replication, FollowerKilledUnderLoadDoesNotDisturbClients) {
