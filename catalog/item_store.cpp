@@ -407,20 +407,8 @@ TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request, st
 }
 
 TradeResult ItemStore::trade(const proto::TradeRequest& request, std::uint64_t term) {
-  try {
-    // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
-    // first read, so no other connection can change the quantity between our check and update.
-    std::lock_guard<std::mutex> writer(*write_lock_);
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (!admit_term_locked(term)) return TradeResult{proto::Status::kNotLeader, {}, false, false};
-    TradeResult out = apply_trade_locked(request, term);
-    tx.commit();  // also after a refusal: a refused buy is recorded
-    return out;
-  } catch (const SQLite::Exception& e) {
-    spdlog::error("database {}: trade {} ({} {} {}): {}", path_, request.request_id,
-                  proto::to_string(request.side), request.quantity, request.name, e.what());
-    return TradeResult{proto::Status::kInternal, {}, false, false};
-  }
+  // A batch of one: the same lock, fence, transaction and record.
+  return trade_batch({request}, term).front();
 }
 
 std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRequest>& requests,
@@ -429,6 +417,8 @@ std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRe
   std::vector<TradeResult> out;
   out.reserve(requests.size());
   try {
+    // The whole check-and-apply is one IMMEDIATE transaction: it holds the write lock from the
+    // first read, so no other connection can change a quantity between our check and update.
     std::lock_guard<std::mutex> writer(*write_lock_);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     // Confirmations are safe from any term: they name orders that have committed.
