@@ -1,6 +1,7 @@
 #include "frontend/request_parsing.h"
 
 #include <array>
+#include <chrono>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -159,15 +160,21 @@ std::string random_request_id() {
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }();
+  // UUIDv7 layout (RFC 9562): 48 bits of Unix milliseconds first, then version 7, 12 random
+  // bits, the variant and 62 random bits. Why time first: every store keyed by request id (the
+  // catalog's applied_trades B-tree above all) then inserts at its right edge, so a batch of
+  // trades dirties one or two pages instead of one random page per trade. That cut the
+  // catalog's CPU per order by a third (docs/PERFORMANCE.md).
+  const auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  std::uint64_t hi = ((ms & 0xffffffffffffULL) << 16) | 0x7000 | (gen() & 0x0fff);
+  std::uint64_t lo = 0x8000000000000000ULL | (gen() & 0x3fffffffffffffffULL);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t v = gen();
-    for (int i = 0; i < 16; ++i) {
-      out[static_cast<std::size_t>(half * 16 + i)] = kHex[v & 0xf];
-      v >>= 4;
-    }
-  }
+  for (int i = 15; i >= 0; --i, hi >>= 4) out[static_cast<std::size_t>(i)] = kHex[hi & 0xf];
+  for (int i = 31; i >= 16; --i, lo >>= 4) out[static_cast<std::size_t>(i)] = kHex[lo & 0xf];
   return out;
 }
 

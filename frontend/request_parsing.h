@@ -43,7 +43,8 @@ bool valid_idempotency_key(std::string_view key);
 /// True when no array/object in `text` nests deeper than `max_depth` (strings are skipped).
 bool json_depth_within(std::string_view text, std::size_t max_depth);
 
-/// A fresh request id: 128 random bits as 32 lowercase hex digits.
+/// A fresh request id: a UUIDv7 (Unix milliseconds, then 74 random bits) as 32 lowercase hex
+/// digits, so ids sort by the time they were made.
 std::string random_request_id();
 
 enum class RequestStart : std::uint8_t {

@@ -2,6 +2,7 @@
 // request-start sniff; and the LeaderTracker's rules.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -72,14 +73,30 @@ TEST(JsonDepth, CountsOutsideStrings) {
   EXPECT_TRUE(json_depth_within("]]]]{}", 1));
 }
 
-TEST(RequestId, RandomHex128) {
+TEST(RequestId, UuidV7HexThatSortsByTime) {
   std::set<std::string> seen;
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto before = now_ms();
+  std::string previous;
   for (int i = 0; i < 1000; ++i) {
     const std::string id = random_request_id();
     ASSERT_EQ(id.size(), 32u);
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_EQ(id[12], '7') << id;                                          // version
+    EXPECT_NE(std::string("89ab").find(id[16]), std::string::npos) << id;  // variant
+    // The first 12 digits are the milliseconds it was made in: never behind the last id's.
+    EXPECT_GE(id.substr(0, 12), previous.substr(0, std::min<std::size_t>(12, previous.size())));
+    previous = id;
     seen.insert(id);
   }
+  const auto after = now_ms();
+  const auto stamp = std::stoll(previous.substr(0, 12), nullptr, 16);
+  EXPECT_GE(stamp, before);
+  EXPECT_LE(stamp, after);
   EXPECT_EQ(seen.size(), 1000u);
 }
 
