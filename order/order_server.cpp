@@ -111,16 +111,10 @@ void OrderServer::read_catalog() {
       replica_.on_reconcile(call.term, call.after, reply, now_ms());
       continue;
     }
-    const auto& ids = call.request_ids;
     auto rep = proto::decode<proto::TradeBatchReply>(view(frames[2]));
-    const bool whole = rep && rep->replies.size() == ids.size();
-    if (!whole)
-      spdlog::warn("catalog answered a batch of {} trades with something else", ids.size());
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      std::optional<proto::TradeReply> trade;
-      if (whole) trade = std::move(rep->replies[k]);
-      replica_.on_trade(ids[k], trade, now_ms());
-    }
+    std::optional<proto::TradeBatchReply> reply;
+    if (rep) reply = std::move(*rep);
+    replica_.on_trade_batch(call.batch, reply, now_ms());
   }
 }
 
@@ -134,25 +128,14 @@ void OrderServer::send_outputs() {
     client_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
     envelopes_.erase(it);
   }
-  // Every trade of this round goes to the catalog in one batch, with the confirmations of the
-  // orders that committed: one transaction, one disk sync.
+  // The Replica paces its batches (one at the catalog at a time, by default): each is one
+  // catalog transaction and one disk sync, however many trades and confirmations it carries.
   const std::uint64_t now = now_ms();
-  std::size_t trade = 0;
-  std::size_t confirm = 0;
-  while (trade < out.trades.size() || confirm < out.confirmed.size()) {
-    proto::TradeBatchRequest req;
-    req.term = out.trade_term;
+  for (const TradeBatch& batch : out.trade_batches) {
     CatalogCall call;
+    call.batch = batch.id;
     call.sent_ms = now;
-    for (; trade < out.trades.size() && req.trades.size() < proto::kMaxTradeBatch; ++trade) {
-      call.request_ids.push_back(out.trades[trade].request_id);
-      req.trades.push_back(std::move(out.trades[trade]));
-    }
-    for (; confirm < out.confirmed.size() && req.confirmed.size() < proto::kMaxTradeBatch;
-         ++confirm) {
-      req.confirmed.push_back(std::move(out.confirmed[confirm]));
-    }
-    send_catalog(proto::encode(req), std::move(call));
+    send_catalog(proto::encode(batch.request), std::move(call));
   }
   if (out.reconcile) {
     CatalogCall call;
@@ -175,9 +158,7 @@ void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
   // (front ends retry them after a pause); a reconciliation is asked again by the Replica.
   if (!catalog_.send(zmq::buffer(&id, sizeof id),
                      zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-    for (const auto& request_id : call.request_ids) {
-      replica_.on_trade(request_id, std::nullopt, now_ms());
-    }
+    if (!call.reconcile) replica_.on_trade_batch(call.batch, std::nullopt, now_ms());
     return;
   }
   // The remaining frames of a message whose first frame was queued are queued too.

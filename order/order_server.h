@@ -18,9 +18,9 @@ namespace bazaar::order {
 /// One request the server has at the catalog.
 struct CatalogCall {
   bool reconcile = false;
-  std::vector<std::string> request_ids;  // a trade batch's trades, in order
-  std::uint64_t term = 0;                // a reconciliation's term ...
-  std::string after;                     // ... and cursor
+  std::uint64_t batch = 0;  // a trade batch's id (TradeBatch::id)
+  std::uint64_t term = 0;   // a reconciliation's term ...
+  std::string after;        // ... and cursor
   std::uint64_t sent_ms = 0;
 };
 
@@ -64,8 +64,8 @@ class OrderServer {
   // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
-  // Requests at the catalog by call id: a trade batch (its request ids in order) or a
-  // reconciliation page (its term and cursor), and when it was sent. Entries the catalog never
+  // Requests at the catalog by call id: a trade batch or a reconciliation page (its term and
+  // cursor), and when it was sent. Entries the catalog never
   // answers are dropped after kBatchExpiryMs (the Replica has given up on them long before), so
   // the map stays bounded.
   std::map<std::uint64_t, CatalogCall> calls_;

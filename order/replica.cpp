@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "proto_msgs/codec.h"
 
@@ -211,13 +212,28 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
   // accepted trade becomes a log entry, so refused orders take no number.
   trades_[req.request_id] = {req, {token}, now_ms + options_.trade_timeout_ms};
   ++waiting_;
-  out_.trades.push_back({req.request_id, req.name, req.side, req.quantity});
-  out_.trade_term = core_.term();
+  unsent_.push_back({req.request_id, req.name, req.side, req.quantity});
 }
 
-void Replica::on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& trade,
-                       std::uint64_t now_ms) {
+void Replica::on_trade_batch(std::uint64_t batch,
+                             const std::optional<proto::TradeBatchReply>& reply,
+                             std::uint64_t now_ms) {
   now_ms_ = now_ms;
+  auto node = batches_.extract(batch);
+  if (node.empty()) return;
+  const auto& ids = node.mapped().request_ids;
+  const bool whole = reply && reply->replies.size() == ids.size();
+  if (reply && !whole) {
+    spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
+                 core_.id(), ids.size(), reply->replies.size());
+  }
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    on_trade(ids[k], whole ? std::optional<proto::TradeReply>(reply->replies[k]) : std::nullopt);
+  }
+}
+
+void Replica::on_trade(const std::string& request_id,
+                       const std::optional<proto::TradeReply>& trade) {
   auto node = trades_.extract(request_id);
   if (node.empty()) return;  // timed out already; a retry will ask the catalog again
   PendingTrade pending = std::move(node.mapped());
@@ -264,7 +280,9 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
   for (const auto& t : reply->unconfirmed) {
     if (auto it = index_of_id_.find(t.request_id); it != index_of_id_.end()) {
       // Its order is in the log, below this term's first (committed) entry: committed.
-      if (it->second <= core_.commit_index()) out_.confirmed.push_back(t.request_id);
+      if (it->second > core_.commit_index()) continue;
+      if (to_confirm_.empty()) confirm_due_ms_ = now_ms + options_.confirm_delay_ms;
+      to_confirm_.push_back(t.request_id);
       continue;
     }
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
@@ -318,6 +336,10 @@ void Replica::tick(std::uint64_t now_ms) {
     waiting_ -= it->second.waiters.size();
     it = trades_.erase(it);
   }
+  // A batch the catalog never answered frees its slot; its trades (all older) timed out above.
+  for (auto it = batches_.begin(); it != batches_.end();) {
+    it = now_ms >= it->second.deadline_ms ? batches_.erase(it) : std::next(it);
+  }
 }
 
 void Replica::fail_all(proto::Status status, const std::string& message) {
@@ -355,6 +377,37 @@ void Replica::flush() {
   }
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
   follow_leadership();
+  send_trades();
+}
+
+void Replica::send_trades() {
+  const auto confirmations_due = [this] {
+    return !to_confirm_.empty() &&
+           (now_ms_ >= confirm_due_ms_ || to_confirm_.size() >= proto::kMaxTradeBatch);
+  };
+  while (batches_.size() < options_.max_trade_batches &&
+         (!unsent_.empty() || confirmations_due())) {
+    TradeBatch batch;
+    batch.id = next_batch_++;
+    batch.request.term = core_.term();
+    SentBatch sent;
+    sent.deadline_ms = now_ms_ + options_.trade_timeout_ms;
+    std::size_t taken = 0;
+    for (; taken < unsent_.size() && batch.request.trades.size() < proto::kMaxTradeBatch; ++taken) {
+      // Skipped: a trade that timed out while it waited; its client was answered.
+      if (trades_.count(unsent_[taken].request_id) == 0) continue;
+      sent.request_ids.push_back(unsent_[taken].request_id);
+      batch.request.trades.push_back(std::move(unsent_[taken]));
+    }
+    unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(taken));
+    const std::size_t confirms = std::min(to_confirm_.size(), proto::kMaxTradeBatch);
+    batch.request.confirmed.assign(std::make_move_iterator(to_confirm_.begin()),
+                                   std::make_move_iterator(to_confirm_.begin() + confirms));
+    to_confirm_.erase(to_confirm_.begin(), to_confirm_.begin() + confirms);
+    if (batch.request.trades.empty() && batch.request.confirmed.empty()) return;
+    batches_.emplace(batch.id, std::move(sent));
+    out_.trade_batches.push_back(std::move(batch));
+  }
 }
 
 void Replica::follow_leadership() {
@@ -376,13 +429,19 @@ void Replica::follow_leadership() {
   was_leader_ = leader;
   if (!leader) {
     // Trades of a term this replica no longer leads must not reach the catalog: their clients
-    // were answered "leadership lost" and will retry at the new leader.
-    out_.trades.clear();
+    // were answered "leadership lost" and will retry at the new leader. Confirmations are the
+    // next leader's business (its reconciliation finds them); answers to batches still at the
+    // catalog are ignored.
+    unsent_.clear();
+    to_confirm_.clear();
+    batches_.clear();
     return;
   }
   for (; confirmed_through_ < core_.commit_index(); ++confirmed_through_) {
     const auto& e = core_.entry(confirmed_through_ + 1);
-    if (e.kind == proto::LogEntry::kOrder) out_.confirmed.push_back(e.request_id);
+    if (e.kind != proto::LogEntry::kOrder) continue;
+    if (to_confirm_.empty()) confirm_due_ms_ = now_ms_ + options_.confirm_delay_ms;
+    to_confirm_.push_back(e.request_id);
   }
   const std::uint64_t commit = core_.commit_index();
   if (phase_ == LeaderPhase::kAwaitingNoop && commit > 0 &&

@@ -22,6 +22,13 @@ struct ReplicaOptions {
   std::uint64_t trade_timeout_ms = 1000;   // deadline of one catalog trade
   std::uint64_t reconcile_retry_ms = 200;  // a new leader asks the catalog again after this
   std::size_t max_pending = 10000;         // orders waiting on the catalog or on commit
+  /// Trade batches at the catalog at once. One: the catalog applies batches one at a time
+  /// anyway (one writer, one disk sync each), so while it works the next batch grows instead of
+  /// queueing behind it in many small transactions (group commit; docs/PERFORMANCE.md).
+  std::size_t max_trade_batches = 1;
+  /// Confirmations ride on the next trade batch; without trades they go alone once the oldest
+  /// has waited this long (they only shorten a future reconciliation, so they can wait).
+  std::uint64_t confirm_delay_ms = 100;
 };
 
 /// Where a replica stands as leader. A new leader serves orders only once the catalog has
@@ -35,15 +42,21 @@ enum class LeaderPhase {
 };
 const char* to_string(LeaderPhase p);
 
+/// One message for the catalog: trades to check and apply, and the request ids of orders that
+/// committed since the last batch (confirmations), as the leader of `request.term`. Its answer
+/// goes to Replica::on_trade_batch() under `id`.
+struct TradeBatch {
+  std::uint64_t id = 0;
+  proto::TradeBatchRequest request;
+};
+
 /// What the server must send after an input, in this order: nothing here is sent before the
 /// records it depends on were persisted (the persist callback runs inside the inputs).
 struct ReplicaOutputs {
   std::vector<std::pair<std::uint64_t, std::string>> replies;  // client token -> reply bytes
-  std::vector<proto::TradeRequest> trades;                     // to the catalog ...
-  std::uint64_t trade_term = 0;                                // ... as the leader of this term
-  std::vector<std::string> confirmed;  // request ids whose orders committed: tell the catalog
-  std::optional<proto::ReconcileRequest> reconcile;          // to the catalog
-  std::vector<std::pair<std::uint32_t, std::string>> peers;  // replica id -> message bytes
+  std::vector<TradeBatch> trade_batches;                       // to the catalog
+  std::optional<proto::ReconcileRequest> reconcile;            // to the catalog
+  std::vector<std::pair<std::uint32_t, std::string>> peers;    // replica id -> message bytes
 };
 
 /// Not thread-safe: the server's single thread owns it.
@@ -60,9 +73,11 @@ class Replica {
   void on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms);
   /// A message from another replica (undecodable bytes are dropped).
   void on_peer(std::string_view message, std::uint64_t now_ms);
-  /// The catalog's answer to the trade of `request_id`; nullopt when it could not be had.
-  void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply,
-                std::uint64_t now_ms);
+  /// The catalog's answer to trade batch `batch` (ReplicaOutputs::trade_batches); nullopt when it
+  /// could not be had (not sent, or not decodable). An answer after the batch's deadline, or
+  /// from before a change of leadership, is ignored: its orders were answered already.
+  void on_trade_batch(std::uint64_t batch, const std::optional<proto::TradeBatchReply>& reply,
+                      std::uint64_t now_ms);
   /// The catalog's answer to the ReconcileRequest of (`term`, `after`); nullopt when it could
   /// not be had. Answers to anything but the request now outstanding are ignored.
   void on_reconcile(std::uint64_t term, const std::string& after,
@@ -90,7 +105,15 @@ class Replica {
     std::uint64_t deadline_ms = 0;
   };
 
+  struct SentBatch {
+    std::vector<std::string> request_ids;  // its trades, in order
+    std::uint64_t deadline_ms = 0;         // after this its slot is free again
+  };
+
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
+  void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply);
+  /// Moves waiting trades and confirmations into batches while a batch slot is free.
+  void send_trades();
   proto::GetOrderReply get(const proto::GetOrderRequest& req) const;
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
@@ -118,7 +141,16 @@ class Replica {
   std::unordered_map<std::string, std::uint64_t> index_of_id_;  // request id -> log index
   std::vector<std::uint64_t> index_of_order_;                   // order number -> log index
 
-  std::map<std::string, PendingTrade> trades_;                      // at the catalog (leader)
+  std::map<std::string, PendingTrade> trades_;  // waiting to be sent or at the catalog (leader)
+  // Trade batching (leader only; all three are dropped when leadership ends): trades not yet
+  // sent, in arrival order (a trade that timed out meanwhile is skipped when the batch is made),
+  // request ids of committed orders not yet confirmed to the catalog, and the batches at the
+  // catalog (at most options_.max_trade_batches).
+  std::vector<proto::TradeRequest> unsent_;
+  std::vector<std::string> to_confirm_;
+  std::uint64_t confirm_due_ms_ = 0;  // when to_confirm_ goes alone, if no trade takes it first
+  std::map<std::uint64_t, SentBatch> batches_;
+  std::uint64_t next_batch_ = 1;
   std::map<std::uint64_t, std::vector<std::uint64_t>> committing_;  // log index -> waiters
   std::size_t waiting_ = 0;  // clients in trades_ and committing_ (bounded by max_pending)
 };

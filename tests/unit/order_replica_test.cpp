@@ -35,7 +35,30 @@ class ReplicaTest : public ::testing::Test {
     r.more = more;
     replica_->on_reconcile(req.term, req.after, r, now_);
     replica_->flush();
-    return replica_->take_outputs();
+    return take();
+  }
+  // take_outputs(), remembering which batch carried each trade (for trade_answer).
+  ReplicaOutputs take() {
+    ReplicaOutputs out = replica_->take_outputs();
+    for (const auto& b : out.trade_batches) {
+      for (const auto& t : b.request.trades)
+        batch_of_[t.request_id] = {b.id, b.request.trades.size()};
+    }
+    return out;
+  }
+  static std::vector<proto::TradeRequest> trades_in(const ReplicaOutputs& out) {
+    std::vector<proto::TradeRequest> all;
+    for (const auto& b : out.trade_batches) {
+      all.insert(all.end(), b.request.trades.begin(), b.request.trades.end());
+    }
+    return all;
+  }
+  static std::vector<std::string> confirmed_in(const ReplicaOutputs& out) {
+    std::vector<std::string> all;
+    for (const auto& b : out.trade_batches) {
+      all.insert(all.end(), b.request.confirmed.begin(), b.request.confirmed.end());
+    }
+    return all;
   }
   void advance(std::uint64_t ms) {
     now_ += ms;
@@ -45,18 +68,23 @@ class ReplicaTest : public ::testing::Test {
   ReplicaOutputs send(std::uint64_t token, const std::string& bytes) {
     replica_->on_client(token, bytes, now_);
     replica_->flush();
-    return replica_->take_outputs();
+    return take();
   }
   ReplicaOutputs place(std::uint64_t token, const std::string& id, std::int64_t q,
                        const std::string& name = "Tux") {
     return send(token, proto::encode(proto::PlaceOrderRequest{id, name, proto::Side::kBuy, q}));
   }
+  // Answers the batch that carried trade `id`: `status` for each of its trades.
   ReplicaOutputs trade_answer(const std::string& id, proto::Status status) {
-    proto::TradeReply r;
-    r.status = status;
-    replica_->on_trade(id, r, now_);
+    auto it = batch_of_.find(id);
+    EXPECT_NE(it, batch_of_.end()) << "trade " << id << " was never sent";
+    if (it == batch_of_.end()) return {};
+    proto::TradeBatchReply r;
+    r.replies.resize(it->second.second);
+    for (auto& t : r.replies) t.status = status;
+    replica_->on_trade_batch(it->second.first, r, now_);
     replica_->flush();
-    return replica_->take_outputs();
+    return take();
   }
   static proto::PlaceOrderReply order_reply(const ReplicaOutputs& out, std::uint64_t token) {
     for (const auto& [t, bytes] : out.replies) {
@@ -67,6 +95,7 @@ class ReplicaTest : public ::testing::Test {
   }
 
   std::uint64_t now_ = 1;
+  std::map<std::string, std::pair<std::uint64_t, std::size_t>> batch_of_;  // id -> batch, size
   std::vector<Ready> persisted_;
   std::unique_ptr<Replica> replica_;
 };
@@ -74,8 +103,8 @@ class ReplicaTest : public ::testing::Test {
 TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
   auto out = place(1, "a", 2);
   EXPECT_TRUE(out.replies.empty());  // waits for the catalog
-  ASSERT_EQ(out.trades.size(), 1u);
-  EXPECT_EQ(out.trades[0].request_id, "a");
+  ASSERT_EQ(trades_in(out).size(), 1u);
+  EXPECT_EQ(trades_in(out)[0].request_id, "a");
   out = trade_answer("a", proto::Status::kOk);
   auto r = order_reply(out, 1);
   EXPECT_EQ(r.status, proto::Status::kOk);
@@ -91,13 +120,65 @@ TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
 
 TEST_F(ReplicaTest, CommittedOrdersAreConfirmedToTheCatalogWithTheirTerm) {
   auto out = place(1, "a", 2);
-  EXPECT_EQ(out.trade_term, replica_->core().term());
-  EXPECT_TRUE(out.confirmed.empty());
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  EXPECT_EQ(out.trade_batches[0].request.term, replica_->core().term());
+  EXPECT_TRUE(confirmed_in(out).empty());
   out = trade_answer("a", proto::Status::kOk);
-  EXPECT_EQ(out.confirmed, std::vector<std::string>{"a"});
-  place(2, "b", 1);
-  trade_answer("b", proto::Status::kInsufficient);  // no order, nothing to confirm
-  EXPECT_TRUE(replica_->take_outputs().confirmed.empty());
+  EXPECT_TRUE(confirmed_in(out).empty());  // waits for a trade to ride on
+  out = place(2, "b", 1);
+  EXPECT_EQ(trades_in(out).size(), 1u);
+  EXPECT_EQ(confirmed_in(out), std::vector<std::string>{"a"});
+  out = trade_answer("b", proto::Status::kInsufficient);  // no order, nothing to confirm
+  EXPECT_TRUE(confirmed_in(out).empty());
+  place(3, "c", 1);
+  out = trade_answer("c", proto::Status::kOk);
+  EXPECT_TRUE(confirmed_in(out).empty());
+  advance(99);
+  EXPECT_TRUE(take().trade_batches.empty());
+  advance(1);  // no trade came within confirm_delay_ms: the confirmation goes alone
+  out = take();
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  EXPECT_TRUE(out.trade_batches[0].request.trades.empty());
+  EXPECT_EQ(confirmed_in(out), std::vector<std::string>{"c"});
+}
+
+TEST_F(ReplicaTest, OneTradeBatchAtTheCatalogWhileTheNextGrows) {
+  ASSERT_EQ(trades_in(place(1, "a", 1)).size(), 1u);
+  // While the catalog works on a, b and c wait, and then go together.
+  EXPECT_TRUE(place(2, "b", 1).trade_batches.empty());
+  EXPECT_TRUE(place(3, "c", 1).trade_batches.empty());
+  auto out = trade_answer("a", proto::Status::kOk);
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  const auto& next = out.trade_batches[0].request;
+  ASSERT_EQ(next.trades.size(), 2u);
+  EXPECT_EQ(next.trades[0].request_id, "b");
+  EXPECT_EQ(next.trades[1].request_id, "c");
+  EXPECT_EQ(next.confirmed, std::vector<std::string>{"a"});
+  EXPECT_EQ(order_reply(out, 1).order_number, 0);
+  out = trade_answer("b", proto::Status::kOk);
+  EXPECT_EQ(order_reply(out, 2).order_number, 1);
+  EXPECT_EQ(order_reply(out, 3).order_number, 2);
+}
+
+TEST_F(ReplicaTest, AnUnsentOrSilentBatchFreesItsSlot) {
+  // Not sent (the catalog is down): its trades fail at once and the next trade goes out.
+  auto out = place(1, "a", 1);
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  replica_->on_trade_batch(out.trade_batches[0].id, std::nullopt, now_);
+  replica_->flush();
+  EXPECT_EQ(order_reply(take(), 1).status, proto::Status::kUnavailable);
+  ASSERT_EQ(trades_in(place(2, "b", 1)).size(), 1u);
+  // Never answered: b and the trade queued behind it time out, and the slot is free again.
+  EXPECT_TRUE(place(3, "c", 1).trade_batches.empty());
+  advance(1000);
+  out = take();
+  EXPECT_EQ(order_reply(out, 2).status, proto::Status::kUnavailable);
+  EXPECT_EQ(order_reply(out, 3).status, proto::Status::kUnavailable);
+  EXPECT_TRUE(out.trade_batches.empty());  // c timed out unsent: never reaches the catalog
+  ASSERT_EQ(trades_in(place(4, "d", 1)).size(), 1u);
+  // A late answer to b's batch changes nothing.
+  EXPECT_TRUE(trade_answer("b", proto::Status::kOk).replies.empty());
+  EXPECT_EQ(replica_->committed_orders(), 0);
 }
 
 TEST_F(ReplicaTest, RefusedTradesTakeNoNumber) {
@@ -114,12 +195,12 @@ TEST_F(ReplicaTest, RefusedTradesTakeNoNumber) {
 TEST_F(ReplicaTest, RepeatsOfARequestIdGetTheFirstAnswerAndOneTrade) {
   place(1, "k", 2);
   auto out = place(2, "k", 2);  // while the catalog works: joins the first
-  EXPECT_TRUE(out.trades.empty());
+  EXPECT_TRUE(out.trade_batches.empty());
   out = trade_answer("k", proto::Status::kOk);
   EXPECT_EQ(order_reply(out, 1).order_number, 0);
   EXPECT_EQ(order_reply(out, 2).order_number, 0);
   out = place(3, "k", 2);  // after commit: answered from the log
-  EXPECT_TRUE(out.trades.empty());
+  EXPECT_TRUE(out.trade_batches.empty());
   EXPECT_EQ(order_reply(out, 3).order_number, 0);
   EXPECT_EQ(order_reply(place(4, "k", 3), 4).status, proto::Status::kConflict);
   EXPECT_EQ(replica_->committed_orders(), 1);
@@ -183,7 +264,7 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   auto rep = proto::decode<proto::PlaceOrderReply>(out.replies[0].second);
   EXPECT_EQ(rep->status, proto::Status::kNotLeader);
   EXPECT_EQ(rep->leader_hint, 3);
-  EXPECT_TRUE(out.trades.empty());
+  EXPECT_TRUE(out.trade_batches.empty());
   ASSERT_EQ(out.peers.size(), 1u);  // the heartbeat's answer
   EXPECT_EQ(out.peers[0].first, 3u);
 }
@@ -237,7 +318,7 @@ TEST_F(ReconcileTest, OrdersWaitUntilTheCatalogIsReconciled) {
   EXPECT_EQ(replica_->phase(), LeaderPhase::kReconciling);
   answer_reconcile(request_, {});
   EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
-  EXPECT_EQ(place(2, "a", 1).trades.size(), 1u);
+  EXPECT_EQ(trades_in(place(2, "a", 1)).size(), 1u);
 }
 
 TEST_F(ReconcileTest, UnconfirmedTradesWithoutOrdersAreRolledForwardPageByPage) {
@@ -250,12 +331,12 @@ TEST_F(ReconcileTest, UnconfirmedTradesWithoutOrdersAreRolledForwardPageByPage) 
   EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
   EXPECT_EQ(replica_->rolled_forward(), 3u);
   EXPECT_EQ(replica_->committed_orders(), 3);
-  // Committed, so confirmed to the catalog.
-  std::vector<std::string> confirmed = out.confirmed;
-  EXPECT_NE(std::find(confirmed.begin(), confirmed.end(), "t3"), confirmed.end());
+  // Committed, so confirmed to the catalog (alone, as no trade comes to carry them).
+  advance(100);
+  EXPECT_EQ(confirmed_in(take()), (std::vector<std::string>{"t1", "t2", "t3"}));
   // The client that sent t2 retries: the order is there, the catalog is not asked again.
   out = place(9, "t2", 2);
-  EXPECT_TRUE(out.trades.empty());
+  EXPECT_TRUE(out.trade_batches.empty());
   EXPECT_EQ(order_reply(out, 9).order_number, 1);
   // The same key with another body is refused.
   EXPECT_EQ(order_reply(place(10, "t2", 5), 10).status, proto::Status::kConflict);
@@ -271,8 +352,9 @@ TEST_F(ReconcileTest, TradesWhoseOrdersCommittedAreConfirmedNotRepeated) {
   e.side = proto::Side::kBuy;
   e.quantity = 4;
   start({e}, 1, 1);
-  auto out = answer_reconcile(request_, {trade("old", 4)});
-  EXPECT_EQ(out.confirmed, std::vector<std::string>{"old"});
+  answer_reconcile(request_, {trade("old", 4)});
+  advance(100);
+  EXPECT_EQ(confirmed_in(take()), std::vector<std::string>{"old"});
   EXPECT_EQ(replica_->rolled_forward(), 0u);
   EXPECT_EQ(replica_->committed_orders(), 1);
   EXPECT_EQ(replica_->phase(), LeaderPhase::kServing);
