@@ -91,6 +91,13 @@ OrderLog::OrderLog(const std::string& path)
       }
     }
     if (commit_ > entries_.size()) throw common::StartupError(where + "commit index past the log");
+    put_meta_ = std::make_unique<SQLite::Statement>(
+        db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
+    append_ = std::make_unique<SQLite::Statement>(
+        db_,
+        "INSERT OR REPLACE INTO entries(idx, term, kind, order_number, request_id, "
+        "name, side, quantity) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
   } catch (const SQLite::Exception& e) {
     throw common::StartupError(where + e.what());
   }
@@ -109,36 +116,35 @@ void OrderLog::persist(const Ready& ready) {
     relaxed_ = commit_only;
   }
   SQLite::Transaction txn(db_);
+  const auto put = [this](const char* key, std::int64_t value) {
+    put_meta_->bind(1, key);
+    put_meta_->bind(2, static_cast<int64_t>(value));
+    put_meta_->exec();
+    put_meta_->reset();
+  };
   if (ready.hard_state) {
-    set_meta(db_, "term", static_cast<std::int64_t>(ready.hard_state->term));
-    set_meta(db_, "voted_for", ready.hard_state->voted_for);
+    put("term", static_cast<std::int64_t>(ready.hard_state->term));
+    put("voted_for", ready.hard_state->voted_for);
   }
   if (ready.truncate_from) {
-    SQLite::Statement del(db_, "DELETE FROM entries WHERE idx >= ?");
-    del.bind(1, static_cast<int64_t>(*ready.truncate_from));
-    del.exec();
+    truncate_->bind(1, static_cast<int64_t>(*ready.truncate_from));
+    truncate_->exec();
+    truncate_->reset();
   }
-  if (!ready.entries.empty()) {
-    SQLite::Statement ins(
-        db_,
-        "INSERT OR REPLACE INTO entries(idx, term, kind, order_number, request_id, "
-        "name, side, quantity) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
-    for (std::size_t k = 0; k < ready.entries.size(); ++k) {
-      const auto& e = ready.entries[k];
-      ins.bind(1, static_cast<int64_t>(ready.first_index + k));
-      ins.bind(2, static_cast<int64_t>(e.term));
-      ins.bind(3, static_cast<int>(e.kind));
-      ins.bind(4, static_cast<int64_t>(e.order_number));
-      ins.bind(5, e.request_id);
-      ins.bind(6, e.name);
-      ins.bind(7, static_cast<int>(e.side));
-      ins.bind(8, static_cast<int64_t>(e.quantity));
-      ins.exec();
-      ins.reset();
-    }
+  for (std::size_t k = 0; k < ready.entries.size(); ++k) {
+    const auto& e = ready.entries[k];
+    append_->bind(1, static_cast<int64_t>(ready.first_index + k));
+    append_->bind(2, static_cast<int64_t>(e.term));
+    append_->bind(3, static_cast<int>(e.kind));
+    append_->bind(4, static_cast<int64_t>(e.order_number));
+    append_->bind(5, e.request_id);
+    append_->bind(6, e.name);
+    append_->bind(7, static_cast<int>(e.side));
+    append_->bind(8, static_cast<int64_t>(e.quantity));
+    append_->exec();
+    append_->reset();
   }
-  if (ready.commit_changed)
-    set_meta(db_, "commit_index", static_cast<std::int64_t>(ready.commit_index));
+  if (ready.commit_changed) put("commit_index", static_cast<std::int64_t>(ready.commit_index));
   txn.commit();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ class OrderLog {
 
  private:
   SQLite::Database db_;
+  // Prepared once: persist() runs for every group commit, and compiling its SQL each time
+  // showed up in profiles of a loaded leader. Made after the schema exists.
+  std::unique_ptr<SQLite::Statement> put_meta_;
+  std::unique_ptr<SQLite::Statement> truncate_;
+  std::unique_ptr<SQLite::Statement> append_;
   HardState hard_;
   std::vector<proto::LogEntry> entries_;  // as loaded at start; not kept up to date after
   std::uint64_t commit_ = 0;
