@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <thread>
 #include <zmq_addon.hpp>
 
@@ -166,6 +167,35 @@ TEST_F(CatalogServiceTest, TradePublishesAnInvalidationWithTheNewVersion) {
   ASSERT_TRUE(dup.ok());
   EXPECT_TRUE(dup.reply.duplicate);
   EXPECT_FALSE(next_invalidation(200ms));
+}
+
+TEST_F(CatalogServiceTest, ABatchPublishesOneInvalidationPerItemWithItsNewestVersion) {
+  start(config());
+  // Wait for the bus link with single trades, as above.
+  bool linked = false;
+  for (int i = 0; i < 20 && !linked; ++i) {
+    auto r = client_->call<proto::TradeReply>(
+        proto::TradeRequest{"warm-" + std::to_string(i), "Tux", proto::Side::kSell, 1}, 2000ms);
+    ASSERT_TRUE(r.ok()) << r.error;
+    linked = next_invalidation(200ms).has_value();
+  }
+  ASSERT_TRUE(linked) << "no invalidation arrived";
+  while (next_invalidation(50ms)) {
+  }
+  proto::TradeBatchRequest batch;
+  batch.term = 1;
+  batch.trades = {{"b-1", "Tux", proto::Side::kBuy, 1},
+                  {"b-2", "Uno", proto::Side::kBuy, 1},
+                  {"b-3", "Tux", proto::Side::kSell, 2},
+                  {"b-4", "Tux", proto::Side::kBuy, 1}};
+  auto r = client_->call<proto::TradeBatchReply>(batch, 2000ms);
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.reply.replies.size(), 4u);
+  std::map<std::string, std::vector<std::uint64_t>> seen;
+  while (auto inv = next_invalidation(300ms)) seen[inv->name].push_back(inv->version);
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen["Tux"], std::vector<std::uint64_t>{r.reply.replies[3].item.version});
+  EXPECT_EQ(seen["Uno"], std::vector<std::uint64_t>{r.reply.replies[1].item.version});
 }
 
 TEST_F(CatalogServiceTest, RestockRefillsSoldOutItemsAndPublishes) {
