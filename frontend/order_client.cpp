@@ -17,13 +17,106 @@ bool is_transport_failure(common::CallOutcome o) {
 
 }  // namespace
 
+void count_attempt(std::uint32_t& tries, Metrics* metrics) {
+  if (++tries > 1 && metrics != nullptr) metrics->count_retry();
+}
+
+PlaceStep judge_place_attempt(LeaderTracker& tracker, std::uint32_t replicas, std::uint32_t target,
+                              const common::CallResult<proto::PlaceOrderReply>& r,
+                              PlaceProgress& progress, LeaderTracker::Clock::time_point now) {
+  PlaceStep step;
+  if (!r.ok()) {
+    if (is_transport_failure(r.outcome)) {
+      tracker.note_timeout(target, now);
+      step.next = PlaceStep::Next::kRetry;
+      return step;
+    }
+    // kRejected: the replica could not decode our request. Retrying cannot help.
+    step.next = PlaceStep::Next::kAnswer;
+    step.result = {proto::Status::kInternal, -1, "order replica rejected the request: " + r.error};
+    return step;
+  }
+  const proto::PlaceOrderReply& rep = r.reply;
+  switch (rep.status) {
+    case proto::Status::kOk:
+      tracker.note_accepted(target);
+      step.next = PlaceStep::Next::kAnswer;
+      step.result = {proto::Status::kOk, rep.order_number, {}};
+      return step;
+    case proto::Status::kNotLeader:
+      tracker.note_not_leader(target);
+      if (rep.leader_hint >= 1 && static_cast<std::uint32_t>(rep.leader_hint) <= replicas &&
+          rep.leader_hint != static_cast<std::int32_t>(target) &&
+          !tracker.suspect(static_cast<std::uint32_t>(rep.leader_hint), now) &&
+          ++progress.hops <= replicas) {
+        step.next = PlaceStep::Next::kRetry;
+        step.target = rep.leader_hint;
+      } else {
+        // No useful hint (an election is probably under way), or replicas pointing at each
+        // other with stale hints: wait a little instead of spinning.
+        progress.hops = 0;
+        step.next = PlaceStep::Next::kPause;
+      }
+      return step;
+    case proto::Status::kUnavailable:
+      // The leader cannot reach a majority or the catalog right now; nothing was done.
+      progress.last_problem = rep.message.empty() ? "order service unavailable" : rep.message;
+      step.next = PlaceStep::Next::kPause;
+      return step;
+    default:
+      step.next = PlaceStep::Next::kAnswer;
+      step.result = {rep.status, -1, rep.message};
+      return step;
+  }
+}
+
+PlaceOrderResult place_deadline_result(const PlaceProgress& progress,
+                                       std::chrono::milliseconds request) {
+  return {proto::Status::kUnavailable, -1,
+          progress.last_problem + " within " + std::to_string(request.count()) + " ms"};
+}
+
+std::vector<std::uint32_t> probe_order(const LeaderTracker& tracker, std::uint32_t replicas,
+                                       LeaderTracker::Clock::time_point now) {
+  std::vector<std::uint32_t> order;
+  order.reserve(replicas);
+  for (std::uint32_t id = replicas; id >= 1; --id) {
+    if (!tracker.suspect(id, now)) order.push_back(id);
+  }
+  for (std::uint32_t id = replicas; id >= 1; --id) {
+    if (tracker.suspect(id, now)) order.push_back(id);
+  }
+  return order;
+}
+
+ProbeVerdict judge_probe(LeaderTracker& tracker, std::uint32_t replicas, std::uint32_t id,
+                         const common::CallResult<proto::StatusReply>& r,
+                         LeaderTracker::Clock::time_point now) {
+  ProbeVerdict v;
+  if (!r.ok()) {
+    tracker.note_timeout(id, now);
+    return v;
+  }
+  if (r.reply.role == "leader") {
+    // A leader of an older term than the known leader's is deposed: it cannot commit.
+    if (tracker.note_leader(id, r.reply.term)) v.leader = static_cast<std::int32_t>(id);
+    return v;
+  }
+  const std::int32_t hint = r.reply.leader_id;
+  if (hint >= 1 && static_cast<std::uint32_t>(hint) <= replicas &&
+      !tracker.suspect(static_cast<std::uint32_t>(hint), now)) {
+    v.named = hint;
+  }
+  return v;
+}
+
 OrderClient::OrderClient(OrderTransport& transport, LeaderTracker& tracker, CallTimeouts timeouts,
                          Metrics* metrics)
     : transport_(transport), tracker_(tracker), timeouts_(timeouts), metrics_(metrics) {}
 
 void OrderClient::count_attempt(std::uint32_t& tries) {
   ++attempts_;
-  if (++tries > 1 && metrics_ != nullptr) metrics_->count_retry();
+  frontend::count_attempt(tries, metrics_);
 }
 
 std::chrono::milliseconds OrderClient::slice(std::chrono::milliseconds cap,
@@ -40,32 +133,13 @@ void OrderClient::pause(Clock::time_point deadline) const {
 
 std::int32_t OrderClient::discover(Clock::time_point deadline) {
   const std::uint32_t n = transport_.replicas();
-  const auto now = Clock::now();
-  // Highest id first (the election favours it), replicas that just timed out last.
-  std::vector<std::uint32_t> order;
-  for (std::uint32_t id = n; id >= 1; --id) {
-    if (!tracker_.suspect(id, now)) order.push_back(id);
-  }
-  for (std::uint32_t id = n; id >= 1; --id) {
-    if (tracker_.suspect(id, now)) order.push_back(id);
-  }
   std::int32_t named = -1;
-  for (std::uint32_t id : order) {
+  for (std::uint32_t id : probe_order(tracker_, n, Clock::now())) {
     if (Clock::now() >= deadline) break;
-    auto r = transport_.status(id, slice(timeouts_.probe, deadline));
-    if (!r.ok()) {
-      tracker_.note_timeout(id, Clock::now());
-      continue;
-    }
-    if (r.reply.role == "leader") {
-      if (tracker_.note_leader(id, r.reply.term)) return static_cast<std::int32_t>(id);
-      continue;  // leads an older term than the known leader's: deposed, it cannot commit
-    }
-    const std::int32_t hint = r.reply.leader_id;
-    if (named < 0 && hint >= 1 && static_cast<std::uint32_t>(hint) <= n &&
-        !tracker_.suspect(static_cast<std::uint32_t>(hint), Clock::now())) {
-      named = hint;
-    }
+    const ProbeVerdict v = judge_probe(
+        tracker_, n, id, transport_.status(id, slice(timeouts_.probe, deadline)), Clock::now());
+    if (v.leader >= 1) return v.leader;
+    if (named < 0) named = v.named;
   }
   return named;
 }
@@ -88,9 +162,7 @@ PlaceOrderResult OrderClient::place(const proto::PlaceOrderRequest& request) {
   const auto deadline = Clock::now() + timeouts_.request;
   const std::uint32_t n = transport_.replicas();
   std::int32_t hint = -1;
-  std::uint32_t hops = 0;  // hints followed in a row without a pause
-  std::uint32_t tries = 0;
-  std::string last_problem = "no order leader answered";
+  PlaceProgress progress;
   while (Clock::now() < deadline) {
     std::int32_t target = hint;
     hint = -1;
@@ -101,47 +173,22 @@ PlaceOrderResult OrderClient::place(const proto::PlaceOrderRequest& request) {
       continue;
     }
     const auto id = static_cast<std::uint32_t>(target);
-    count_attempt(tries);
+    count_attempt(progress.tries);
     auto r = transport_.place(id, request, slice(timeouts_.attempt, deadline));
-    if (!r.ok()) {
-      if (is_transport_failure(r.outcome)) {
-        spdlog::debug("order {}: replica {} {}", request.request_id, id, r.error);
-        tracker_.note_timeout(id, Clock::now());
+    if (!r.ok()) spdlog::debug("order {}: replica {} {}", request.request_id, id, r.error);
+    PlaceStep step = judge_place_attempt(tracker_, n, id, r, progress, Clock::now());
+    switch (step.next) {
+      case PlaceStep::Next::kAnswer:
+        return std::move(step.result);
+      case PlaceStep::Next::kRetry:
+        hint = step.target;
         continue;
-      }
-      // kRejected: the replica could not decode our request. Retrying cannot help.
-      return {proto::Status::kInternal, -1, "order replica rejected the request: " + r.error};
-    }
-    const proto::PlaceOrderReply& rep = r.reply;
-    switch (rep.status) {
-      case proto::Status::kOk:
-        tracker_.note_accepted(id);
-        return {proto::Status::kOk, rep.order_number, {}};
-      case proto::Status::kNotLeader:
-        tracker_.note_not_leader(id);
-        if (rep.leader_hint >= 1 && static_cast<std::uint32_t>(rep.leader_hint) <= n &&
-            rep.leader_hint != target &&
-            !tracker_.suspect(static_cast<std::uint32_t>(rep.leader_hint), Clock::now()) &&
-            ++hops <= n) {
-          hint = rep.leader_hint;
-        } else {
-          // No useful hint (an election is probably under way), or replicas pointing at each
-          // other with stale hints: wait a little instead of spinning.
-          hops = 0;
-          pause(deadline);
-        }
-        continue;
-      case proto::Status::kUnavailable:
-        // The leader cannot reach a majority or the catalog right now; nothing was done.
-        last_problem = rep.message.empty() ? "order service unavailable" : rep.message;
+      case PlaceStep::Next::kPause:
         pause(deadline);
         continue;
-      default:
-        return {rep.status, -1, rep.message};
     }
   }
-  return {proto::Status::kUnavailable, -1,
-          last_problem + " within " + std::to_string(timeouts_.request.count()) + " ms"};
+  return place_deadline_result(progress, timeouts_.request);
 }
 
 GetOrderResult OrderClient::get(std::int64_t number) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "frontend/backend.h"
 #include "frontend/leader_tracker.h"
@@ -25,6 +27,65 @@ struct CallTimeouts {
   std::chrono::milliseconds backoff{50};
 };
 
+// ---- the retry policy's pieces, shared by OrderClient (blocking, one order at a time) and
+// OrderLink (one thread, many orders in flight), so both follow exactly one policy ----------
+
+/// What one order has been through so far, across its attempts.
+struct PlaceProgress {
+  std::uint32_t tries = 0;  // attempts sent (the first is not a retry)
+  std::uint32_t hops = 0;   // kNotLeader hints followed in a row without a pause
+  std::string last_problem = "no order leader answered";  // for the final kUnavailable
+};
+
+/// What to do after one attempt at placing an order.
+struct PlaceStep {
+  enum class Next : std::uint8_t {
+    kAnswer,  // `result` is final
+    kRetry,   // try again now: at `target` when >= 1, else at the routable leader or one found
+    kPause,   // wait CallTimeouts::backoff, then try again like kRetry without a target
+  };
+  Next next = Next::kRetry;
+  std::int32_t target = -1;  // kRetry: a replica named by a kNotLeader hint
+  PlaceOrderResult result;   // kAnswer
+};
+
+/// Counts one attempt of a request in `tries`, and as a retry in `metrics` (may be null) when
+/// it is not the request's first.
+void count_attempt(std::uint32_t& tries, Metrics* metrics);
+
+/// Judges the outcome `r` of an attempt at replica `target` (1..replicas) and tells `tracker`
+/// what it shows: a timeout or an undecodable reply makes the replica suspect (kRetry, so the
+/// next attempt goes to the leader found by probing); kOk, or a final refusal (kInsufficient,
+/// kUnknownItem, kConflict, ...) is the answer; an ErrorReply (our request could not be decoded)
+/// answers kInternal; kNotLeader follows a usable hint at once, at most `replicas` times in a
+/// row, else pauses; kUnavailable (no majority or no catalog right now) pauses.
+PlaceStep judge_place_attempt(LeaderTracker& tracker, std::uint32_t replicas, std::uint32_t target,
+                              const common::CallResult<proto::PlaceOrderReply>& r,
+                              PlaceProgress& progress, LeaderTracker::Clock::time_point now);
+
+/// The answer when the request deadline `request` passed without one.
+PlaceOrderResult place_deadline_result(const PlaceProgress& progress,
+                                       std::chrono::milliseconds request);
+
+/// The order in which to probe for the leader: replicas not suspect first, then the suspect
+/// ones, each highest id first (the election favours it; a replica that just timed out is
+/// likely dead).
+std::vector<std::uint32_t> probe_order(const LeaderTracker& tracker, std::uint32_t replicas,
+                                       LeaderTracker::Clock::time_point now);
+
+/// What one StatusRequest to replica `id` showed while looking for the leader.
+struct ProbeVerdict {
+  std::int32_t leader = -1;  // `id` leads a term the tracker took: send there
+  std::int32_t named = -1;   // a follower's usable (valid, not suspect) leader hint: a fallback
+};
+
+/// Judges a probe's outcome `r` and tells `tracker` what it shows: no usable answer makes `id`
+/// suspect; a replica that says it leads is taken when its term is not older than the known
+/// leader's (a deposed leader cannot commit).
+ProbeVerdict judge_probe(LeaderTracker& tracker, std::uint32_t replicas, std::uint32_t id,
+                         const common::CallResult<proto::StatusReply>& r,
+                         LeaderTracker::Clock::time_point now);
+
 /// Retry policy over an OrderTransport; shares what it learns through the LeaderTracker.
 /// Not thread-safe (one per bridge thread, like the transport).
 ///
@@ -32,7 +93,8 @@ struct CallTimeouts {
 /// the replica suspect and look for the leader by probing replicas with StatusRequest, highest
 /// id first; on kUnavailable (no majority or no catalog) pause and retry. Every retry carries
 /// the same request_id, so the order service applies it at most once. Gives up with
-/// kUnavailable when the request deadline has passed.
+/// kUnavailable when the request deadline has passed. The decisions are the free functions
+/// above; OrderLink drives the same ones asynchronously.
 class OrderClient {
  public:
   /// `metrics` (may be null) counts every attempt after a request's first as a retry.
@@ -61,7 +123,7 @@ class OrderClient {
   std::int32_t discover(Clock::time_point deadline);
   std::chrono::milliseconds slice(std::chrono::milliseconds cap, Clock::time_point deadline) const;
   void pause(Clock::time_point deadline) const;
-  /// Counts one attempt; `tries` is this request's count so far (the first is not a retry).
+  /// Counts one attempt (count_attempt() plus attempts_).
   void count_attempt(std::uint32_t& tries);
 
   OrderTransport& transport_;
