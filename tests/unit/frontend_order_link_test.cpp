@@ -1,0 +1,494 @@
+// OrderLink against in-process fake order replicas (ROUTER sockets on loopback ports answering
+// StatusRequest and PlaceOrderRequest as a replica would): many orders in flight, hints,
+// fail-over from a silent leader, back-off, deadlines, bounds and shutdown.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <zmq_addon.hpp>
+
+#include "common/zmq_util.h"
+#include "frontend/order_link.h"
+#include "proto_msgs/codec.h"
+
+namespace bazaar::frontend {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Which replica was probed, in order, across every fake of a test.
+struct ProbeLog {
+  void add(std::uint32_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    ids.push_back(id);
+  }
+  std::vector<std::uint32_t> get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return ids;
+  }
+  std::mutex mu;
+  std::vector<std::uint32_t> ids;
+};
+
+// One order replica as a front end sees it: when it leads it takes every order (or answers the
+// scripted statuses first), else it answers kNotLeader with `hint`. Echoes the envelope like
+// order/order_server.cpp: every frame before the body goes back.
+class FakeReplica {
+ public:
+  FakeReplica(zmq::context_t& ctx, std::uint32_t id, ProbeLog* probes = nullptr)
+      : id_(id), probes_(probes), socket_(ctx, zmq::socket_type::router) {
+    common::configure_socket(socket_);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FakeReplica() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+
+  void script(std::deque<proto::Status> answers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    script_ = std::move(answers);
+  }
+  std::vector<std::string> placed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return placed_;
+  }
+
+  std::atomic<bool> leads{false};
+  std::atomic<int> hint{-1};
+  std::atomic<std::uint64_t> term{1};
+  std::atomic<bool> silent{false};     // swallow everything
+  std::atomic<bool> duplicate{false};  // answer every order twice
+  std::atomic<bool> reject{false};     // answer ErrorReply, as to an undecodable request
+  std::atomic<int> statuses{0};        // StatusRequests received
+  std::atomic<int> received{0};        // PlaceOrderRequests received
+  std::atomic<int> max_batch{0};       // most requests waiting at once (in flight together)
+
+ private:
+  void run() {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop_) {
+      if (zmq::poll(&item, 1, 20ms) <= 0) continue;
+      std::vector<std::vector<zmq::message_t>> batch;
+      for (;;) {
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+          break;
+        }
+        batch.push_back(std::move(parts));
+      }
+      max_batch = std::max<int>(max_batch, static_cast<int>(batch.size()));
+      for (auto& parts : batch) answer(parts);
+    }
+  }
+
+  void answer(std::vector<zmq::message_t>& parts) {
+    ASSERT_EQ(parts.size(), 4u);  // [routing id, attempt id, "", request]
+    EXPECT_EQ(parts[1].size(), 8u);
+    EXPECT_EQ(parts[2].size(), 0u);
+    auto env = proto::open_envelope(parts[3].to_string_view());
+    ASSERT_TRUE(env);
+    std::string body;
+    int copies = 1;
+    if (env->type == proto::MessageType::kStatusRequest) {
+      ++statuses;
+      if (probes_ != nullptr) probes_->add(id_);
+      if (silent) return;
+      proto::StatusReply st;
+      st.service = "order";
+      st.id = id_;
+      st.role = leads ? "leader" : "follower";
+      st.term = term;
+      st.leader_id = leads ? static_cast<std::int32_t>(id_) : hint.load();
+      body = proto::encode(st);
+    } else {
+      ASSERT_EQ(env->type, proto::MessageType::kPlaceOrderRequest);
+      auto req = proto::decode_body<proto::PlaceOrderRequest>(*env);
+      ASSERT_TRUE(req);
+      ++received;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        placed_.push_back(req->request_id);
+      }
+      if (silent) return;
+      proto::PlaceOrderReply rep;
+      if (reject) {
+        body = proto::encode(proto::ErrorReply{proto::Status::kBadRequest, "cannot decode"});
+      } else if (!leads) {
+        rep.status = proto::Status::kNotLeader;
+        rep.leader_hint = hint;
+        body = proto::encode(rep);
+      } else {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!script_.empty()) {
+            rep.status = script_.front();
+            script_.pop_front();
+          }
+        }
+        if (rep.status == proto::Status::kOk) rep.order_number = next_number_++;
+        body = proto::encode(rep);
+        if (duplicate) copies = 2;
+      }
+    }
+    for (; copies > 0; --copies) {
+      for (int i = 0; i < 3; ++i) {
+        socket_.send(zmq::buffer(parts[i].to_string_view()), zmq::send_flags::sndmore);
+      }
+      socket_.send(zmq::buffer(body), zmq::send_flags::none);
+    }
+  }
+
+  const std::uint32_t id_;
+  ProbeLog* const probes_;
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::deque<proto::Status> script_;  // guarded by mu_
+  std::vector<std::string> placed_;   // guarded by mu_: request ids, in arrival order
+  std::int64_t next_number_ = 0;      // the fake's thread only
+  std::thread thread_;
+};
+
+// R fake replicas with ids 1..R, sharing one probe log.
+struct Cluster {
+  Cluster(zmq::context_t& ctx, std::uint32_t n) {
+    for (std::uint32_t id = 1; id <= n; ++id) {
+      replicas.push_back(std::make_unique<FakeReplica>(ctx, id, &probes));
+    }
+  }
+  FakeReplica& operator[](std::uint32_t id) { return *replicas.at(id - 1); }
+  std::vector<std::string> endpoints() const {
+    std::vector<std::string> out;
+    for (const auto& r : replicas) out.push_back(r->endpoint());
+    return out;
+  }
+  ProbeLog probes;
+  std::vector<std::unique_ptr<FakeReplica>> replicas;
+};
+
+// Collects callbacks from the link thread.
+struct Results {
+  void add(PlaceOrderResult r) {
+    std::lock_guard<std::mutex> lock(mu);
+    results.push_back(std::move(r));
+    cv.notify_all();
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return results.size() >= n; });
+  }
+  OrderLink::Done done() {
+    return [this](PlaceOrderResult r) { add(std::move(r)); };
+  }
+  std::vector<PlaceOrderResult> get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return results;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<PlaceOrderResult> results;
+};
+
+OrderLinkOptions options(const Cluster& cluster) {
+  OrderLinkOptions o;
+  o.endpoints = cluster.endpoints();
+  o.timeouts.request = 1000ms;
+  o.timeouts.attempt = 100ms;
+  o.timeouts.probe = 50ms;
+  o.timeouts.backoff = 20ms;
+  return o;
+}
+
+proto::PlaceOrderRequest order(const std::string& id) {
+  return proto::PlaceOrderRequest{id, "Tux", proto::Side::kBuy, 1};
+}
+
+// Order number i of a batch, request id `prefix` + i.
+proto::PlaceOrderRequest order(std::string prefix, int i) {
+  prefix.append(std::to_string(i));
+  return order(prefix);
+}
+
+TEST(OrderLink, KeepsManyOrdersInFlightAtTheLeader) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[2].leads = true;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(2, 1);
+  Metrics metrics;
+  OrderLink link(ctx, options(cluster), tracker, &metrics);
+  Results got;
+  // Queued before the link starts, so they leave together.
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
+  link.start();
+  ASSERT_TRUE(got.wait_for(300));
+  std::set<std::int64_t> numbers;
+  for (const auto& r : got.get()) {
+    EXPECT_EQ(r.status, proto::Status::kOk);
+    numbers.insert(r.order_number);
+  }
+  EXPECT_EQ(numbers.size(), 300u);            // each order answered with its own reply
+  EXPECT_GT(cluster[2].max_batch.load(), 1);  // not one at a time
+  EXPECT_EQ(cluster[2].received.load(), 300);
+  EXPECT_EQ(cluster[1].received.load() + cluster[3].received.load(), 0);
+  EXPECT_TRUE(cluster.probes.get().empty());
+  EXPECT_EQ(metrics.retries(), 0u);
+}
+
+TEST(OrderLink, MaxInFlightBoundsOutstandingOrders) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  cluster[1].leads = true;
+  LeaderTracker tracker(1, 1000ms);
+  tracker.note_leader(1, 1);
+  OrderLinkOptions o = options(cluster);
+  o.max_in_flight = 3;
+  OrderLink link(ctx, o, tracker);
+  Results got;
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
+  link.start();
+  ASSERT_TRUE(got.wait_for(60));
+  for (const auto& r : got.get()) EXPECT_EQ(r.status, proto::Status::kOk);
+  EXPECT_LE(cluster[1].max_batch.load(), 3);
+}
+
+TEST(OrderLink, UnknownLeaderIsFoundByOneRoundOfProbesForEveryWaitingOrder) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[1].leads = true;
+  cluster[1].term = 4;
+  cluster[2].hint = 1;
+  cluster[3].hint = 1;
+  LeaderTracker tracker(3, 1000ms);
+  OrderLink link(ctx, options(cluster), tracker);
+  Results got;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
+  link.start();
+  ASSERT_TRUE(got.wait_for(50));
+  for (const auto& r : got.get()) EXPECT_EQ(r.status, proto::Status::kOk);
+  // Highest id first; one round shared by all 50 orders.
+  EXPECT_EQ(cluster.probes.get(), (std::vector<std::uint32_t>{3, 2, 1}));
+  EXPECT_EQ(cluster[1].received.load(), 50);
+  ASSERT_TRUE(tracker.leader());
+  EXPECT_EQ(tracker.leader()->id, 1u);
+  EXPECT_EQ(tracker.leader()->term, 4u);
+}
+
+TEST(OrderLink, NotLeaderHintIsFollowedWithTheSameRequestId) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[3].leads = true;
+  cluster[1].hint = 3;
+  cluster[2].hint = 3;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(1, 1);  // stale belief
+  Metrics metrics;
+  OrderLink link(ctx, options(cluster), tracker, &metrics);
+  link.start();
+  Results got;
+  ASSERT_TRUE(link.try_place(order("same"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
+  EXPECT_EQ(cluster[1].placed(), (std::vector<std::string>{"same"}));
+  EXPECT_EQ(cluster[3].placed(), (std::vector<std::string>{"same"}));
+  EXPECT_TRUE(cluster.probes.get().empty());  // the hint was enough
+  EXPECT_EQ(tracker.leader()->id, 3u);
+  EXPECT_EQ(metrics.retries(), 1u);
+}
+
+TEST(OrderLink, SilentLeaderIsSuspectedAndTheOrderIsPlacedAtTheNewLeader) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[3].silent = true;  // the old leader hangs; replica 2 won the election
+  cluster[2].leads = true;
+  cluster[1].hint = 2;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(3, 1);
+  Metrics metrics;
+  OrderLink link(ctx, options(cluster), tracker, &metrics);
+  link.start();
+  Results got;
+  const auto start = Clock::now();
+  ASSERT_TRUE(link.try_place(order("fo"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  const auto took = Clock::now() - start;
+  EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
+  EXPECT_GE(took, 95ms);  // one attempt timeout at the silent leader
+  EXPECT_LT(took, 900ms);
+  EXPECT_EQ(cluster[3].placed(), (std::vector<std::string>{"fo"}));
+  EXPECT_EQ(cluster[2].placed(), (std::vector<std::string>{"fo"}));  // same request id
+  EXPECT_TRUE(tracker.suspect(3, Clock::now()));
+  // Non-suspect first, highest id first: 2 says it leads, so 1 and 3 are not asked.
+  EXPECT_EQ(cluster.probes.get(), (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(tracker.leader()->id, 2u);
+  EXPECT_EQ(tracker.failovers(), 1u);
+  EXPECT_EQ(metrics.retries(), 1u);
+
+  // The next order goes straight to the new leader.
+  ASSERT_TRUE(link.try_place(order("next"), got.done()));
+  ASSERT_TRUE(got.wait_for(2));
+  EXPECT_EQ(got.get()[1].status, proto::Status::kOk);
+  EXPECT_EQ(cluster[2].placed().size(), 2u);
+  EXPECT_EQ(cluster[3].placed().size(), 1u);
+  EXPECT_EQ(metrics.retries(), 1u);
+}
+
+TEST(OrderLink, UnavailableIsRetriedAfterABackoffAndFinalAnswersAreNot) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  cluster[1].leads = true;
+  cluster[1].script({proto::Status::kUnavailable, proto::Status::kUnavailable});
+  LeaderTracker tracker(1, 1000ms);
+  tracker.note_leader(1, 1);
+  Metrics metrics;
+  OrderLink link(ctx, options(cluster), tracker, &metrics);
+  link.start();
+  Results got;
+  const auto start = Clock::now();
+  ASSERT_TRUE(link.try_place(order("u"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_GE(Clock::now() - start, 40ms);  // two pauses of 20 ms
+  EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
+  EXPECT_EQ(cluster[1].placed(), (std::vector<std::string>{"u", "u", "u"}));
+  EXPECT_EQ(metrics.retries(), 2u);
+
+  cluster[1].script({proto::Status::kInsufficient});
+  ASSERT_TRUE(link.try_place(order("i"), got.done()));
+  ASSERT_TRUE(got.wait_for(2));
+  EXPECT_EQ(got.get()[1].status, proto::Status::kInsufficient);
+  EXPECT_EQ(cluster[1].received.load(), 4);
+  EXPECT_EQ(metrics.retries(), 2u);
+}
+
+TEST(OrderLink, RejectedRequestIsInternalAndNotRetried) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  cluster[1].leads = true;
+  cluster[1].reject = true;
+  LeaderTracker tracker(1, 1000ms);
+  tracker.note_leader(1, 1);
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  Results got;
+  ASSERT_TRUE(link.try_place(order("bad"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.get()[0].status, proto::Status::kInternal);
+  EXPECT_EQ(cluster[1].received.load(), 1);
+}
+
+TEST(OrderLink, NoLeaderGivesUnavailableAtTheDeadline) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);  // an election that never ends: every replica a follower
+  LeaderTracker tracker(3, 1000ms);
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  Results got;
+  const auto start = Clock::now();
+  ASSERT_TRUE(link.try_place(order("x"), got.done()));
+  ASSERT_TRUE(got.wait_for(1, 5s));
+  const auto took = Clock::now() - start;
+  const auto r = got.get()[0];
+  EXPECT_EQ(r.status, proto::Status::kUnavailable);
+  EXPECT_NE(r.message.find("within 1000 ms"), std::string::npos) << r.message;
+  EXPECT_GE(took, 990ms);
+  EXPECT_LT(took, 1500ms);
+  EXPECT_EQ(cluster[1].received.load() + cluster[2].received.load() + cluster[3].received.load(),
+            0);
+  // Rounds of probes separated by back-off pauses, not a busy loop: 1000 ms / 20 ms at most.
+  EXPECT_GT(cluster.probes.get().size(), 3u);
+  EXPECT_LT(cluster.probes.get().size(), 3u * 100u);
+}
+
+TEST(OrderLink, EveryReplicaSilentGivesUnavailableAtTheDeadline) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 2);
+  cluster[1].silent = true;
+  cluster[2].silent = true;
+  LeaderTracker tracker(2, 1000ms);
+  tracker.note_leader(2, 1);
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  Results got;
+  const auto start = Clock::now();
+  ASSERT_TRUE(link.try_place(order("x"), got.done()));
+  ASSERT_TRUE(got.wait_for(1, 5s));
+  EXPECT_EQ(got.get()[0].status, proto::Status::kUnavailable);
+  EXPECT_GE(Clock::now() - start, 990ms);
+  EXPECT_LT(Clock::now() - start, 1500ms);
+}
+
+TEST(OrderLink, DuplicateRepliesAnswerOnce) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  cluster[1].leads = true;
+  cluster[1].duplicate = true;
+  LeaderTracker tracker(1, 1000ms);
+  tracker.note_leader(1, 1);
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  Results got;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(link.try_place(order("d", i), got.done()));
+  ASSERT_TRUE(got.wait_for(20));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(got.get().size(), 20u);
+}
+
+TEST(OrderLink, FullQueueIsRefused) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  LeaderTracker tracker(1, 1000ms);
+  OrderLinkOptions o = options(cluster);
+  o.queue_limit = 3;
+  OrderLink link(ctx, o, tracker);
+  Results got;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(link.try_place(order("q"), got.done()));
+  EXPECT_FALSE(link.try_place(order("q"), got.done()));
+  EXPECT_EQ(link.queued(), 3u);
+  link.stop();  // never started: the queued ones are answered all the same
+  ASSERT_TRUE(got.wait_for(3, 1s));
+  for (const auto& r : got.get()) EXPECT_EQ(r.status, proto::Status::kUnavailable);
+}
+
+TEST(OrderLink, StopAnswersOrdersInFlightAndRefusesNewOnes) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 1);
+  cluster[1].leads = true;
+  cluster[1].silent = true;
+  LeaderTracker tracker(1, 1000ms);
+  tracker.note_leader(1, 1);
+  OrderLinkOptions o = options(cluster);
+  o.timeouts.request = 10000ms;
+  o.timeouts.attempt = 5000ms;
+  OrderLink link(ctx, o, tracker);
+  link.start();
+  Results got;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(link.try_place(order("s", i), got.done()));
+  for (int i = 0; i < 200 && cluster[1].received.load() < 5; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(cluster[1].received.load(), 5);
+  const auto start = Clock::now();
+  link.stop();  // long before any deadline: everyone gets an answer now
+  EXPECT_LT(Clock::now() - start, 1s);
+  ASSERT_TRUE(got.wait_for(5, 100ms));
+  for (const auto& r : got.get()) {
+    EXPECT_EQ(r.status, proto::Status::kUnavailable);
+    EXPECT_EQ(r.message, "front end shutting down");
+  }
+  EXPECT_FALSE(link.try_place(order("late"), got.done()));
+  link.stop();  // idempotent
+  EXPECT_EQ(got.get().size(), 5u);
+}
+
+}  // namespace
+}  // namespace bazaar::frontend
