@@ -9,16 +9,35 @@
 namespace bazaar::frontend {
 
 namespace {
+
 using Clock = std::chrono::steady_clock;
+
+// ApiHandler::execute() renders an order's reply from a Backend's answer; on the link path the
+// answer is already there, so this Backend just hands it over (one rendering of an order reply
+// for both paths). Only place_order() is ever called.
+class PlacedOrder : public Backend {
+ public:
+  explicit PlacedOrder(PlaceOrderResult result) : result_(std::move(result)) {}
+  LookupResult lookup(const std::string&) override { return {}; }
+  ListResult list() override { return {}; }
+  PlaceOrderResult place_order(const proto::PlaceOrderRequest&) override { return result_; }
+  GetOrderResult get_order(std::int64_t) override { return {}; }
+  HealthSnapshot health() override { return {}; }
+
+ private:
+  PlaceOrderResult result_;
+};
+
 }  // namespace
 
 ApiDispatcher::ApiDispatcher(const ApiHandler& api, BridgePool& bridge, LookupCache* cache,
-                             Metrics* metrics, CatalogLink* link)
+                             Metrics* metrics, CatalogLink* link, OrderLink* orders)
     : api_(api),
       bridge_(bridge),
       cache_(cache != nullptr && cache->enabled() ? cache : nullptr),
       metrics_(metrics),
-      link_(link) {}
+      link_(link),
+      orders_(orders) {}
 
 void ApiDispatcher::on_rejected(unsigned status) {
   if (metrics_) metrics_->observe_rejected(status);
@@ -67,6 +86,32 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
       finish(ApiHandler::lookup_reply(name, result));
     };
     if (!link_->try_lookup(lookup->name, std::move(on_reply))) {
+      finish(error_reply(503, "front end overloaded, try again"));
+    }
+    return;
+  }
+  if (auto* place = std::get_if<PlaceOrderCall>(call); place != nullptr && orders_ != nullptr) {
+    LookupCache* const cache = cache_;
+    // The link sends this copy; the call stays here, for the reply (it names the item).
+    proto::PlaceOrderRequest order = place->request;
+    OrderLink::Done on_reply = [cache, finish, placed = std::move(*call)](PlaceOrderResult result) {
+      // Read-your-writes, as ServiceBackend::place_order(): before the client hears of its
+      // trade, no lookup here may answer with the item as it was before it. Only acknowledged
+      // trades: one whose outcome is unknown (503) reaches us through the bus if it commits.
+      if (cache != nullptr && result.status == proto::Status::kOk) {
+        cache->invalidate_local(std::get<PlaceOrderCall>(placed).request.name);
+      }
+      ApiResponse reply;
+      try {
+        PlacedOrder answered(std::move(result));
+        reply = ApiHandler::execute(placed, answered);
+      } catch (const std::exception& e) {
+        spdlog::error("request failed: {}", e.what());
+        reply = error_reply(500, "internal error");
+      }
+      finish(std::move(reply));
+    };
+    if (!orders_->try_place(std::move(order), std::move(on_reply))) {
       finish(error_reply(503, "front end overloaded, try again"));
     }
     return;

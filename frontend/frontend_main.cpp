@@ -21,6 +21,7 @@
 #include "frontend/leader_tracker.h"
 #include "frontend/lookup_cache.h"
 #include "frontend/metrics.h"
+#include "frontend/order_link.h"
 #include "frontend/request_parsing.h"
 #include "frontend/service_backend.h"
 
@@ -136,6 +137,15 @@ int run(const po::variables_map& vm) {
   link_options.queue_limit = static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>());
   link_options.max_in_flight = static_cast<std::size_t>(vm["max-in-flight"].as<std::int64_t>());
   CatalogLink link(ctx, link_options, &metrics);
+  // Orders skip the bridge too: one thread keeps many in flight, one DEALER per replica, with
+  // OrderClient's retry policy. The bridge keeps GET /orders/N, lists and /health.
+  OrderLinkOptions order_options;
+  order_options.endpoints = endpoints.orders;
+  order_options.timeouts = timeouts;
+  order_options.queue_limit = link_options.queue_limit;
+  order_options.max_in_flight =
+      static_cast<std::size_t>(vm["max-orders-in-flight"].as<std::int64_t>());
+  OrderLink order_link(ctx, order_options, tracker, &metrics);
 
   const HttpServer* server_for_metrics = nullptr;  // set before the server starts serving
   ApiHandler api(random_request_id, [&]() {
@@ -148,12 +158,13 @@ int run(const po::variables_map& vm) {
     snap.lookups_queued = link.queued();
     return metrics.render(snap);
   });
-  ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link);
+  ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link, &order_link);
   HttpServer server(http, dispatcher);
   server_for_metrics = &server;
 
   subscriber.start();
   link.start();
+  order_link.start();
   server.start();
   spdlog::info("listening on http://{}:{} (catalog {}, {} order replica(s), bus {})", http.address,
                server.port(), endpoints.catalog, endpoints.orders.size(), bus);
@@ -164,6 +175,7 @@ int run(const po::variables_map& vm) {
   // In-flight requests end within their own deadline; allow that plus writing the reply.
   server.shutdown(timeouts.request + std::chrono::milliseconds(1000));
   link.stop();
+  order_link.stop();
   bridge.stop();
   subscriber.stop();
   spdlog::info("stopped");
@@ -189,9 +201,13 @@ int main(int argc, char** argv) {
   add("workers", po::value<std::int64_t>()->default_value(64),
       "bridge threads (each with its own ZeroMQ sockets)");
   add("queue-limit", po::value<std::int64_t>()->default_value(4096),
-      "requests waiting for a bridge thread, and lookups waiting to be sent; beyond it 503");
+      "requests waiting for a bridge thread, lookups and orders waiting to be sent (each its own "
+      "queue); beyond it 503");
   add("max-in-flight", po::value<std::int64_t>()->default_value(1024),
       "lookups outstanding at the catalog at once; more wait in the queue");
+  add("max-orders-in-flight", po::value<std::int64_t>()->default_value(1024),
+      "orders being placed at once (sent, backing off or waiting for a leader); more wait in "
+      "the queue");
   add("request-timeout", po::value<std::int64_t>()->default_value(3000),
       "deadline of one request, retries and fail-over included (ms); then 503");
   add("attempt-timeout", po::value<std::int64_t>()->default_value(500),
@@ -219,6 +235,7 @@ int main(int argc, char** argv) {
       {"workers", 1, 1024},
       {"queue-limit", 1, 1 << 20},
       {"max-in-flight", 1, 1 << 20},
+      {"max-orders-in-flight", 1, 1 << 20},
       {"request-timeout", 1, 3600000},
       {"attempt-timeout", 1, 3600000},
       {"cache-size", 0, 100000000},
