@@ -48,6 +48,7 @@ bool known_type(std::uint16_t t) {
     case MessageType::kVoteReply:
     case MessageType::kAppendEntries:
     case MessageType::kAppendReply:
+    case MessageType::kTimeoutNow:
     case MessageType::kInvalidation:
     case MessageType::kLeaderAnnouncement:
     case MessageType::kHeartbeat:
@@ -163,6 +164,8 @@ const char* to_string(MessageType t) {
       return "AppendEntries";
     case MessageType::kAppendReply:
       return "AppendReply";
+    case MessageType::kTimeoutNow:
+      return "TimeoutNow";
     case MessageType::kInvalidation:
       return "Invalidation";
     case MessageType::kLeaderAnnouncement:
@@ -303,7 +306,8 @@ bool validate(const Heartbeat& m) {
   return header_ok(m.header);
 }
 bool validate(const RequestVote& m) {
-  return m.candidate > 0 && m.last_term <= m.term;
+  // A transfer election is a real one: a pre-vote never carries the flag.
+  return m.candidate > 0 && m.last_term <= m.term && !(m.pre_vote && m.transfer);
 }
 bool validate(const VoteReply& m) {
   return m.from > 0;
@@ -324,6 +328,9 @@ bool validate(const AppendEntries& m) {
 }
 bool validate(const AppendReply& m) {
   return m.from > 0;
+}
+bool validate(const TimeoutNow& m) {
+  return m.leader > 0 && m.term > 0;
 }
 
 }  // namespace bazaar::proto

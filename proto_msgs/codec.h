@@ -86,6 +86,7 @@ bool validate(const RequestVote& m);
 bool validate(const VoteReply& m);
 bool validate(const AppendEntries& m);
 bool validate(const AppendReply& m);
+bool validate(const TimeoutNow& m);
 
 namespace detail {
 /// Number of fields of T on the wire (the array length a default T packs to).

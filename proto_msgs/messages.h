@@ -46,6 +46,7 @@ enum class MessageType : std::uint16_t {
   kVoteReply = 31,
   kAppendEntries = 32,
   kAppendReply = 33,
+  kTimeoutNow = 34,
   kInvalidation = 40,
   kLeaderAnnouncement = 41,
   kHeartbeat = 42,
@@ -268,7 +269,9 @@ struct LogEntry {
 };
 
 /// A candidate asks for a vote. With `pre_vote` it only asks whether it could win (term is then
-/// the term it would campaign in); nobody changes state for a pre-vote.
+/// the term it would campaign in); nobody changes state for a pre-vote. With `transfer` the
+/// candidate campaigns because the leader of its previous term told it to (TimeoutNow): voters
+/// then set aside their leader lease, and apply every other rule as usual. Never both.
 struct RequestVote {
   static constexpr MessageType kType = MessageType::kRequestVote;
   std::uint64_t term = 0;
@@ -276,7 +279,8 @@ struct RequestVote {
   std::uint64_t last_index = 0;
   std::uint64_t last_term = 0;
   bool pre_vote = false;
-  MSGPACK_DEFINE(term, candidate, last_index, last_term, pre_vote)
+  bool transfer = false;
+  MSGPACK_DEFINE(term, candidate, last_index, last_term, pre_vote, transfer)
 };
 
 struct VoteReply {
@@ -310,6 +314,16 @@ struct AppendReply {
   std::uint64_t match_index = 0;
   std::uint64_t next_index = 0;
   MSGPACK_DEFINE(term, from, success, match_index, next_index)
+};
+
+/// Leadership transfer (Raft thesis §3.10): the leader of `term` has made the receiver's log
+/// match its own and stopped taking proposals; the receiver campaigns at once, without pre-vote,
+/// with RequestVote.transfer set. Sent once per transfer, to a replica of a higher id.
+struct TimeoutNow {
+  static constexpr MessageType kType = MessageType::kTimeoutNow;
+  std::uint64_t term = 0;
+  std::uint32_t leader = 0;
+  MSGPACK_DEFINE(term, leader)
 };
 
 // ---- events (PUB/SUB through the broker) ---------------------------------------------------

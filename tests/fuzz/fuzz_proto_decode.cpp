@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           proto::TradeReply, proto::TradeBatchRequest, proto::TradeBatchReply,
           proto::ReconcileRequest, proto::ReconcileReply, proto::PlaceOrderRequest,
           proto::PlaceOrderReply, proto::GetOrderRequest, proto::GetOrderReply, proto::RequestVote,
-          proto::VoteReply, proto::AppendEntries, proto::AppendReply, proto::Invalidation,
-          proto::LeaderAnnouncement, proto::Heartbeat>(*env);
+          proto::VoteReply, proto::AppendEntries, proto::AppendReply, proto::TimeoutNow,
+          proto::Invalidation, proto::LeaderAnnouncement, proto::Heartbeat>(*env);
   return 0;
 }

@@ -50,10 +50,12 @@ int main(int argc, char** argv) {
   put("get-req", proto::encode(proto::GetOrderRequest{7}));
   put("get-rep", proto::encode(proto::GetOrderReply{
                      proto::Status::kOk, proto::Order{7, "Tux", proto::Side::kBuy, 2, "rid"}}));
-  put("vote-req", proto::encode(proto::RequestVote{5, 3, 10, 4, true}));
+  put("vote-req", proto::encode(proto::RequestVote{5, 3, 10, 4, true, false}));
+  put("vote-req-transfer", proto::encode(proto::RequestVote{6, 3, 10, 5, false, true}));
   put("vote-rep", proto::encode(proto::VoteReply{5, 2, true, false}));
   put("append", proto::encode(proto::AppendEntries{5, 3, 0, 0, {entry, entry}, 1}));
   put("append-rep", proto::encode(proto::AppendReply{5, 2, true, 2, 3}));
+  put("timeout-now", proto::encode(proto::TimeoutNow{5, 2}));
   put("inv", proto::encode(proto::Invalidation{{"catalog", 42, 1}, "Tux", 3}));
   put("leader", proto::encode(proto::LeaderAnnouncement{{"order-3", 42, 1}, 5, 3, "tcp://x:1"}));
   put("hb", proto::encode(proto::Heartbeat{{"broker", 42, 1}, 250}));

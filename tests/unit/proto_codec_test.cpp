@@ -164,7 +164,14 @@ TEST(ProtoCodec, ReplicationAndBatchMessages) {
   auto got = round_trip(a);
   ASSERT_EQ(got.entries.size(), 2u);
   EXPECT_EQ(got.entries[1], order);
-  EXPECT_EQ(round_trip(RequestVote{4, 3, 10, 3, true}).pre_vote, true);
+  EXPECT_EQ(round_trip(RequestVote{4, 3, 10, 3, true, false}).pre_vote, true);
+  const auto forced = round_trip(RequestVote{5, 3, 10, 4, false, true});
+  EXPECT_TRUE(forced.transfer);
+  EXPECT_FALSE(forced.pre_vote);
+  EXPECT_EQ(forced.last_term, 4u);
+  const auto now = round_trip(TimeoutNow{7, 2});
+  EXPECT_EQ(now.term, 7u);
+  EXPECT_EQ(now.leader, 2u);
   EXPECT_EQ(round_trip(AppendReply{4, 1, true, 12, 13}).match_index, 12u);
 
   // Bounds: an order entry without a name, an entry from a later term, an unknown kind.
@@ -177,8 +184,31 @@ TEST(ProtoCodec, ReplicationAndBatchMessages) {
   bad = a;
   bad.entries[0].kind = 7;
   EXPECT_EQ(decode<AppendEntries>(encode(bad)).error, DecodeError::kInvalidField);
-  EXPECT_EQ(decode<RequestVote>(encode(RequestVote{1, 0, 0, 0, false})).error,
+  EXPECT_EQ(decode<RequestVote>(encode(RequestVote{1, 0, 0, 0, false, false})).error,
             DecodeError::kInvalidField);
+  // A pre-vote is never a transfer election; TimeoutNow names a leader and a real term.
+  EXPECT_EQ(decode<RequestVote>(encode(RequestVote{2, 3, 0, 0, true, true})).error,
+            DecodeError::kInvalidField);
+  EXPECT_EQ(decode<TimeoutNow>(encode(TimeoutNow{7, 0})).error, DecodeError::kInvalidField);
+  EXPECT_EQ(decode<TimeoutNow>(encode(TimeoutNow{0, 2})).error, DecodeError::kInvalidField);
+  // A RequestVote of the old shape (no transfer field) is missing a field: refused, not misread.
+  {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(3);
+    pk.pack(kProtocolVersion);
+    pk.pack(static_cast<std::uint16_t>(MessageType::kRequestVote));
+    pk.pack_array(5);
+    pk.pack(std::uint64_t{4});
+    pk.pack(std::uint32_t{3});
+    pk.pack(std::uint64_t{10});
+    pk.pack(std::uint64_t{3});
+    pk.pack(false);
+    EXPECT_EQ(decode<RequestVote>(std::string_view(buf.data(), buf.size())).error,
+              DecodeError::kWrongShape);
+  }
+  // The types are told apart: a TimeoutNow is not an AppendReply.
+  EXPECT_EQ(decode<AppendReply>(encode(TimeoutNow{7, 2})).error, DecodeError::kWrongType);
 
   TradeBatchRequest batch;
   batch.trades = {TradeRequest{"a", "Tux", Side::kBuy, 1},
