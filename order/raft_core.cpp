@@ -107,6 +107,7 @@ Ready RaftCore::take_ready() {
 
 void RaftCore::become_follower(std::uint64_t term, std::int32_t leader, std::uint64_t now_ms) {
   if (term > hard_.term) set_term(term);
+  if (transfer_) end_transfer(now_ms);  // stepping down ends a transfer, whatever its fate
   role_ = RaftRole::kFollower;
   leader_ = leader;
   votes_.clear();
@@ -122,17 +123,17 @@ void RaftCore::start_pre_vote(std::uint64_t now_ms) {
   votes_ = {config_.id};
   reset_election_timer(now_ms);
   if (votes_.size() >= majority()) {
-    start_election(now_ms);
+    start_election(now_ms, false);
     return;
   }
   for (auto m : config_.members) {
     if (m == config_.id) continue;
-    send(m,
-         proto::RequestVote{hard_.term + 1, config_.id, log_.size(), term_at(log_.size()), true});
+    send(m, proto::RequestVote{hard_.term + 1, config_.id, log_.size(), term_at(log_.size()), true,
+                               false});
   }
 }
 
-void RaftCore::start_election(std::uint64_t now_ms) {
+void RaftCore::start_election(std::uint64_t now_ms, bool transfer) {
   set_term(hard_.term + 1);
   hard_.voted_for = static_cast<std::int32_t>(config_.id);
   role_ = RaftRole::kCandidate;
@@ -145,7 +146,8 @@ void RaftCore::start_election(std::uint64_t now_ms) {
   }
   for (auto m : config_.members) {
     if (m == config_.id) continue;
-    send(m, proto::RequestVote{hard_.term, config_.id, log_.size(), term_at(log_.size()), false});
+    send(m, proto::RequestVote{hard_.term, config_.id, log_.size(), term_at(log_.size()), false,
+                               transfer});
   }
 }
 
@@ -154,6 +156,7 @@ void RaftCore::become_leader(std::uint64_t now_ms) {
   leader_ = static_cast<std::int32_t>(config_.id);
   votes_.clear();
   progress_.clear();
+  transfer_.reset();
   for (auto m : config_.members) {
     if (m != config_.id) progress_[m] = Progress{log_.size() + 1, 0, 0, now_ms};
   }
@@ -185,6 +188,8 @@ void RaftCore::tick(std::uint64_t now_ms) {
       broadcast_append(now_ms, true);
       next_heartbeat_ = now_ms + config_.heartbeat_ms;
     }
+    watch_peers(now_ms);
+    drive_transfer(now_ms);
     return;
   }
   if (now_ms >= election_deadline_) start_pre_vote(now_ms);
@@ -199,12 +204,15 @@ void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
         if constexpr (std::is_same_v<T, proto::VoteReply>) on_vote_reply(m, now_ms);
         if constexpr (std::is_same_v<T, proto::AppendEntries>) on_append(m, now_ms);
         if constexpr (std::is_same_v<T, proto::AppendReply>) on_append_reply(m, now_ms);
+        if constexpr (std::is_same_v<T, proto::TimeoutNow>) on_timeout_now(m, now_ms);
       },
       message);
 }
 
 ProposeOutcome RaftCore::propose(proto::LogEntry entry, std::uint64_t& index) {
   if (role_ != RaftRole::kLeader) return ProposeOutcome::kNotLeader;
+  // A transfer waits for the target to hold the whole log; new entries would only move the goal.
+  if (transfer_) return ProposeOutcome::kTransferring;
   entry.term = hard_.term;
   if (entry.kind == proto::LogEntry::kOrder) entry.order_number = order_count_;
   append_local(std::move(entry));
@@ -222,10 +230,13 @@ ProposeOutcome RaftCore::propose(proto::LogEntry entry, std::uint64_t& index) {
 
 void RaftCore::on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms) {
   // Lease: while a leader is heard from, refuse to help unseat it (and do not even adopt a higher
-  // term from the request), so a replica that rejoins cannot disrupt a healthy leader.
+  // term from the request), so a replica that rejoins cannot disrupt a healthy leader. A transfer
+  // election is that leader's own wish (it sent TimeoutNow), so the lease does not apply; every
+  // rule that safety rests on (term, one vote per term, log up to date) still does.
   const bool leader_alive =
-      role_ == RaftRole::kLeader ||
-      (leader_ >= 0 && now_ms - last_leader_contact_ < config_.election_ms && heard_leader_);
+      !m.transfer &&
+      (role_ == RaftRole::kLeader ||
+       (leader_ >= 0 && now_ms - last_leader_contact_ < config_.election_ms && heard_leader_));
   if (m.pre_vote) {
     const bool grant =
         m.term > hard_.term && !leader_alive && up_to_date(m.last_index, m.last_term);
@@ -258,7 +269,7 @@ void RaftCore::on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms) {
     }
     if (role_ != RaftRole::kPreCandidate || !m.granted || m.term != hard_.term + 1) return;
     votes_.insert(m.from);
-    if (votes_.size() >= majority()) start_election(now_ms);
+    if (votes_.size() >= majority()) start_election(now_ms, false);
     return;
   }
   if (m.term > hard_.term) {
@@ -349,6 +360,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   if (it == progress_.end()) return;
   Progress& p = it->second;
   p.last_heard = now_ms;
+  p.replied = true;
   if (m.success) {
     if (m.match_index > p.match && m.match_index <= log_.size()) {
       p.match = m.match_index;
@@ -364,6 +376,8 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   }
   if (p.inflight_since == 0 && (p.next <= log_.size() || !m.success))
     send_append(m.from, now_ms, false);
+  watch_peers(now_ms);
+  drive_transfer(now_ms);
 }
 
 void RaftCore::advance_commit() {
@@ -378,6 +392,88 @@ void RaftCore::advance_commit() {
       break;
     }
   }
+}
+
+// ---- leadership transfer (Raft thesis §3.10) ---------------------------------------------------
+
+void RaftCore::watch_peers(std::uint64_t now_ms) {
+  // Why a time window and not "match >= commit" at every instant: under load the commit index
+  // moves as soon as the faster follower answers, so a healthy follower is often one batch
+  // behind for a few milliseconds. Behind for longer than two heartbeats (a catch-up, a stall)
+  // breaks the run; so does silence for two heartbeats.
+  const std::uint64_t tolerance = 2 * config_.heartbeat_ms;
+  for (auto& [peer, p] : progress_) {
+    const bool behind = p.match < commit_;
+    bool lagged = false;  // a lag longer than the tolerance, still going or just ended
+    if (behind) {
+      if (!p.behind_since) p.behind_since = now_ms;
+      lagged = now_ms - *p.behind_since > tolerance;
+    } else if (p.behind_since) {
+      lagged = now_ms - *p.behind_since > tolerance;
+      p.behind_since.reset();
+    }
+    const bool alive = p.replied && now_ms - p.last_heard <= tolerance;
+    if (!alive || (behind && lagged)) {
+      p.steady_since.reset();
+    } else if (lagged || !p.steady_since) {
+      p.steady_since = now_ms;  // steady from here (a long lag that just ended restarts the run)
+    }
+  }
+}
+
+void RaftCore::drive_transfer(std::uint64_t now_ms) {
+  if (role_ != RaftRole::kLeader || !config_.transfer) return;
+  if (transfer_) {
+    // Raft thesis §3.10: a transfer that has not ended within an election timeout is abandoned
+    // and the leader serves again (the target is dead, cut off, or could not win).
+    if (now_ms - transfer_->started >= config_.election_ms) {
+      end_transfer(now_ms);
+      return;
+    }
+    const Progress& p = progress_[transfer_->target];
+    if (!transfer_->timeout_now_sent && p.match == log_.size()) {
+      // The target holds the whole log, and nothing new is appended: it can win any election.
+      send(transfer_->target, proto::TimeoutNow{hard_.term, config_.id});
+      transfer_->timeout_now_sent = true;
+    }
+    return;
+  }
+  if (now_ms < next_transfer_ms_) return;
+  std::uint32_t target = 0;
+  for (const auto& [peer, p] : progress_) {
+    // Only upwards, so leadership climbs to the highest live id and never flips back and forth.
+    if (peer > config_.id && peer > target && p.steady_since &&
+        now_ms - *p.steady_since >= config_.transfer_stable_ms) {
+      target = peer;
+    }
+  }
+  if (target == 0) return;
+  transfer_ = Transfer{target, now_ms, false};
+  Progress& p = progress_[target];
+  if (p.match == log_.size()) {
+    send(target, proto::TimeoutNow{hard_.term, config_.id});
+    transfer_->timeout_now_sent = true;
+  } else if (p.inflight_since == 0) {
+    send_append(target, now_ms, false);  // its reply, once it holds everything, sends TimeoutNow
+  }
+}
+
+void RaftCore::end_transfer(std::uint64_t now_ms) {
+  transfer_.reset();
+  // After any attempt, successful or not, wait before the next: a target that cannot win (or
+  // keeps dying) then costs at most one short pause of proposals per back-off.
+  next_transfer_ms_ = now_ms + config_.transfer_backoff_ms;
+}
+
+void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) {
+  // Only the leader of the current term (or of a newer one we have not heard of) may make us
+  // campaign: an older term's TimeoutNow (a duplicate, or one overtaken by the election it
+  // caused) is dropped, so one transfer causes at most one forced election.
+  if (m.term < hard_.term || m.leader == config_.id) return;
+  if (m.term > hard_.term) become_follower(m.term, static_cast<std::int32_t>(m.leader), now_ms);
+  if (role_ == RaftRole::kLeader) return;
+  // No pre-vote: the leader asked for this election, and its lease must not stop it.
+  start_election(now_ms, true);
 }
 
 }  // namespace bazaar::order

@@ -1,8 +1,9 @@
 // The replication core: Raft (terms, votes, majority commit, log matching) with pre-vote, check-
-// quorum and a priority rule, as a pure state machine. Messages and clock ticks go in; messages to
-// send, records to persist and the commit index come out. No sockets, clock or disk inside, so
-// the simulation in tests/unit/order_raft_sim_test.cpp can drive it deterministically.
-// docs/REPLICATION.md describes the states, transitions and what is persisted when.
+// quorum, a priority rule and leadership transfer to the highest id, as a pure state machine.
+// Messages and clock ticks go in; messages to send, records to persist and the commit index come
+// out. No sockets, clock or disk inside, so the simulation in tests/unit/order_raft_sim_test.cpp
+// can drive it deterministically. docs/REPLICATION.md describes the states, transitions and what is
+// persisted when.
 #pragma once
 
 #include <cstdint>
@@ -39,10 +40,19 @@ struct RaftConfig {
   std::uint64_t jitter_ms = 100;
   std::size_t max_batch = 2048;  // entries per AppendEntries
   std::uint64_t seed = 1;        // for the jitter
+  /// Leadership transfer (Raft thesis §3.10), so the highest live up-to-date id leads also after
+  /// it rejoins: a leader hands office to the highest peer above its own id that is alive (a
+  /// reply within two heartbeats) and has kept up (never behind the commit index for more than
+  /// two heartbeats) for transfer_stable_ms without a break. An attempt that has not ended
+  /// within election_ms is abandoned; after any attempt the leader waits transfer_backoff_ms
+  /// before the next, so a target that cannot win costs at most one pause per back-off.
+  bool transfer = true;
+  std::uint64_t transfer_stable_ms = 500;
+  std::uint64_t transfer_backoff_ms = 5000;
 };
 
-using PeerMessage =
-    std::variant<proto::RequestVote, proto::VoteReply, proto::AppendEntries, proto::AppendReply>;
+using PeerMessage = std::variant<proto::RequestVote, proto::VoteReply, proto::AppendEntries,
+                                 proto::AppendReply, proto::TimeoutNow>;
 
 struct Outgoing {
   std::uint32_t to = 0;
@@ -66,7 +76,11 @@ struct Ready {
   }
 };
 
-enum class ProposeOutcome : std::uint8_t { kAccepted, kNotLeader };
+enum class ProposeOutcome : std::uint8_t {
+  kAccepted,
+  kNotLeader,
+  kTransferring,  // this leader is handing office to another replica: nothing was appended
+};
 
 /// One replica's Raft state. Not thread-safe: one owner. Times are milliseconds on any monotonic
 /// clock the caller chooses.
@@ -82,7 +96,8 @@ class RaftCore {
   /// Delivers a message from a peer.
   void receive(const PeerMessage& message, std::uint64_t now_ms);
   /// As leader, appends `entry` (its term is set here) and starts replicating it; `index` gets its
-  /// position. Anywhere else: kNotLeader.
+  /// position. During a leadership transfer: kTransferring (retry shortly: the transfer ends
+  /// within an election timeout, one way or the other). Anywhere else: kNotLeader.
   ProposeOutcome propose(proto::LogEntry entry, std::uint64_t& index);
   /// Hands over (and clears) what has accumulated since the last call.
   Ready take_ready();
@@ -98,6 +113,11 @@ class RaftCore {
   const std::vector<proto::LogEntry>& log() const { return log_; }
   /// Orders in the log (committed or not): the number the next order gets.
   std::int64_t order_count() const { return order_count_; }
+  /// The replica this leader is handing office to, while a transfer is under way (proposals are
+  /// refused meanwhile); nullopt otherwise, and always on a non-leader.
+  std::optional<std::uint32_t> transfer_target() const {
+    return transfer_ ? std::optional<std::uint32_t>(transfer_->target) : std::nullopt;
+  }
 
  private:
   struct Progress {
@@ -105,6 +125,16 @@ class RaftCore {
     std::uint64_t match = 0;
     std::uint64_t inflight_since = 0;  // when the outstanding append was sent; 0: none
     std::uint64_t last_heard = 0;
+    // Transfer eligibility (see RaftConfig::transfer). `replied`: heard in this term at all.
+    bool replied = false;
+    std::optional<std::uint64_t> behind_since;  // match below the commit index since then
+    std::optional<std::uint64_t> steady_since;  // alive and keeping up without a break since
+  };
+  // A leadership transfer under way: proposals are refused until it ends (see drive_transfer).
+  struct Transfer {
+    std::uint32_t target = 0;       // the peer that is to lead
+    std::uint64_t started = 0;      // abandoned election_ms after this
+    bool timeout_now_sent = false;  // TimeoutNow goes once per transfer
   };
 
   std::uint64_t term_at(std::uint64_t index) const;
@@ -113,7 +143,7 @@ class RaftCore {
   void reset_election_timer(std::uint64_t now_ms);
   void become_follower(std::uint64_t term, std::int32_t leader, std::uint64_t now_ms);
   void start_pre_vote(std::uint64_t now_ms);
-  void start_election(std::uint64_t now_ms);
+  void start_election(std::uint64_t now_ms, bool transfer);
   void become_leader(std::uint64_t now_ms);
   void set_term(std::uint64_t term);
   void send(std::uint32_t to, PeerMessage m);
@@ -123,11 +153,15 @@ class RaftCore {
   void set_commit(std::uint64_t index);
   void append_local(proto::LogEntry e);
   void truncate_local(std::uint64_t from);
+  void watch_peers(std::uint64_t now_ms);
+  void drive_transfer(std::uint64_t now_ms);
+  void end_transfer(std::uint64_t now_ms);
 
   void on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms);
   void on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms);
   void on_append(const proto::AppendEntries& m, std::uint64_t now_ms);
   void on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms);
+  void on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms);
 
   RaftConfig config_;
   HardState hard_;
@@ -142,6 +176,8 @@ class RaftCore {
   std::uint64_t next_heartbeat_ = 0;
   std::set<std::uint32_t> votes_;
   std::map<std::uint32_t, Progress> progress_;  // leader only, peers only
+  std::optional<Transfer> transfer_;            // leader only: a transfer under way
+  std::uint64_t next_transfer_ms_ = 0;          // no transfer starts before (back-off)
   std::uint64_t now_ = 0;                       // time of the latest tick or message
   std::mt19937_64 rng_;
   Ready ready_;

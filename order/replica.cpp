@@ -36,6 +36,9 @@ std::optional<PeerMessage> decode_peer(std::string_view bytes) {
     case proto::MessageType::kAppendReply:
       if (auto m = proto::decode_body<proto::AppendReply>(*env)) return PeerMessage{*m};
       break;
+    case proto::MessageType::kTimeoutNow:
+      if (auto m = proto::decode_body<proto::TimeoutNow>(*env)) return PeerMessage{*m};
+      break;
     default:
       break;
   }
@@ -202,6 +205,15 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     ++waiting_;
     return;
   }
+  if (auto target = core_.transfer_target()) {
+    // Handing office to a higher id: no new trade reaches the catalog, since its order could not
+    // be logged here. The front end pauses and retries; the transfer ends within an election
+    // timeout, at the new leader or back here.
+    r.status = proto::Status::kUnavailable;
+    r.message = "leadership transfer to replica " + std::to_string(*target) + " in progress";
+    reply(token, r);
+    return;
+  }
   if (waiting_ >= options_.max_pending) {
     r.status = proto::Status::kUnavailable;
     r.message = "too many orders in flight";
@@ -247,18 +259,27 @@ void Replica::on_trade(const std::string& request_id,
     r.message = proto::to_string(trade->status);
   } else {
     std::uint64_t index = 0;
-    if (core_.propose(order_entry(pending.request), index) == ProposeOutcome::kAccepted) {
+    const ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
+    if (outcome == ProposeOutcome::kAccepted) {
       // Known at once, before the next flush, so a repeat can never reach the catalog again.
       index_of_id_[pending.request.request_id] = index;
       committing_[index] = std::move(pending.waiters);
       waiting_ += committing_[index].size();
       return;
     }
-    // Deposed while the catalog worked: the client retries at the new leader with the same id,
-    // and the catalog answers it from its record of applied ids.
-    r.status = proto::Status::kNotLeader;
-    r.leader_hint = core_.leader_id();
-    r.message = "leadership lost";
+    if (outcome == ProposeOutcome::kTransferring) {
+      // A transfer began while the catalog worked. The retry with the same id finds the trade
+      // applied (duplicate) and logs it here if the transfer is abandoned; if it succeeds, the
+      // new leader's reconciliation rolls the trade forward.
+      r.status = proto::Status::kUnavailable;
+      r.message = "leadership transfer in progress";
+    } else {
+      // Deposed while the catalog worked: the client retries at the new leader with the same
+      // id, and the catalog answers it from its record of applied ids.
+      r.status = proto::Status::kNotLeader;
+      r.leader_hint = core_.leader_id();
+      r.message = "leadership lost";
+    }
   }
   for (auto token : pending.waiters) reply(token, r);
 }

@@ -4,10 +4,13 @@
 // and reorders them, and partitions replicas from each other; replicas crash and restart from
 // what they persisted. After every step the checker holds the run to Raft's safety properties:
 // election safety, log matching, leader completeness and state-machine safety, plus Bazaar's
-// numbering rule (committed order numbers are 0, 1, 2, ... with no gap). At the end the network
-// heals and every replica must converge on one committed log.
+// numbering rule (committed order numbers are 0, 1, 2, ... with no gap), and the leadership
+// transfer rules (TimeoutNow only from a leader of that term, only to a higher id; proposals
+// refused only during a transfer). Crashes favour the highest id, so it often rejoins under a
+// lower-id leader and takes office back by transfer; every run counts the transfers it saw. At
+// the end the network heals and every replica must converge on one committed log.
 //
-// A failing seed is printed and replays exactly:
+// A failing seed is printed and replays exactly (with the filter of its test):
 //   BAZAAR_SIM_SEED=1234 build/bin/bazaar-order-unit-tests --gtest_filter='RaftSim.*'
 // Many more seeds than CI runs:
 //   BAZAAR_SIM_SEEDS=100000 build/bin/bazaar-order-unit-tests --gtest_filter='RaftSim.*'
@@ -36,6 +39,13 @@ struct SimParams {
   double partition_per_ms = 0.0005;
   double heal_per_ms = 0.002;
   double propose_per_ms = 0.15;
+  // Of the crashes, this share hits the highest id (the rest: any replica), so transfers happen.
+  double crash_highest = 0.5;
+  std::uint64_t transfer_stable_ms = RaftConfig{}.transfer_stable_ms;
+  std::uint64_t transfer_backoff_ms = RaftConfig{}.transfer_backoff_ms;
+  // After healing, the highest id must lead (the goal of transfers; needs a back-off well below
+  // heal_ms, or one failed attempt just before the heal could delay it past the end).
+  bool highest_leads_at_end = false;
 };
 
 struct Node {
@@ -87,6 +97,10 @@ class Simulation {
   }
 
   std::uint64_t committed() const { return committed_.size(); }
+  /// Elections won by a transfer target (RequestVote.transfer) and TimeoutNow messages sent.
+  std::uint64_t transfers_won() const { return transfers_won_; }
+  std::uint64_t timeout_nows() const { return timeout_nows_; }
+  std::uint64_t refused() const { return refused_; }
 
  private:
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -100,6 +114,8 @@ class Simulation {
     c.members = members_;
     c.seed = seed_;
     c.max_batch = 16;  // small batches: catch-up takes several rounds
+    c.transfer_stable_ms = params_.transfer_stable_ms;
+    c.transfer_backoff_ms = params_.transfer_backoff_ms;
     return std::make_unique<RaftCore>(c, n.disk_hard, n.disk_log, n.disk_commit, now_);
   }
 
@@ -112,7 +128,7 @@ class Simulation {
 
   void inject_faults() {
     if (chance(params_.crash_per_ms)) {
-      const auto id = pick();
+      const auto id = chance(params_.crash_highest) ? members_.back() : pick();
       if (nodes_[id].up) {
         nodes_[id].up = false;
         nodes_[id].core.reset();  // volatile state is gone
@@ -171,6 +187,7 @@ class Simulation {
     }
     n.disk_commit = std::max(n.disk_commit, r.commit_index);
     for (auto& out : r.messages) {
+      note_sent(id, out);
       if (faults && chance(params_.drop)) continue;
       const int copies = faults && chance(params_.duplicate) ? 2 : 1;
       for (int c = 0; c < copies; ++c) {
@@ -204,10 +221,34 @@ class Simulation {
       e.name = "Tux";
       e.quantity = 1;
       std::uint64_t index = 0;
-      if (n.core->propose(e, index) != ProposeOutcome::kAccepted) fail("leader refused a proposal");
+      const auto outcome = n.core->propose(e, index);
+      if (outcome == ProposeOutcome::kTransferring && n.core->transfer_target()) {
+        ++refused_;  // the one reason a leader may refuse
+      } else if (outcome != ProposeOutcome::kAccepted) {
+        fail("leader refused a proposal outside a transfer");
+      }
       drain(id, faults);
       return;
     }
+  }
+
+  // Transfer rules, checked on every message as it leaves.
+  void note_sent(std::uint32_t from, const Outgoing& out) {
+    const RaftCore& c = *nodes_[from].core;
+    if (const auto* t = std::get_if<proto::TimeoutNow>(&out.message)) {
+      ++timeout_nows_;
+      if (c.role() != RaftRole::kLeader || t->term != c.term() || t->leader != from)
+        fail("TimeoutNow from " + std::to_string(from) + ", not the leader of its term");
+      if (out.to <= from)
+        fail("transfer from " + std::to_string(from) + " to lower id " + std::to_string(out.to));
+      if (c.transfer_target() != out.to) fail("TimeoutNow to a replica that is not the target");
+    }
+    if (const auto* v = std::get_if<proto::RequestVote>(&out.message); v && v->transfer) {
+      if (v->pre_vote) fail("a pre-vote marked as a transfer election");
+      transfer_elections_[v->term] = from;
+    }
+    if (c.transfer_target() && c.role() != RaftRole::kLeader)
+      fail("a non-leader with a transfer under way");
   }
 
   void check() {
@@ -221,6 +262,10 @@ class Simulation {
         if (!fresh && it->second != id) {
           fail("two leaders in term " + std::to_string(c.term()) + ": " +
                std::to_string(it->second) + " and " + std::to_string(id));
+        }
+        if (fresh) {
+          auto t = transfer_elections_.find(c.term());
+          if (t != transfer_elections_.end() && t->second == id) ++transfers_won_;
         }
         // Leader completeness: a new leader holds every entry committed before it.
         if (fresh) {
@@ -293,6 +338,8 @@ class Simulation {
     std::int32_t leaders = 0;
     for (auto id : members_) leaders += nodes_[id].core->role() == RaftRole::kLeader ? 1 : 0;
     if (leaders != 1) fail("after healing: " + std::to_string(leaders) + " leaders");
+    if (params_.highest_leads_at_end && nodes_[members_.back()].core->role() != RaftRole::kLeader)
+      fail("after healing: the highest id does not lead");
     const RaftCore& first = *nodes_[members_[0]].core;
     for (auto id : members_) {
       const RaftCore& c = *nodes_[id].core;
@@ -319,6 +366,10 @@ class Simulation {
   std::vector<proto::LogEntry> committed_;          // the committed prefix all replicas agree on
   std::map<std::uint32_t, std::uint64_t> checked_;  // per replica: committed prefix checked
   std::int64_t next_order_number_ = 0;
+  std::map<std::uint64_t, std::uint32_t> transfer_elections_;  // term -> candidate
+  std::uint64_t transfers_won_ = 0;
+  std::uint64_t timeout_nows_ = 0;
+  std::uint64_t refused_ = 0;
   std::string error_;
 };
 
@@ -327,31 +378,66 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   return v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-TEST(RaftSim, SafetyHoldsUnderFaultsForManySeeds) {
+struct SimTotals {
+  std::uint64_t seeds = 0, committed = 0, transfers = 0, timeout_nows = 0, refused = 0;
+};
+
+// Runs BAZAAR_SIM_SEED alone, or `default_seeds` seeds (BAZAAR_SIM_SEEDS, from
+// BAZAAR_SIM_FIRST_SEED) with `params`; records each failing seed with its replay line.
+SimTotals run_seeds(const SimParams& params, std::uint64_t default_seeds, const char* filter) {
+  SimTotals t;
+  std::uint64_t first = env_or("BAZAAR_SIM_FIRST_SEED", 1);
+  t.seeds = env_or("BAZAAR_SIM_SEEDS", default_seeds);
   if (const char* one = std::getenv("BAZAAR_SIM_SEED")) {
-    Simulation sim(std::strtoull(one, nullptr, 10), {});
-    const std::string err = sim.run();
-    EXPECT_EQ(err, "");
-    return;
+    first = std::strtoull(one, nullptr, 10);
+    t.seeds = 1;
   }
-  const std::uint64_t seeds = env_or("BAZAAR_SIM_SEEDS", 1000);
-  const std::uint64_t first = env_or("BAZAAR_SIM_FIRST_SEED", 1);
-  std::uint64_t committed = 0;
   int failures = 0;
-  for (std::uint64_t s = first; s < first + seeds && failures < 5; ++s) {
-    Simulation sim(s, {});
+  for (std::uint64_t s = first; s < first + t.seeds && failures < 5; ++s) {
+    Simulation sim(s, params);
     const std::string err = sim.run();
-    committed += sim.committed();
+    t.committed += sim.committed();
+    t.transfers += sim.transfers_won();
+    t.timeout_nows += sim.timeout_nows();
+    t.refused += sim.refused();
     if (!err.empty()) {
       ++failures;
       ADD_FAILURE() << err << "\n  replay: BAZAAR_SIM_SEED=" << s
-                    << " build/bin/bazaar-order-unit-tests --gtest_filter='RaftSim.*'";
+                    << " build/bin/bazaar-order-unit-tests --gtest_filter='" << filter << "'";
     }
   }
+  std::printf(
+      "raft simulation: %llu seeds, %llu entries committed, %llu TimeoutNow sent, %llu transfer "
+      "elections won, %llu proposals refused during a transfer\n",
+      static_cast<unsigned long long>(t.seeds), static_cast<unsigned long long>(t.committed),
+      static_cast<unsigned long long>(t.timeout_nows), static_cast<unsigned long long>(t.transfers),
+      static_cast<unsigned long long>(t.refused));
+  return t;
+}
+
+TEST(RaftSim, SafetyHoldsUnderFaultsForManySeeds) {
+  const SimTotals t = run_seeds({}, 1000, "RaftSim.SafetyHolds*");
+  if (t.seeds == 1) return;
   // The runs must do real work, or they prove nothing.
-  EXPECT_GT(committed, seeds * 50) << "too few entries committed across " << seeds << " seeds";
-  std::printf("raft simulation: %llu seeds, %llu entries committed\n",
-              static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(committed));
+  EXPECT_GT(t.committed, t.seeds * 50) << "too few entries committed";
+  // Transfers must happen under faults too, or the safety checks never saw one.
+  EXPECT_GT(t.transfers, t.seeds / 5) << "too few leadership transfers";
+}
+
+// The same faults with transfers as often as the rules allow (a short stabilising while and
+// back-off), so transfers overlap crashes, partitions, lost and late messages much more often.
+TEST(RaftSim, SafetyHoldsWithFrequentTransfers) {
+  SimParams p;
+  p.transfer_stable_ms = 100;
+  p.transfer_backoff_ms = 200;
+  p.crash_per_ms = 0.002;
+  p.crash_highest = 0.8;
+  p.restart_per_ms = 0.01;
+  p.highest_leads_at_end = true;
+  const SimTotals t = run_seeds(p, 200, "RaftSim.SafetyHoldsWithFrequent*");
+  if (t.seeds == 1) return;
+  EXPECT_GT(t.committed, t.seeds * 50) << "too few entries committed";
+  EXPECT_GT(t.transfers, t.seeds / 2) << "too few leadership transfers";
 }
 
 TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {
