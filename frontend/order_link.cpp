@@ -267,8 +267,18 @@ void OrderLink::route(std::uint64_t key, Order& order, std::int32_t target, Cloc
   }
   order.stage = Stage::kWaiting;
   arm(key, order.timer, order.job.deadline);
+  // Orders that expired while waiting leave their key behind until the next probe; keep the
+  // list within the in-flight bound even if a probe takes long.
+  if (waiting_.size() >= options_.max_in_flight) prune_waiting();
   waiting_.push_back(key);
   if (!discovery_.active) start_discovery(now);
+}
+
+void OrderLink::prune_waiting() {
+  std::erase_if(waiting_, [&](std::uint64_t key) {
+    const auto it = orders_.find(key);
+    return it == orders_.end() || it->second.stage != Stage::kWaiting;
+  });
 }
 
 void OrderLink::send_attempt(std::uint64_t key, Order& order, std::uint32_t target,
@@ -378,10 +388,7 @@ void OrderLink::start_discovery(Clock::time_point now) {
 
 void OrderLink::next_probe(Clock::time_point now) {
   // Orders that reached their deadline meanwhile no longer wait; with nobody left, stop.
-  std::erase_if(waiting_, [&](std::uint64_t key) {
-    const auto it = orders_.find(key);
-    return it == orders_.end() || it->second.stage != Stage::kWaiting;
-  });
+  prune_waiting();
   if (waiting_.empty()) {
     discovery_.active = false;
     return;

@@ -153,6 +153,8 @@ class OrderLink {
   void on_place_reply(std::uint64_t attempt, std::string_view body, Clock::time_point now);
   void on_order_timer(std::uint64_t key, Clock::time_point now);
 
+  /// Drops from waiting_ the keys of orders that no longer wait (answered at their deadline).
+  void prune_waiting();
   void start_discovery(Clock::time_point now);
   /// Probes the next replica of the round, or ends it when none is left or nobody waits.
   void next_probe(Clock::time_point now);
@@ -187,7 +189,9 @@ class OrderLink {
   std::unordered_map<std::uint64_t, Order> orders_;  // by key; at most max_in_flight
   std::unordered_map<std::uint64_t, std::uint64_t> attempts_;     // attempt id -> order key
   std::set<std::pair<Clock::time_point, std::uint64_t>> timers_;  // (when, order key)
-  std::vector<std::uint64_t> waiting_;  // orders in Stage::kWaiting (some may be gone)
+  // Orders in Stage::kWaiting, in arrival order, plus keys of some that have left since (pruned
+  // at every probe and whenever it reaches max_in_flight).
+  std::vector<std::uint64_t> waiting_;
   Discovery discovery_;
   std::uint64_t next_key_ = 1;
   std::uint64_t next_attempt_ = 1;
