@@ -434,7 +434,7 @@ TEST(RaftSim, SafetyHoldsWithFrequentTransfers) {
   p.crash_highest = 0.8;
   p.restart_per_ms = 0.01;
   p.highest_leads_at_end = true;
-  const SimTotals t = run_seeds(p, 200, "RaftSim.SafetyHoldsWithFrequent*");
+  const SimTotals t = run_seeds(p, 120, "RaftSim.SafetyHoldsWithFrequent*");
   if (t.seeds == 1) return;
   EXPECT_GT(t.committed, t.seeds * 50) << "too few entries committed";
   EXPECT_GT(t.transfers, t.seeds / 2) << "too few leadership transfers";
