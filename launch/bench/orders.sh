@@ -20,6 +20,7 @@ done
 command -v wrk >/dev/null || { echo "orders.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
 . "$ROOT/launch/ports.sh"
+. "$ROOT/launch/bench/disk.sh"
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/bazaar-bench-orders.XXXXXX")"
 trap '"$B" down --run-dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN"' EXIT
 BASE="$(pick_base_port)"
@@ -31,19 +32,7 @@ size_of() { "$BIN/bazaar-client" --timeout 500 status "tcp://127.0.0.1:$((BASE +
 "$B" up --run-dir "$RUN" --port "$HTTP" --base-port "$BASE" --catalog stocks >/dev/null
 # `up` runs the cluster with CURVE by default: bazaar-client status needs its keys.
 if [ -d "$RUN/curve" ]; then export BAZAAR_CURVE_DIR="$RUN/curve"; fi
-# Every order waits on three disk syncs in a row (catalog, leader, follower), so its figures
-# follow the disk: print what one sync of a 4 KiB overwrite costs right now, in the run dir.
-disk_sync_ms() {
-  local f="$RUN/sync-probe" n=200 t0 t1
-  dd if=/dev/zero of="$f" bs=4k count=$n status=none
-  sync "$f"
-  t0=$(date +%s%N)
-  dd if=/dev/zero of="$f" bs=4k count=$n conv=notrunc oflag=dsync status=none
-  t1=$(date +%s%N)
-  rm -f "$f"
-  awk -v ns=$((t1 - t0)) -v n=$n 'BEGIN { printf "%.3f", ns / n / 1e6 }'
-}
-echo "== disk: one synced 4 KiB overwrite takes $(disk_sync_ms) ms (dd oflag=dsync, 200 writes)"
+echo "== disk: one synced 4 KiB overwrite takes $(disk_sync_ms "$RUN") ms (dd oflag=dsync, 200 writes)"
 echo "== committed orders/s, 3 replicas, wrk -t2 -c32 -d${seconds}s POST /orders"
 wrk -t2 -c32 -d"${seconds}s" -s "$ROOT/launch/bench/orders.lua" "$URL" | grep -E "Requests/sec|^orders:"
 
