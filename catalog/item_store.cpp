@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/cli.h"
+#include "common/sqlite_growth.h"
 
 namespace bazaar::catalog {
 
@@ -176,6 +177,7 @@ ItemStore::ItemStore(const std::string& path, const std::vector<SeedItem>& seed,
     // FULL: a commit is on disk (WAL fsynced) before we answer. A trade the order service was
     // told about must survive a power cut, or G2 (conservation) breaks.
     db_->exec("PRAGMA synchronous=FULL");
+    common::grow_in_chunks(*db_);
     open_schema(seed, seed_label);
     stmts_ = std::make_unique<Statements>(*db_);
   } catch (const SQLite::Exception& e) {

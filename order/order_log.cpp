@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/cli.h"
+#include "common/sqlite_growth.h"
 
 namespace bazaar::order {
 
@@ -56,6 +57,7 @@ OrderLog::OrderLog(const std::string& path)
     db_.exec("PRAGMA journal_mode=WAL");
     // FULL: an acknowledged order (or vote) must survive power loss, not only a process crash.
     db_.exec("PRAGMA synchronous=FULL");
+    common::grow_in_chunks(db_);
     db_.exec(
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS entries("

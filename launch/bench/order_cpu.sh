@@ -31,10 +31,17 @@ procs() {
   for f in "$RUN"/*.pid; do echo "$(basename "$f" .pid) $(cat "$f")"; done
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The machine's own split (user+system, idle, steal) from /proc/stat: on a shared host the
+# hypervisor may take CPU time away ("steal"), and the figures then drop with no change of ours.
+machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
 declare -A before
 while read -r name pid; do before[$name]=$(cpu_ticks "$pid"); done < <(procs)
+read -r busy0 idle0 steal0 < <(machine)
 out="$(wrk -t2 -c32 -d"${seconds}s" -s "$ROOT/launch/bench/orders.lua" "http://127.0.0.1:$HTTP")"
+read -r busy1 idle1 steal1 < <(machine)
 echo "$out" | grep -E "^orders:"
+all=$(((busy1 - busy0) + (idle1 - idle0) + (steal1 - steal0)))
+echo "  machine: $(((busy1 - busy0) * 100 / all))% busy, $(((steal1 - steal0) * 100 / all))% stolen by the host"
 n="$(echo "$out" | sed -n 's/^orders: \([0-9]*\) requests.*/\1/p')"
 [ "${n:-0}" -gt 0 ] || { echo "order_cpu.sh: no order was answered" >&2; exit 1; }
 hz="$(getconf CLK_TCK)"
