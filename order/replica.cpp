@@ -194,14 +194,21 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     }
     return;
   }
+  // Already at the catalog, or applied there and parked during a transfer: join it.
+  PendingTrade* joined = nullptr;
   if (auto it = trades_.find(req.request_id); it != trades_.end()) {
-    if (!same_order(it->second.request, req)) {
+    joined = &it->second;
+  } else if (auto jt = parked_.find(req.request_id); jt != parked_.end()) {
+    joined = &jt->second;
+  }
+  if (joined != nullptr) {
+    if (!same_order(joined->request, req)) {
       r.status = proto::Status::kConflict;
       r.message = kKeyReused;
       reply(token, r);
       return;
     }
-    it->second.waiters.push_back(token);
+    joined->waiters.push_back(token);
     ++waiting_;
     return;
   }
@@ -258,21 +265,14 @@ void Replica::on_trade(const std::string& request_id,
     r.status = trade->status;
     r.message = proto::to_string(trade->status);
   } else {
-    std::uint64_t index = 0;
-    const ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
-    if (outcome == ProposeOutcome::kAccepted) {
-      // Known at once, before the next flush, so a repeat can never reach the catalog again.
-      index_of_id_[pending.request.request_id] = index;
-      committing_[index] = std::move(pending.waiters);
-      waiting_ += committing_[index].size();
-      return;
-    }
+    ProposeOutcome outcome = ProposeOutcome::kAccepted;
+    if (propose_applied(pending, outcome)) return;
     if (outcome == ProposeOutcome::kTransferring) {
-      // A transfer began while the catalog worked. The retry with the same id finds the trade
-      // applied (duplicate) and logs it here if the transfer is abandoned; if it succeeds, the
-      // new leader's reconciliation rolls the trade forward.
-      r.status = proto::Status::kUnavailable;
-      r.message = "leadership transfer in progress";
+      // A transfer began while the catalog worked: the order waits for its end (see parked_).
+      waiting_ += pending.waiters.size();
+      const std::string id = pending.request.request_id;
+      parked_.emplace(id, std::move(pending));
+      return;
     } else {
       // Deposed while the catalog worked: the client retries at the new leader with the same
       // id, and the catalog answers it from its record of applied ids.
@@ -282,6 +282,34 @@ void Replica::on_trade(const std::string& request_id,
     }
   }
   for (auto token : pending.waiters) reply(token, r);
+}
+
+bool Replica::propose_applied(PendingTrade& pending, ProposeOutcome& outcome) {
+  std::uint64_t index = 0;
+  outcome = core_.propose(order_entry(pending.request), index);
+  if (outcome != ProposeOutcome::kAccepted) return false;
+  // Known at once, before the next flush, so a repeat can never reach the catalog again.
+  index_of_id_[pending.request.request_id] = index;
+  committing_[index] = std::move(pending.waiters);
+  waiting_ += committing_[index].size();
+  return true;
+}
+
+void Replica::propose_parked() {
+  if (parked_.empty() || core_.role() != RaftRole::kLeader || core_.transfer_target()) return;
+  for (auto& [id, pending] : parked_) {
+    waiting_ -= pending.waiters.size();
+    ProposeOutcome outcome = ProposeOutcome::kAccepted;
+    if (!propose_applied(pending, outcome)) {
+      // Not leader any more: cannot happen here (checked above), but never strand a client.
+      proto::PlaceOrderReply r;
+      r.status = proto::Status::kNotLeader;
+      r.leader_hint = core_.leader_id();
+      r.message = "leadership lost";
+      for (auto token : pending.waiters) reply(token, r);
+    }
+  }
+  parked_.clear();
 }
 
 void Replica::on_reconcile(std::uint64_t term, const std::string& after,
@@ -372,10 +400,12 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
     for (auto token : waiters) reply(token, r);
   }
   committing_.clear();
-  for (auto& [id, pending] : trades_) {
-    for (auto token : pending.waiters) reply(token, r);
+  for (auto* waiting : {&trades_, &parked_}) {
+    for (auto& [id, pending] : *waiting) {
+      for (auto token : pending.waiters) reply(token, r);
+    }
+    waiting->clear();
   }
-  trades_.clear();
   waiting_ = 0;
 }
 
@@ -398,6 +428,7 @@ void Replica::flush() {
   }
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
   follow_leadership();
+  propose_parked();
   send_trades();
 }
 

@@ -114,6 +114,10 @@ class Replica {
   void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply);
   /// Moves waiting trades and confirmations into batches while a batch slot is free.
   void send_trades();
+  /// Logs the parked trades once no transfer refuses entries any more (leader only).
+  void propose_parked();
+  /// Proposes the order of an applied trade; false when the core refuses it (`outcome`).
+  bool propose_applied(PendingTrade& pending, ProposeOutcome& outcome);
   proto::GetOrderReply get(const proto::GetOrderRequest& req) const;
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
@@ -142,6 +146,11 @@ class Replica {
   std::vector<std::uint64_t> index_of_order_;                   // order number -> log index
 
   std::map<std::string, PendingTrade> trades_;  // waiting to be sent or at the catalog (leader)
+  // Trades the catalog applied while a leadership transfer refused new entries, by request id.
+  // Their clients wait: if the transfer is abandoned they are logged here (propose_parked()); if
+  // it succeeds this replica steps down, answers them "leadership lost", and the new leader's
+  // reconciliation rolls the trades forward. Either way no applied trade is left without an order.
+  std::map<std::string, PendingTrade> parked_;
   // Trade batching (leader only; all three are dropped when leadership ends): trades not yet
   // sent, in arrival order (a trade that timed out meanwhile is skipped when the batch is made),
   // request ids of committed orders not yet confirmed to the catalog, and the batches at the

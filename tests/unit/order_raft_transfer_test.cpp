@@ -449,25 +449,19 @@ TEST_F(TransferVoter, StaleTimeoutNowIsIgnored) {
 // The replica around the core: while its leader hands office over, orders are answered
 // "unavailable" naming the transfer (the front end pauses and retries with the same id), and no
 // new trade reaches the catalog.
-TEST(ReplicaTransfer, OrdersDuringATransferAreUnavailableAndNameIt) {
-  std::map<std::uint32_t, std::unique_ptr<Replica>> replicas;
-  std::uint64_t now = 0;
-  // TimeoutNow is held back so the transfer stays under way while the test looks.
-  bool hold_timeout_now = true;
-  std::vector<std::pair<std::uint32_t, std::string>> held;
-  std::vector<std::pair<std::uint64_t, std::string>> replies;
-  std::vector<TradeBatch> batches;
-  std::set<std::uint32_t> down{3};
-  auto make = [&](std::uint32_t id) {
+// Three Replicas exchanging messages instantly, with a fake catalog the test answers by hand
+// (answer_trades) and TimeoutNow held back while hold_timeout_now is set.
+class ReplicaTransferTest : public ::testing::Test {
+ protected:
+  void make(std::uint32_t id) {
     ReplicaOptions o;
     o.raft.id = id;
     o.raft.members = {1, 2, 3};
     o.raft.jitter_ms = 0;
     replicas[id] = std::make_unique<Replica>(o, HardState{}, std::vector<proto::LogEntry>{}, 0, now,
                                              [](const Ready&) {});
-  };
-  for (std::uint32_t id : {1u, 2u, 3u}) make(id);
-  auto step = [&] {
+  }
+  void step() {
     for (auto& [id, r] : replicas) {
       if (down.count(id)) continue;
       r->tick(now);
@@ -506,15 +500,15 @@ TEST(ReplicaTransfer, OrdersDuringATransferAreUnavailableAndNameIt) {
       }
       if (!any) break;
     }
-  };
-  auto place = [&](std::uint32_t id, std::uint64_t token, const std::string& rid) {
+  }
+  void place(std::uint32_t id, std::uint64_t token, const std::string& rid) {
     replicas[id]->on_client(
         token, proto::encode(proto::PlaceOrderRequest{rid, "Tux", proto::Side::kBuy, 1}), now);
     replicas[id]->flush();
     step();
-  };
-  std::uint32_t leader = 2;  // where the catalog's answers go
-  auto answer_trades = [&] {
+  }
+  // The catalog applies every batch it holds; its answers go to `leader`.
+  void answer_trades() {
     for (auto& b : batches) {
       proto::TradeBatchReply rep;
       for (std::size_t k = 0; k < b.request.trades.size(); ++k) rep.replies.emplace_back();
@@ -523,43 +517,61 @@ TEST(ReplicaTransfer, OrdersDuringATransferAreUnavailableAndNameIt) {
     batches.clear();
     replicas[leader]->flush();
     step();
-  };
-  auto reply_to = [&](std::uint64_t token) -> std::optional<proto::PlaceOrderReply> {
+  }
+  std::optional<proto::PlaceOrderReply> reply_to(std::uint64_t token) const {
     for (const auto& [t, bytes] : replies) {
       if (t == token) return *proto::decode<proto::PlaceOrderReply>(bytes);
     }
     return std::nullopt;
-  };
-
-  for (; now < 800; ++now) step();
-  ASSERT_EQ(replicas[2]->core().role(), RaftRole::kLeader);
-  ASSERT_EQ(replicas[2]->phase(), LeaderPhase::kServing);
-  place(2, 1, "before");
-  answer_trades();
-  ASSERT_TRUE(reply_to(1));
-  EXPECT_EQ(reply_to(1)->status, proto::Status::kOk);
-
-  // Replica 3 rejoins; an order reaches the catalog just before the transfer starts.
-  down.erase(3);
-  make(3);
-  place(2, 2, "in-flight");
-  ASSERT_EQ(batches.size(), 1u);
-  while (!replicas[2]->core().transfer_target() && now < 3000) {
-    ++now;
-    step();
   }
-  ASSERT_EQ(replicas[2]->core().transfer_target(), 3u);
-  // The catalog's answer arrives during the transfer: the order cannot be logged here.
-  answer_trades();
-  ASSERT_TRUE(reply_to(2));
-  EXPECT_EQ(reply_to(2)->status, proto::Status::kUnavailable);
-  EXPECT_NE(reply_to(2)->message.find("transfer"), std::string::npos) << reply_to(2)->message;
+  // Replica 2 leads (3 is down) and has committed one order; then 3 rejoins while an order's
+  // trade is at the catalog, and the test waits until 2 starts handing office to 3.
+  void start_transfer_with_a_trade_at_the_catalog() {
+    for (std::uint32_t id : {1u, 2u, 3u}) make(id);
+    for (; now < 800; ++now) step();
+    ASSERT_EQ(replicas[2]->core().role(), RaftRole::kLeader);
+    ASSERT_EQ(replicas[2]->phase(), LeaderPhase::kServing);
+    place(2, 1, "before");
+    answer_trades();
+    ASSERT_TRUE(reply_to(1));
+    EXPECT_EQ(reply_to(1)->status, proto::Status::kOk);
+    down.erase(3);
+    make(3);
+    place(2, 2, "in-flight");
+    ASSERT_EQ(batches.size(), 1u);
+    while (!replicas[2]->core().transfer_target() && now < 3000) {
+      ++now;
+      step();
+    }
+    ASSERT_EQ(replicas[2]->core().transfer_target(), 3u);
+    // The catalog's answer arrives during the transfer: the order cannot be logged now, so it
+    // waits (parked) for the transfer's end rather than leave an applied trade without an order.
+    answer_trades();
+    EXPECT_FALSE(reply_to(2));
+  }
+
+  std::map<std::uint32_t, std::unique_ptr<Replica>> replicas;
+  std::uint64_t now = 0;
+  bool hold_timeout_now = true;
+  std::vector<std::pair<std::uint32_t, std::string>> held;
+  std::vector<std::pair<std::uint64_t, std::string>> replies;
+  std::vector<TradeBatch> batches;
+  std::set<std::uint32_t> down{3};
+  std::uint32_t leader = 2;  // where the catalog's answers go
+};
+
+TEST_F(ReplicaTransferTest, OrdersDuringATransferAreUnavailableAndNameIt) {
+  ASSERT_NO_FATAL_FAILURE(start_transfer_with_a_trade_at_the_catalog());
   // A new order is refused before it reaches the catalog, and says to whom office goes.
   place(2, 3, "during");
   ASSERT_TRUE(reply_to(3));
   EXPECT_EQ(reply_to(3)->status, proto::Status::kUnavailable);
   EXPECT_NE(reply_to(3)->message.find("transfer to replica 3"), std::string::npos)
       << reply_to(3)->message;
+  EXPECT_TRUE(batches.empty());
+  // A repeat of the parked order joins it: no second trade.
+  place(2, 5, "in-flight");
+  EXPECT_FALSE(reply_to(5));
   EXPECT_TRUE(batches.empty());
 
   // Let TimeoutNow through: 3 leads, and the refused order's retry there succeeds.
@@ -572,6 +584,12 @@ TEST(ReplicaTransfer, OrdersDuringATransferAreUnavailableAndNameIt) {
   }
   ASSERT_EQ(replicas[3]->core().role(), RaftRole::kLeader);
   EXPECT_EQ(replicas[2]->core().role(), RaftRole::kFollower);
+  // The parked order's clients hear "leadership lost" and retry at 3, whose reconciliation
+  // with the catalog rolls the applied trade forward (catalog_reconcile_test, crash_test).
+  for (std::uint64_t token : {2u, 5u}) {
+    ASSERT_TRUE(reply_to(token)) << token;
+    EXPECT_EQ(reply_to(token)->status, proto::Status::kNotLeader);
+  }
   leader = 3;
   place(3, 4, "during");
   ASSERT_EQ(batches.size(), 1u);
@@ -582,6 +600,24 @@ TEST(ReplicaTransfer, OrdersDuringATransferAreUnavailableAndNameIt) {
   }
   ASSERT_TRUE(reply_to(4));
   EXPECT_EQ(reply_to(4)->status, proto::Status::kOk);
+}
+
+TEST_F(ReplicaTransferTest, AnAbandonedTransferLogsTheTradesAppliedMeanwhile) {
+  ASSERT_NO_FATAL_FAILURE(start_transfer_with_a_trade_at_the_catalog());
+  // TimeoutNow never arrives: after an election timeout the transfer is abandoned, and the
+  // order whose trade the catalog applied meanwhile is logged and answered here.
+  const std::uint64_t until = now + 1000;
+  while (!reply_to(2) && now < until) {
+    ++now;
+    step();
+  }
+  EXPECT_FALSE(replicas[2]->core().transfer_target());
+  EXPECT_EQ(replicas[2]->core().role(), RaftRole::kLeader);
+  ASSERT_TRUE(reply_to(2));
+  EXPECT_EQ(reply_to(2)->status, proto::Status::kOk);
+  EXPECT_EQ(reply_to(2)->order_number, 1);
+  EXPECT_EQ(replicas[2]->committed_orders(), 2);
+  EXPECT_TRUE(batches.empty());  // its trade was not sent again
 }
 
 }  // namespace
