@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
       "silence before a follower campaigns, milliseconds (>= 4 heartbeats)")(
       "announce-interval", po::value<int>()->default_value(500),
       "milliseconds between leader announcements on the bus (10..10000)")(
-      "dump", "print the committed orders, one a line, and exit");
+      "no-leadership-transfer",
+      "as leader, never hand office to a caught-up replica with a higher id (by default it does, "
+      "so the highest live replica leads)")("dump",
+                                            "print the committed orders, one a line, and exit");
   opts.add(svc);
   opts.add(common::socket_options());
   po::variables_map vm;
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
     ro.raft.priority_step_ms = static_cast<std::uint64_t>(election) / 2;
     ro.raft.jitter_ms = static_cast<std::uint64_t>(election) / 3;
     ro.raft.seed = common::new_incarnation();
+    ro.raft.transfer = vm.count("no-leadership-transfer") == 0;
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
     spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
                  log.entries().size(), log.commit_index());

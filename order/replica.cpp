@@ -428,6 +428,16 @@ void Replica::flush() {
   }
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
   follow_leadership();
+  if (core_.transfer_target() != transfer_logged_) {
+    transfer_logged_ = core_.transfer_target();
+    if (transfer_logged_) {
+      spdlog::info("replica {} (term {}) hands office to replica {}, which is caught up",
+                   core_.id(), core_.term(), *transfer_logged_);
+    } else if (core_.role() == RaftRole::kLeader) {
+      spdlog::info("replica {} (term {}) keeps office: the leadership transfer was abandoned",
+                   core_.id(), core_.term());
+    }
+  }
   propose_parked();
   send_trades();
 }

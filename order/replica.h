@@ -130,7 +130,8 @@ class Replica {
   Persist persist_;
   ReplicaOutputs out_;
   bool was_leader_ = false;
-  std::uint64_t now_ms_ = 0;  // the latest time an input brought
+  std::optional<std::uint32_t> transfer_logged_;  // the transfer target last logged
+  std::uint64_t now_ms_ = 0;                      // the latest time an input brought
 
   // Leadership bookkeeping (see LeaderPhase).
   LeaderPhase phase_ = LeaderPhase::kNotLeader;

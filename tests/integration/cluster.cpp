@@ -305,6 +305,15 @@ std::pair<int, std::string> Cluster::run_binary(const std::vector<std::string>& 
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
 }
 
+std::string Cluster::log_of(const std::string& name) const {
+  auto it = processes_.find(name);
+  if (it == processes_.end()) return "";
+  std::ifstream in(it->second->log_path());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::vector<std::string> Cluster::dump_catalog() const {
   auto [rc, out] = run_binary({bin("bazaar-catalog"), "--dump", "--db", dir_ + "/catalog.db"});
   EXPECT_EQ(rc, 0) << out;

@@ -95,6 +95,8 @@ class Cluster {
   /// Waits (up to 5 s) until every replica's dump is the same, and returns it; fails the test
   /// when they still differ.
   std::vector<std::string> converged_orders() const;
+  /// Everything process `name` has logged so far (every start of it), or "" when unknown.
+  std::string log_of(const std::string& name) const;
   /// The replica that says it leads ("order-K"), or "" when none answers so.
   std::string leader() const;
   int replicas() const { return options_.replicas; }

@@ -88,6 +88,9 @@ TEST(Replication, LeaderKilledUnderLoadThenRestartedCatchesUpAndLeadsAgain) {
   EXPECT_GT(during, before);                    // orders went on after the kill
   EXPECT_GT(load.acknowledged(), at_transfer);  // and after the transfer
   EXPECT_EQ(c.leader(), "order-3");             // and it stays with the highest id
+  // The old leader says why it stepped down.
+  EXPECT_NE(c.log_of(successor).find("hands office to replica 3"), std::string::npos)
+      << c.log_of(successor);
   std::printf(
       "rejoin: order-3 leads again %lld ms after its start returned; worst order while it "
       "rejoined and took over %lld ms (%d orders); worst after the kill %lld ms\n",
