@@ -27,6 +27,30 @@ struct CallResult {
   bool ok() const { return outcome == CallOutcome::kOk; }
 };
 
+/// Reads the bytes of a reply: kOk with a Rep, kRejected when the peer answered ErrorReply (it
+/// could not decode our request), kBadReply when the bytes are neither. Shared by RpcClient and
+/// the front end's links, which take replies off DEALER sockets.
+template <class Rep>
+CallResult<Rep> decode_reply(std::string_view bytes) {
+  CallResult<Rep> result;
+  auto env = proto::open_envelope(bytes);
+  if (env && env->type == proto::MessageType::kErrorReply) {
+    auto err = proto::decode_body<proto::ErrorReply>(*env);
+    result.outcome = CallOutcome::kRejected;
+    result.error = err ? err->message : "undecodable error reply";
+    return result;
+  }
+  auto rep = env ? proto::decode_body<Rep>(*env) : proto::Decoded<Rep>{{}, env.error};
+  if (!rep) {
+    result.outcome = CallOutcome::kBadReply;
+    result.error = proto::to_string(rep.error);
+    return result;
+  }
+  result.outcome = CallOutcome::kOk;
+  result.reply = std::move(*rep);
+  return result;
+}
+
 /// One REQ socket to one endpoint. Not thread-safe: one owner thread (ZeroMQ sockets are not).
 /// After a timeout the socket is closed and a new one made, so a late reply to an abandoned
 /// request can never be taken for the answer to the next one, and a dead peer's queue is dropped.
@@ -38,31 +62,18 @@ class RpcClient {
   CallOutcome call_raw(std::string_view request, std::chrono::milliseconds timeout,
                        std::string& reply);
 
-  /// Encodes `request`, calls, and decodes a reply of type Rep.
+  /// Encodes `request`, calls, and decodes a reply of type Rep (decode_reply()).
   template <class Rep, class Req>
   CallResult<Rep> call(const Req& request, std::chrono::milliseconds timeout) {
-    CallResult<Rep> result;
     std::string bytes;
-    result.outcome = call_raw(proto::encode(request), timeout, bytes);
-    if (result.outcome != CallOutcome::kOk) {
-      result.error = to_string(result.outcome);
+    const CallOutcome outcome = call_raw(proto::encode(request), timeout, bytes);
+    if (outcome != CallOutcome::kOk) {
+      CallResult<Rep> result;
+      result.outcome = outcome;
+      result.error = to_string(outcome);
       return result;
     }
-    auto env = proto::open_envelope(bytes);
-    if (env && env->type == proto::MessageType::kErrorReply) {
-      auto err = proto::decode_body<proto::ErrorReply>(*env);
-      result.outcome = CallOutcome::kRejected;
-      result.error = err ? err->message : "undecodable error reply";
-      return result;
-    }
-    auto rep = env ? proto::decode_body<Rep>(*env) : proto::Decoded<Rep>{{}, env.error};
-    if (!rep) {
-      result.outcome = CallOutcome::kBadReply;
-      result.error = proto::to_string(rep.error);
-      return result;
-    }
-    result.reply = std::move(*rep);
-    return result;
+    return decode_reply<Rep>(bytes);
   }
 
   /// Points the client at another endpoint (drops the current socket).

@@ -21,28 +21,6 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 // Replies taken off one replica's socket per round before looking at the queue and timers again.
 constexpr int kReceiveBatch = 256;
 
-// The same reading of a reply as common::RpcClient::call's, for bytes that came in on a DEALER.
-template <class Rep>
-common::CallResult<Rep> decode_reply(std::string_view bytes) {
-  common::CallResult<Rep> result;
-  auto env = proto::open_envelope(bytes);
-  if (env && env->type == proto::MessageType::kErrorReply) {
-    auto err = proto::decode_body<proto::ErrorReply>(*env);
-    result.outcome = common::CallOutcome::kRejected;
-    result.error = err ? err->message : "undecodable error reply";
-    return result;
-  }
-  auto rep = env ? proto::decode_body<Rep>(*env) : proto::Decoded<Rep>{{}, env.error};
-  if (!rep) {
-    result.outcome = common::CallOutcome::kBadReply;
-    result.error = proto::to_string(rep.error);
-    return result;
-  }
-  result.outcome = common::CallOutcome::kOk;
-  result.reply = std::move(*rep);
-  return result;
-}
-
 PlaceOrderResult shutting_down() {
   return {proto::Status::kUnavailable, -1, "front end shutting down"};
 }
@@ -345,7 +323,7 @@ void OrderLink::on_place_reply(std::uint64_t attempt, std::string_view body,
   Order& order = it->second;
   order.attempt = 0;
   settle(order.replica);
-  const auto r = decode_reply<proto::PlaceOrderReply>(body);
+  const auto r = common::decode_reply<proto::PlaceOrderReply>(body);
   if (!r.ok())
     spdlog::debug("order {}: replica {} {}", order.job.request_id, order.replica, r.error);
   apply(key, order, judge_place_attempt(tracker_, replicas_, order.replica, r, order.progress, now),
@@ -409,7 +387,7 @@ void OrderLink::on_probe_reply(std::string_view body, Clock::time_point now) {
   discovery_.attempt = 0;
   settle(discovery_.replica);
   const ProbeVerdict v = judge_probe(tracker_, replicas_, discovery_.replica,
-                                     decode_reply<proto::StatusReply>(body), now);
+                                     common::decode_reply<proto::StatusReply>(body), now);
   if (v.leader >= 1) {
     end_discovery(v.leader, now);
     return;
