@@ -156,6 +156,7 @@ int run(const po::variables_map& vm) {
     snap.connections = server_for_metrics != nullptr ? server_for_metrics->connections() : 0;
     snap.bridge_queued = bridge.queued();
     snap.lookups_queued = link.queued();
+    snap.orders_queued = order_link.queued();
     return metrics.render(snap);
   });
   ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link, &order_link);

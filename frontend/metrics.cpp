@@ -208,6 +208,9 @@ std::string Metrics::render(const MetricsSnapshot& extra) const {
   single(out, "bazaar_lookups_queued", "gauge",
          "Lookups waiting to be sent to the catalog (beyond --max-in-flight).",
          extra.lookups_queued);
+  single(out, "bazaar_orders_queued", "gauge",
+         "Orders waiting to be taken up by the order link (beyond --max-orders-in-flight).",
+         extra.orders_queued);
   return out;
 }
 

@@ -81,6 +81,8 @@ TEST(Metrics, RendersCacheAndBackendFigures) {
   snap.cache.flushes[static_cast<std::size_t>(FlushReason::kSequenceGap)] = 1;
   snap.failovers = 6;
   snap.connections = 8;
+  snap.lookups_queued = 11;
+  snap.orders_queued = 12;
   const std::string text = m.render(snap);
   EXPECT_EQ(sample(text, "bazaar_cache_hits_total"), 10);
   EXPECT_EQ(sample(text, "bazaar_cache_misses_total"), 3);
@@ -92,6 +94,8 @@ TEST(Metrics, RendersCacheAndBackendFigures) {
   EXPECT_EQ(sample(text, "bazaar_backend_retries_total"), 2);
   EXPECT_EQ(sample(text, "bazaar_order_failovers_total"), 6);
   EXPECT_EQ(sample(text, "bazaar_http_connections"), 8);
+  EXPECT_EQ(sample(text, "bazaar_lookups_queued"), 11);
+  EXPECT_EQ(sample(text, "bazaar_orders_queued"), 12);
 }
 
 // Every sample line is "name{labels} value" or "name value", every family has HELP and TYPE.
