@@ -256,7 +256,6 @@ void Replica::on_trade(const std::string& request_id,
   auto node = trades_.extract(request_id);
   if (node.empty()) return;  // timed out already; a retry will ask the catalog again
   PendingTrade pending = std::move(node.mapped());
-  waiting_ -= pending.waiters.size();
   proto::PlaceOrderReply r;
   if (!trade) {
     r.status = proto::Status::kUnavailable;
@@ -265,51 +264,41 @@ void Replica::on_trade(const std::string& request_id,
     r.status = trade->status;
     r.message = proto::to_string(trade->status);
   } else {
-    ProposeOutcome outcome = ProposeOutcome::kAccepted;
-    if (propose_applied(pending, outcome)) return;
+    const ProposeOutcome outcome = propose_applied(pending);
+    if (outcome == ProposeOutcome::kAccepted) return;
     if (outcome == ProposeOutcome::kTransferring) {
       // A transfer began while the catalog worked: the order waits for its end (see parked_).
-      waiting_ += pending.waiters.size();
       const std::string id = pending.request.request_id;
       parked_.emplace(id, std::move(pending));
       return;
-    } else {
-      // Deposed while the catalog worked: the client retries at the new leader with the same
-      // id, and the catalog answers it from its record of applied ids.
-      r.status = proto::Status::kNotLeader;
-      r.leader_hint = core_.leader_id();
-      r.message = "leadership lost";
     }
+    // Deposed while the catalog worked: the client retries at the new leader with the same id,
+    // and the catalog answers it from its record of applied ids.
+    r.status = proto::Status::kNotLeader;
+    r.leader_hint = core_.leader_id();
+    r.message = "leadership lost";
   }
+  waiting_ -= pending.waiters.size();
   for (auto token : pending.waiters) reply(token, r);
 }
 
-bool Replica::propose_applied(PendingTrade& pending, ProposeOutcome& outcome) {
+ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
   std::uint64_t index = 0;
-  outcome = core_.propose(order_entry(pending.request), index);
-  if (outcome != ProposeOutcome::kAccepted) return false;
-  // Known at once, before the next flush, so a repeat can never reach the catalog again.
-  index_of_id_[pending.request.request_id] = index;
-  committing_[index] = std::move(pending.waiters);
-  waiting_ += committing_[index].size();
-  return true;
+  const ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
+  if (outcome == ProposeOutcome::kAccepted) {
+    // Known at once, before the next flush, so a repeat can never reach the catalog again.
+    index_of_id_[pending.request.request_id] = index;
+    committing_[index] = std::move(pending.waiters);
+  }
+  return outcome;
 }
 
 void Replica::propose_parked() {
-  if (parked_.empty() || core_.role() != RaftRole::kLeader || core_.transfer_target()) return;
-  for (auto& [id, pending] : parked_) {
-    waiting_ -= pending.waiters.size();
-    ProposeOutcome outcome = ProposeOutcome::kAccepted;
-    if (!propose_applied(pending, outcome)) {
-      // Not leader any more: cannot happen here (checked above), but never strand a client.
-      proto::PlaceOrderReply r;
-      r.status = proto::Status::kNotLeader;
-      r.leader_hint = core_.leader_id();
-      r.message = "leadership lost";
-      for (auto token : pending.waiters) reply(token, r);
-    }
+  // The core refuses while a transfer lasts (and off office; then fail_all answered them).
+  while (!parked_.empty() &&
+         propose_applied(parked_.begin()->second) == ProposeOutcome::kAccepted) {
+    parked_.erase(parked_.begin());
   }
-  parked_.clear();
 }
 
 void Replica::on_reconcile(std::uint64_t term, const std::string& after,

@@ -116,8 +116,9 @@ class Replica {
   void send_trades();
   /// Logs the parked trades once no transfer refuses entries any more (leader only).
   void propose_parked();
-  /// Proposes the order of an applied trade; false when the core refuses it (`outcome`).
-  bool propose_applied(PendingTrade& pending, ProposeOutcome& outcome);
+  /// Proposes the order of an applied trade. Accepted: its waiters move to committing_ (they
+  /// stay counted in waiting_); otherwise `pending` is left as it was.
+  ProposeOutcome propose_applied(PendingTrade& pending);
   proto::GetOrderReply get(const proto::GetOrderRequest& req) const;
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
@@ -162,7 +163,7 @@ class Replica {
   std::map<std::uint64_t, SentBatch> batches_;
   std::uint64_t next_batch_ = 1;
   std::map<std::uint64_t, std::vector<std::uint64_t>> committing_;  // log index -> waiters
-  std::size_t waiting_ = 0;  // clients in trades_ and committing_ (bounded by max_pending)
+  std::size_t waiting_ = 0;  // clients in trades_, parked_ and committing_ (max_pending bounds)
 };
 
 }  // namespace bazaar::order
