@@ -26,13 +26,6 @@ std::int64_t meta(SQLite::Database& db, const char* key, std::int64_t fallback) 
   return q.executeStep() ? q.getColumn(0).getInt64() : fallback;
 }
 
-void set_meta(SQLite::Database& db, const char* key, std::int64_t value) {
-  SQLite::Statement q(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
-  q.bind(1, key);
-  q.bind(2, static_cast<int64_t>(value));
-  q.exec();
-}
-
 proto::LogEntry read_entry(SQLite::Statement& q) {
   proto::LogEntry e;
   e.term = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
@@ -69,9 +62,11 @@ OrderLog::OrderLog(const std::string& path)
         "  name TEXT NOT NULL,"
         "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
         "  quantity INTEGER NOT NULL)");
+    put_meta_ = std::make_unique<SQLite::Statement>(
+        db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
     const std::int64_t version = meta(db_, "schema_version", -1);
     if (version == -1) {
-      set_meta(db_, "schema_version", kSchemaVersion);
+      put_meta("schema_version", kSchemaVersion);
     } else if (version != kSchemaVersion) {
       throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
     }
@@ -93,8 +88,6 @@ OrderLog::OrderLog(const std::string& path)
       }
     }
     if (commit_ > entries_.size()) throw common::StartupError(where + "commit index past the log");
-    put_meta_ = std::make_unique<SQLite::Statement>(
-        db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
     truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
     append_ = std::make_unique<SQLite::Statement>(
         db_,
@@ -103,6 +96,13 @@ OrderLog::OrderLog(const std::string& path)
   } catch (const SQLite::Exception& e) {
     throw common::StartupError(where + e.what());
   }
+}
+
+void OrderLog::put_meta(const char* key, std::int64_t value) {
+  put_meta_->bind(1, key);
+  put_meta_->bind(2, static_cast<int64_t>(value));
+  put_meta_->exec();
+  put_meta_->reset();
 }
 
 void OrderLog::persist(const Ready& ready) {
@@ -118,15 +118,9 @@ void OrderLog::persist(const Ready& ready) {
     relaxed_ = commit_only;
   }
   SQLite::Transaction txn(db_);
-  const auto put = [this](const char* key, std::int64_t value) {
-    put_meta_->bind(1, key);
-    put_meta_->bind(2, static_cast<int64_t>(value));
-    put_meta_->exec();
-    put_meta_->reset();
-  };
   if (ready.hard_state) {
-    put("term", static_cast<std::int64_t>(ready.hard_state->term));
-    put("voted_for", ready.hard_state->voted_for);
+    put_meta("term", static_cast<std::int64_t>(ready.hard_state->term));
+    put_meta("voted_for", ready.hard_state->voted_for);
   }
   if (ready.truncate_from) {
     truncate_->bind(1, static_cast<int64_t>(*ready.truncate_from));
@@ -146,7 +140,7 @@ void OrderLog::persist(const Ready& ready) {
     append_->exec();
     append_->reset();
   }
-  if (ready.commit_changed) put("commit_index", static_cast<std::int64_t>(ready.commit_index));
+  if (ready.commit_changed) put_meta("commit_index", static_cast<std::int64_t>(ready.commit_index));
   txn.commit();
 }
 

@@ -37,6 +37,9 @@ class OrderLog {
   static void dump(const std::string& path, const std::function<void(const std::string&)>& line);
 
  private:
+  /// Sets meta `key` to `value` (inside the caller's transaction, if any).
+  void put_meta(const char* key, std::int64_t value);
+
   SQLite::Database db_;
   // Prepared once: persist() runs for every group commit, and compiling its SQL each time
   // showed up in profiles of a loaded leader. Made after the schema exists.
