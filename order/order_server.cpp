@@ -20,6 +20,14 @@ constexpr std::uint64_t kBatchExpiryMs = 60000;
 std::string_view view(const zmq::message_t& m) {
   return {static_cast<const char*>(m.data()), m.size()};
 }
+
+// The catalog's reply as a T, or nullopt when it is not one (the Replica treats both alike).
+template <class T>
+std::optional<T> decoded(const zmq::message_t& m) {
+  auto d = proto::decode<T>(view(m));
+  if (!d) return std::nullopt;
+  return std::move(*d);
+}
 }  // namespace
 
 OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
@@ -105,16 +113,11 @@ void OrderServer::read_catalog() {
     if (node.empty()) continue;  // expired
     const CatalogCall& call = node.mapped();
     if (call.reconcile) {
-      auto rep = proto::decode<proto::ReconcileReply>(view(frames[2]));
-      std::optional<proto::ReconcileReply> reply;
-      if (rep) reply = std::move(*rep);
-      replica_.on_reconcile(call.term, call.after, reply, now_ms());
-      continue;
+      replica_.on_reconcile(call.term, call.after, decoded<proto::ReconcileReply>(frames[2]),
+                            now_ms());
+    } else {
+      replica_.on_trade_batch(call.batch, decoded<proto::TradeBatchReply>(frames[2]), now_ms());
     }
-    auto rep = proto::decode<proto::TradeBatchReply>(view(frames[2]));
-    std::optional<proto::TradeBatchReply> reply;
-    if (rep) reply = std::move(*rep);
-    replica_.on_trade_batch(call.batch, reply, now_ms());
   }
 }
 

@@ -65,9 +65,8 @@ class OrderServer {
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
   // Requests at the catalog by call id: a trade batch or a reconciliation page (its term and
-  // cursor), and when it was sent. Entries the catalog never
-  // answers are dropped after kBatchExpiryMs (the Replica has given up on them long before), so
-  // the map stays bounded.
+  // cursor), and when it was sent. Entries the catalog never answers are dropped after
+  // kBatchExpiryMs (the Replica has given up on them long before), so the map stays bounded.
   std::map<std::uint64_t, CatalogCall> calls_;
   std::uint64_t next_batch_ = 1;
   std::uint64_t next_token_ = 1;
