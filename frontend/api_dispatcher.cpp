@@ -9,25 +9,7 @@
 namespace bazaar::frontend {
 
 namespace {
-
 using Clock = std::chrono::steady_clock;
-
-// ApiHandler::execute() renders an order's reply from a Backend's answer; on the link path the
-// answer is already there, so this Backend just hands it over (one rendering of an order reply
-// for both paths). Only place_order() is ever called.
-class PlacedOrder : public Backend {
- public:
-  explicit PlacedOrder(PlaceOrderResult result) : result_(std::move(result)) {}
-  LookupResult lookup(const std::string&) override { return {}; }
-  ListResult list() override { return {}; }
-  PlaceOrderResult place_order(const proto::PlaceOrderRequest&) override { return result_; }
-  GetOrderResult get_order(std::int64_t) override { return {}; }
-  HealthSnapshot health() override { return {}; }
-
- private:
-  PlaceOrderResult result_;
-};
-
 }  // namespace
 
 ApiDispatcher::ApiDispatcher(const ApiHandler& api, BridgePool& bridge, LookupCache* cache,
@@ -92,19 +74,19 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
   }
   if (auto* place = std::get_if<PlaceOrderCall>(call); place != nullptr && orders_ != nullptr) {
     LookupCache* const cache = cache_;
-    // The link sends this copy; the call stays here, for the reply (it names the item).
+    // The link sends this copy; the request stays here, for the reply (it names the item).
     proto::PlaceOrderRequest order = place->request;
-    OrderLink::Done on_reply = [cache, finish, placed = std::move(*call)](PlaceOrderResult result) {
+    OrderLink::Done on_reply = [cache, finish,
+                                placed = std::move(place->request)](PlaceOrderResult result) {
       // Read-your-writes, as ServiceBackend::place_order(): before the client hears of its
       // trade, no lookup here may answer with the item as it was before it. Only acknowledged
       // trades: one whose outcome is unknown (503) reaches us through the bus if it commits.
       if (cache != nullptr && result.status == proto::Status::kOk) {
-        cache->invalidate_local(std::get<PlaceOrderCall>(placed).request.name);
+        cache->invalidate_local(placed.name);
       }
       ApiResponse reply;
       try {
-        PlacedOrder answered(std::move(result));
-        reply = ApiHandler::execute(placed, answered);
+        reply = ApiHandler::order_reply(placed, result);
       } catch (const std::exception& e) {
         spdlog::error("request failed: {}", e.what());
         reply = error_reply(500, "internal error");

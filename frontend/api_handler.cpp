@@ -196,6 +196,23 @@ ApiResponse ApiHandler::lookup_reply(const std::string& name, const LookupResult
   return service_error(r.status, r.message);
 }
 
+ApiResponse ApiHandler::order_reply(const proto::PlaceOrderRequest& order,
+                                    const PlaceOrderResult& result) {
+  switch (result.status) {
+    case proto::Status::kOk:
+      // Both editions' names for the same number.
+      return data_reply(ordered_json{{"transaction_number", result.order_number},
+                                     {"order_number", result.order_number}});
+    case proto::Status::kUnknownItem:
+      return error_reply(404, "no item named " + in_quotes(order.name));
+    case proto::Status::kInsufficient:
+      return error_reply(409, "not enough " + in_quotes(order.name) + " left to buy " +
+                                  std::to_string(order.quantity));
+    default:
+      return service_error(result.status, result.message);
+  }
+}
+
 ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
   return std::visit(Overloaded{
                         [&](const LookupCall& c) -> ApiResponse {
@@ -210,21 +227,7 @@ ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
                           return data_reply(items);
                         },
                         [&](const PlaceOrderCall& c) -> ApiResponse {
-                          const PlaceOrderResult r = backend.place_order(c.request);
-                          switch (r.status) {
-                            case proto::Status::kOk:
-                              // Both editions' names for the same number.
-                              return data_reply(ordered_json{{"transaction_number", r.order_number},
-                                                             {"order_number", r.order_number}});
-                            case proto::Status::kUnknownItem:
-                              return error_reply(404, "no item named " + in_quotes(c.request.name));
-                            case proto::Status::kInsufficient:
-                              return error_reply(409, "not enough " + in_quotes(c.request.name) +
-                                                          " left to buy " +
-                                                          std::to_string(c.request.quantity));
-                            default:
-                              return service_error(r.status, r.message);
-                          }
+                          return order_reply(c.request, backend.place_order(c.request));
                         },
                         [&](const GetOrderCall& c) -> ApiResponse {
                           const GetOrderResult r = backend.get_order(c.number);

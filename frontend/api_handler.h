@@ -51,6 +51,11 @@ class ApiHandler {
   /// asynchronous lookup path of the dispatcher).
   static ApiResponse lookup_reply(const std::string& name, const LookupResult& result);
 
+  /// The reply to `order` placed with `result` (execute() of a PlaceOrderCall, and the
+  /// dispatcher's order link path).
+  static ApiResponse order_reply(const proto::PlaceOrderRequest& order,
+                                 const PlaceOrderResult& result);
+
   /// route() then, when needed, execute(): the whole request synchronously (tests, tools).
   ApiResponse handle(const ApiRequest& request, Backend& backend) const;
 
