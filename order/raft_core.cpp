@@ -95,6 +95,15 @@ void RaftCore::set_commit(std::uint64_t index) {
 }
 
 Ready RaftCore::take_ready() {
+  if (role_ == RaftRole::kLeader) {
+    // Group commit: everything proposed since the last take_ready goes to each peer without an
+    // append in flight as one append, here rather than at the first propose (which sent that
+    // entry alone and held the rest of the batch back for a round trip). A peer with an append
+    // in flight gets them with the append that follows its reply.
+    for (auto& [peer, p] : progress_) {
+      if (p.inflight_since == 0 && p.next <= log_.size()) send_append(peer, now_, false);
+    }
+  }
   if (hard_dirty_) ready_.hard_state = hard_;
   hard_dirty_ = false;
   ready_.commit_index = commit_;
@@ -217,11 +226,6 @@ ProposeOutcome RaftCore::propose(proto::LogEntry entry, std::uint64_t& index) {
   if (entry.kind == proto::LogEntry::kOrder) entry.order_number = order_count_;
   append_local(std::move(entry));
   index = log_.size();
-  // Replicate now to every peer without an append in flight; the others get this entry with the
-  // batch that follows their reply (group commit).
-  for (auto& [peer, p] : progress_) {
-    if (p.inflight_since == 0) send_append(peer, now_, false);
-  }
   advance_commit();
   return ProposeOutcome::kAccepted;
 }

@@ -95,11 +95,13 @@ class RaftCore {
   void tick(std::uint64_t now_ms);
   /// Delivers a message from a peer.
   void receive(const PeerMessage& message, std::uint64_t now_ms);
-  /// As leader, appends `entry` (its term is set here) and starts replicating it; `index` gets its
-  /// position. During a leadership transfer: kTransferring (retry shortly: the transfer ends
+  /// As leader, appends `entry` (its term is set here); `index` gets its position. The entry
+  /// goes to the peers with the next take_ready(), together with everything else proposed
+  /// meanwhile. During a leadership transfer: kTransferring (retry shortly: the transfer ends
   /// within an election timeout, one way or the other). Anywhere else: kNotLeader.
   ProposeOutcome propose(proto::LogEntry entry, std::uint64_t& index);
-  /// Hands over (and clears) what has accumulated since the last call.
+  /// Hands over (and clears) what has accumulated since the last call; as leader, first queues
+  /// one append per peer for the entries proposed since the last call.
   Ready take_ready();
 
   RaftRole role() const { return role_; }

@@ -529,6 +529,79 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
   EXPECT_EQ(cores[1]->leader_id(), 2);
 }
 
+// The AppendEntries of one Ready from `r` to `to` (the rest of its messages are not looked at).
+std::vector<proto::AppendEntries> appends_to(const Ready& r, std::uint32_t to) {
+  std::vector<proto::AppendEntries> out;
+  for (const auto& m : r.messages) {
+    const auto* a = std::get_if<proto::AppendEntries>(&m.message);
+    if (m.to == to && a != nullptr) out.push_back(*a);
+  }
+  return out;
+}
+
+TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
+  // Group commit: the orders of one catalog batch are proposed one by one, and must reach each
+  // follower together, not the first alone with the rest a round trip behind it.
+  std::vector<std::uint32_t> members{1, 2, 3};
+  std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores;
+  for (auto id : members) {
+    RaftConfig c;
+    c.id = id;
+    c.members = members;
+    c.jitter_ms = 0;
+    c.transfer = false;
+    cores[id] = std::make_unique<RaftCore>(c, HardState{}, std::vector<proto::LogEntry>{}, 0, 0);
+  }
+  std::uint64_t now = 0;
+  for (; now < 1000 && cores[3]->commit_index() == 0; ++now) {
+    for (auto id : members) cores[id]->tick(now);
+    for (int round = 0; round < 20; ++round) {
+      for (auto id : members) {
+        for (auto& m : cores[id]->take_ready().messages) cores[m.to]->receive(m.message, now);
+      }
+    }
+  }
+  ASSERT_EQ(cores[3]->role(), RaftRole::kLeader);
+  RaftCore& leader = *cores[3];
+  const std::uint64_t before = leader.last_index();
+  ASSERT_EQ(leader.commit_index(), before);  // the no-op committed, nothing in flight
+
+  auto order = [](const std::string& id) {
+    proto::LogEntry e;
+    e.kind = proto::LogEntry::kOrder;
+    e.request_id = id;
+    e.name = "Tux";
+    e.quantity = 1;
+    return e;
+  };
+  std::uint64_t index = 0;
+  for (const char* id : {"a", "b", "c"})
+    ASSERT_EQ(leader.propose(order(id), index), ProposeOutcome::kAccepted);
+  Ready first = leader.take_ready();
+  for (std::uint32_t peer : {1u, 2u}) {
+    auto appends = appends_to(first, peer);
+    ASSERT_EQ(appends.size(), 1u) << "peer " << peer;
+    EXPECT_EQ(appends[0].prev_index, before);
+    ASSERT_EQ(appends[0].entries.size(), 3u);
+    EXPECT_EQ(appends[0].entries[2].request_id, "c");
+  }
+
+  // While that append is in flight, new entries wait for its answer, then go as one append.
+  for (const char* id : {"d", "e"})
+    ASSERT_EQ(leader.propose(order(id), index), ProposeOutcome::kAccepted);
+  EXPECT_TRUE(appends_to(leader.take_ready(), 1).empty());
+  for (const auto& m : first.messages) {
+    if (m.to == 1) cores[1]->receive(m.message, now);
+  }
+  for (auto& m : cores[1]->take_ready().messages) leader.receive(m.message, now);
+  EXPECT_EQ(leader.commit_index(), before + 3);
+  auto second = appends_to(leader.take_ready(), 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].prev_index, before + 3);
+  ASSERT_EQ(second[0].entries.size(), 2u);
+  EXPECT_EQ(second[0].entries[0].request_id, "d");
+}
+
 TEST(RaftCore, FollowerRefusesToProposeAndSingleReplicaCommitsAlone) {
   RaftConfig c;
   c.id = 1;
