@@ -1,8 +1,6 @@
 #include "frontend/catalog_link.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -37,21 +35,13 @@ std::string id_bytes(std::uint64_t id) {
 }  // namespace
 
 CatalogLink::CatalogLink(zmq::context_t& ctx, CatalogLinkOptions options, Metrics* metrics)
-    : ctx_(ctx), options_(std::move(options)), metrics_(metrics) {
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) throw common::StartupError("eventfd: " + std::string(std::strerror(errno)));
-  try {
-    make_socket();
-  } catch (...) {
-    close(wake_fd_);
-    throw;
-  }
+    : ctx_(ctx), options_(std::move(options)), metrics_(metrics), inbox_(options_.queue_limit) {
+  make_socket();
 }
 
 CatalogLink::~CatalogLink() {
   stop();
   socket_.reset();
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 void CatalogLink::make_socket() {
@@ -65,34 +55,19 @@ void CatalogLink::start() {
 }
 
 bool CatalogLink::try_lookup(std::string name, Done done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
-    queue_.push_back(
-        Job{std::move(name), std::move(done), Clock::now() + options_.timeouts.request});
-  }
-  if (sleeping_.exchange(false)) wake();
-  return true;
+  return inbox_.push(
+      Job{std::move(name), std::move(done), Clock::now() + options_.timeouts.request});
 }
 
 std::size_t CatalogLink::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return inbox_.size();
 }
 
 void CatalogLink::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake();
+  inbox_.close();
   if (thread_.joinable()) thread_.join();
-}
-
-void CatalogLink::wake() {
-  const std::uint64_t one = 1;
-  // Fails only when the counter is about to overflow, i.e. a wake-up is pending anyway.
-  [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);
+  // The thread answered what it had; this is what a link never started still holds.
+  for (auto& job : inbox_.take_all()) finish(job, unavailable("front end shutting down"), 0);
 }
 
 void CatalogLink::finish(Job& job, LookupResult result, std::uint64_t incarnation) {
@@ -214,17 +189,9 @@ void CatalogLink::run() {
   Clock::time_point last_reply = Clock::now();
   std::deque<Job> batch;
   for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;  // what is queued stays queued, to be answered below
-      const std::size_t room =
-          options_.max_in_flight > pending_.size() ? options_.max_in_flight - pending_.size() : 0;
-      const std::size_t n = std::min(room, queue_.size());
-      for (std::size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+    const std::size_t room =
+        options_.max_in_flight > pending_.size() ? options_.max_in_flight - pending_.size() : 0;
+    if (!inbox_.take(room, batch)) break;  // stopping; what is queued is answered below
     const auto now = Clock::now();
     // A quiet link has heard nothing for a while without anything being wrong.
     if (pending_.empty()) last_reply = now;
@@ -243,31 +210,18 @@ void CatalogLink::run() {
           std::chrono::ceil<std::chrono::milliseconds>(deadlines_.begin()->first - Clock::now());
       timeout = std::clamp(until, std::chrono::milliseconds(0), kIdlePoll);
     }
-    sleeping_.store(true);
-    bool work_waiting = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      work_waiting = stopping_ || (!queue_.empty() && pending_.size() < options_.max_in_flight);
-    }
+    const bool busy = inbox_.about_to_sleep(pending_.size() < options_.max_in_flight);
     zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
+                               {nullptr, inbox_.fd(), ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 2, work_waiting ? std::chrono::milliseconds(0) : timeout);
+      zmq::poll(items, 2, busy ? std::chrono::milliseconds(0) : timeout);
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) spdlog::warn("catalog link: poll failed: {}", e.what());
     }
-    sleeping_.store(false);
-    if (items[1].revents & ZMQ_POLLIN) {
-      std::uint64_t count = 0;
-      [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);
-    }
+    inbox_.woke((items[1].revents & ZMQ_POLLIN) != 0);
   }
   // Stopping: nobody waits on a reply any more. Answer everything, queued and outstanding.
-  std::deque<Job> left;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    left.swap(queue_);
-  }
+  std::deque<Job> left = inbox_.take_all();
   for (auto& [id, p] : pending_) left.push_back(std::move(p.job));
   pending_.clear();
   deadlines_.clear();

@@ -1,13 +1,11 @@
 // Item lookups to the catalog, many at once over one DEALER socket, without a thread per call.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -16,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "frontend/backend.h"
+#include "frontend/link_inbox.h"
 #include "frontend/metrics.h"
 #include "frontend/order_client.h"
 
@@ -87,19 +86,11 @@ class CatalogLink {
   void on_reply(std::uint64_t id, std::string_view body);
   void expire(Clock::time_point now, Clock::time_point& last_reply);
   static void finish(Job& job, LookupResult result, std::uint64_t incarnation);
-  void wake();
 
   zmq::context_t& ctx_;
   const CatalogLinkOptions options_;
   Metrics* const metrics_;
-  int wake_fd_ = -1;  // eventfd: try_lookup() wakes the link thread out of its poll
-
-  mutable std::mutex mu_;
-  std::deque<Job> queue_;  // guarded by mu_; at most options_.queue_limit jobs
-  bool stopping_ = false;  // guarded by mu_
-  // True while the link thread is (about to be) asleep in poll: only then is the eventfd
-  // written, so a busy link costs submitters no system call.
-  std::atomic<bool> sleeping_{false};
+  LinkInbox<Job> inbox_;  // lookups from try_lookup(), at most options_.queue_limit
 
   // The link thread's own state (also touched by the constructor and after the join).
   std::unique_ptr<zmq::socket_t> socket_;

@@ -1,8 +1,6 @@
 #include "frontend/order_link.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -42,7 +40,8 @@ OrderLink::OrderLink(zmq::context_t& ctx, OrderLinkOptions options, LeaderTracke
       tracker_(tracker),
       metrics_(metrics),
       replicas_(static_cast<std::uint32_t>(options_.endpoints.size())),
-      status_body_(proto::encode(proto::StatusRequest{})) {
+      status_body_(proto::encode(proto::StatusRequest{})),
+      inbox_(options_.queue_limit) {
   if (replicas_ == 0) throw common::StartupError("order link: no order replica endpoint");
   // Replica ids must mean the same to the tracker and to the link.
   if (tracker_.replicas() != replicas_) {
@@ -50,21 +49,13 @@ OrderLink::OrderLink(zmq::context_t& ctx, OrderLinkOptions options, LeaderTracke
                                std::to_string(tracker_.replicas()) + " replicas, the link " +
                                std::to_string(replicas_));
   }
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) throw common::StartupError("eventfd: " + std::string(std::strerror(errno)));
-  try {
-    sockets_.resize(replicas_);
-    for (std::uint32_t id = 1; id <= replicas_; ++id) make_socket(id);
-  } catch (...) {
-    close(wake_fd_);
-    throw;
-  }
+  sockets_.resize(replicas_);
+  for (std::uint32_t id = 1; id <= replicas_; ++id) make_socket(id);
 }
 
 OrderLink::~OrderLink() {
   stop();
   sockets_.clear();
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 void OrderLink::make_socket(std::uint32_t id) {
@@ -85,41 +76,19 @@ bool OrderLink::try_place(proto::PlaceOrderRequest request, Done done) {
   job.body = proto::encode(request);
   job.request_id = std::move(request.request_id);
   job.done = std::move(done);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= options_.queue_limit) return false;
-    job.deadline = Clock::now() + options_.timeouts.request;
-    queue_.push_back(std::move(job));
-  }
-  if (sleeping_.exchange(false)) wake();
-  return true;
+  job.deadline = Clock::now() + options_.timeouts.request;
+  return inbox_.push(std::move(job));
 }
 
 std::size_t OrderLink::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return inbox_.size();
 }
 
 void OrderLink::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  wake();
+  inbox_.close();
   if (thread_.joinable()) thread_.join();
   // The thread answered what it had; this is what a link never started still holds.
-  std::deque<Job> left;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    left.swap(queue_);
-  }
-  for (auto& job : left) finish(job.done, shutting_down());
-}
-
-void OrderLink::wake() {
-  const std::uint64_t one = 1;
-  // Fails only when the counter is about to overflow, i.e. a wake-up is pending anyway.
-  [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);
+  for (auto& job : inbox_.take_all()) finish(job.done, shutting_down());
 }
 
 void OrderLink::finish(Done& done, PlaceOrderResult result) {
@@ -426,17 +395,9 @@ void OrderLink::run() {
   std::deque<Job> batch;
   std::vector<zmq::pollitem_t> items(replicas_ + 1);
   for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;  // what is queued stays queued, to be answered below
-      const std::size_t room =
-          options_.max_in_flight > orders_.size() ? options_.max_in_flight - orders_.size() : 0;
-      const std::size_t n = std::min(room, queue_.size());
-      for (std::size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+    const std::size_t room =
+        options_.max_in_flight > orders_.size() ? options_.max_in_flight - orders_.size() : 0;
+    if (!inbox_.take(room, batch)) break;  // stopping; what is queued is answered below
     const auto now = Clock::now();
     for (auto& job : batch) admit(std::move(job), now);
     batch.clear();
@@ -455,36 +416,23 @@ void OrderLink::run() {
           std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
       timeout = std::clamp(until, std::chrono::milliseconds(0), kIdlePoll);
     }
-    sleeping_.store(true);
-    bool work_waiting = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      work_waiting = stopping_ || (!queue_.empty() && orders_.size() < options_.max_in_flight);
-    }
+    const bool busy = inbox_.about_to_sleep(orders_.size() < options_.max_in_flight);
     // Sockets may have been made anew since the last round.
     for (std::uint32_t id = 1; id <= replicas_; ++id) {
       items[id - 1] = {sockets_[id - 1].socket->handle(), 0, ZMQ_POLLIN, 0};
     }
-    items[replicas_] = {nullptr, wake_fd_, ZMQ_POLLIN, 0};
+    items[replicas_] = {nullptr, inbox_.fd(), ZMQ_POLLIN, 0};
     try {
-      zmq::poll(items.data(), items.size(), work_waiting ? std::chrono::milliseconds(0) : timeout);
+      zmq::poll(items.data(), items.size(), busy ? std::chrono::milliseconds(0) : timeout);
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) spdlog::warn("order link: poll failed: {}", e.what());
     }
-    sleeping_.store(false);
-    if (items[replicas_].revents & ZMQ_POLLIN) {
-      std::uint64_t count = 0;
-      [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);
-    }
+    inbox_.woke((items[replicas_].revents & ZMQ_POLLIN) != 0);
   }
   // Stopping: nobody waits on a reply any more. Answer everything, queued and taken up. An
   // order whose attempt is out may still commit: 503 says only that its outcome is unknown, and
   // a retry with its Idempotency-Key is safe.
-  std::deque<Job> left;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    left.swap(queue_);
-  }
+  std::deque<Job> left = inbox_.take_all();
   for (auto& [key, order] : orders_) left.push_back(std::move(order.job));
   orders_.clear();
   attempts_.clear();

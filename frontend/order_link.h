@@ -2,13 +2,11 @@
 // without a thread per call.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +17,7 @@
 
 #include "frontend/backend.h"
 #include "frontend/leader_tracker.h"
+#include "frontend/link_inbox.h"
 #include "frontend/metrics.h"
 #include "frontend/order_client.h"
 
@@ -166,7 +165,6 @@ class OrderLink {
   void receive_replies(std::uint32_t id);
   void fire_timers(Clock::time_point now);
   static void finish(Done& done, PlaceOrderResult result);
-  void wake();
 
   zmq::context_t& ctx_;
   const OrderLinkOptions options_;
@@ -174,14 +172,7 @@ class OrderLink {
   Metrics* const metrics_;
   const std::uint32_t replicas_;
   const std::string status_body_;  // the encoded StatusRequest every probe sends
-  int wake_fd_ = -1;               // eventfd: try_place() wakes the link thread out of its poll
-
-  mutable std::mutex mu_;
-  std::deque<Job> queue_;  // guarded by mu_; at most options_.queue_limit jobs
-  bool stopping_ = false;  // guarded by mu_
-  // True while the link thread is (about to be) asleep in poll: only then is the eventfd
-  // written, so a busy link costs submitters no system call.
-  std::atomic<bool> sleeping_{false};
+  LinkInbox<Job> inbox_;           // orders from try_place(), at most options_.queue_limit
 
   // The link thread's own state (also touched by the constructor and after the join).
   static constexpr std::uint64_t kDiscoveryKey = 0;  // timers_ key of the probe; orders: 1..

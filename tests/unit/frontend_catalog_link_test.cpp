@@ -235,5 +235,17 @@ TEST(CatalogLink, QueueLimitAndStopAnswerEveryone) {
   EXPECT_FALSE(link.try_lookup("item1", got.done()));
 }
 
+TEST(CatalogLink, StopAnswersWhatANeverStartedLinkHolds) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  Results got;
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(link.try_lookup("item1", got.done()));
+  link.stop();  // never started: the queued ones are answered all the same
+  ASSERT_TRUE(got.wait_for(2, 1s));
+  std::lock_guard<std::mutex> lock(got.mu);
+  for (const auto& [r, inc] : got.results) EXPECT_EQ(r.status, proto::Status::kUnavailable);
+}
+
 }  // namespace
 }  // namespace bazaar::frontend
