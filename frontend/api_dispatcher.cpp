@@ -78,12 +78,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
     proto::PlaceOrderRequest order = place->request;
     OrderLink::Done on_reply = [cache, finish,
                                 placed = std::move(place->request)](PlaceOrderResult result) {
-      // Read-your-writes, as ServiceBackend::place_order(): before the client hears of its
-      // trade, no lookup here may answer with the item as it was before it. Only acknowledged
-      // trades: one whose outcome is unknown (503) reaches us through the bus if it commits.
-      if (cache != nullptr && result.status == proto::Status::kOk) {
-        cache->invalidate_local(placed.name);
-      }
+      if (cache != nullptr) cache->on_order_answer(placed.name, result.status);
       ApiResponse reply;
       try {
         reply = ApiHandler::order_reply(placed, result);

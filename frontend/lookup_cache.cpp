@@ -230,6 +230,15 @@ void LookupCache::invalidate(const std::string& name, std::uint64_t version) {
   }
 }
 
+void LookupCache::on_order_answer(const std::string& name, proto::Status status) {
+  // Read-your-writes: before the client hears of its trade, no lookup here may answer with the
+  // item as it was before it (the bus invalidation may still be on its way). Only acknowledged
+  // trades: one whose outcome is unknown (503) reaches us, if it ever commits, through the bus
+  // like any other front end's, and meanwhile the cached item keeps being served, which is what
+  // a catalog outage needs.
+  if (status == proto::Status::kOk) invalidate_local(name);
+}
+
 void LookupCache::invalidate_local(const std::string& name) {
   if (!enabled()) return;
   const std::uint64_t now = tick();

@@ -114,6 +114,9 @@ class LookupCache {
   void invalidate(const std::string& name, std::uint64_t version);
   /// This front end had a trade on `name` acknowledged; its new version is not known.
   void invalidate_local(const std::string& name);
+  /// The answer to an order on `name` this front end placed, before its client hears it:
+  /// invalidate_local() when the trade was acknowledged (read-your-writes), nothing otherwise.
+  void on_order_answer(const std::string& name, proto::Status status);
 
   /// Empties the cache and refuses every reply whose request left before now.
   void flush(FlushReason reason);

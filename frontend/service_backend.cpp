@@ -74,12 +74,7 @@ ListResult ServiceBackend::list() {
 
 PlaceOrderResult ServiceBackend::place_order(const proto::PlaceOrderRequest& request) {
   PlaceOrderResult r = orders_.place(request);
-  // Read-your-writes: before the client hears of its trade, no lookup here may answer with the
-  // item as it was before it (the bus invalidation may still be on its way). Only acknowledged
-  // trades: one whose outcome is unknown (503) reaches us, if it ever commits, through the bus
-  // like any other front end's, and meanwhile the cached item keeps being served, which is what
-  // a catalog outage needs.
-  if (cache_ != nullptr && r.status == proto::Status::kOk) cache_->invalidate_local(request.name);
+  if (cache_ != nullptr) cache_->on_order_answer(request.name, r.status);
   return r;
 }
 

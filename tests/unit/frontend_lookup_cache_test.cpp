@@ -161,6 +161,21 @@ TEST(LookupCache, LocalInvalidationWithoutAnEntryStillFences) {
   EXPECT_EQ(c->size(), 0u);
 }
 
+// Only an acknowledged trade invalidates: an order refused, or of unknown outcome (the catalog
+// or the order service unreachable), leaves the cached item to be served.
+TEST(LookupCache, OnlyAnAcknowledgedOrderInvalidatesLocally) {
+  auto c = active_cache(10);
+  fill_now(*c, item("Tux", 5));
+  for (auto status : {proto::Status::kInsufficient, proto::Status::kUnavailable}) {
+    c->on_order_answer("Tux", status);
+    EXPECT_TRUE(c->get("Tux")) << proto::to_string(status);
+  }
+  const FillTicket before = c->ticket();
+  c->on_order_answer("Tux", proto::Status::kOk);
+  EXPECT_FALSE(c->get("Tux"));
+  EXPECT_EQ(c->fill(item("Tux", 6), before, kCatalog), FillOutcome::kFenced);
+}
+
 TEST(LookupCache, FlushEmptiesAndRefusesEarlierRequests) {
   auto c = active_cache(10);
   fill_now(*c, item("a", 1));
