@@ -452,18 +452,26 @@ TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {
   }
 }
 
-// The core alone, step by step: the highest id wins the first election, a replica that
-// restarts does not unseat the leader, and a follower catches up in batches.
-TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
-  std::vector<std::uint32_t> members{1, 2, 3};
+// Fresh cores for replicas 1..3, without election jitter (the highest id campaigns first).
+std::map<std::uint32_t, std::unique_ptr<RaftCore>> fresh_cores(
+    const std::vector<std::uint32_t>& members, bool transfer = true) {
   std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores;
   for (auto id : members) {
     RaftConfig c;
     c.id = id;
     c.members = members;
     c.jitter_ms = 0;
+    c.transfer = transfer;
     cores[id] = std::make_unique<RaftCore>(c, HardState{}, std::vector<proto::LogEntry>{}, 0, 0);
   }
+  return cores;
+}
+
+// The core alone, step by step: the highest id wins the first election, a replica that
+// restarts does not unseat the leader, and a follower catches up in batches.
+TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
+  std::vector<std::uint32_t> members{1, 2, 3};
+  auto cores = fresh_cores(members);
   std::map<std::uint32_t, bool> up{{1, true}, {2, true}, {3, true}};
   auto pump = [&](std::uint64_t now) {
     for (int round = 0; round < 20; ++round) {
@@ -543,15 +551,7 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
   // Group commit: the orders of one catalog batch are proposed one by one, and must reach each
   // follower together, not the first alone with the rest a round trip behind it.
   std::vector<std::uint32_t> members{1, 2, 3};
-  std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores;
-  for (auto id : members) {
-    RaftConfig c;
-    c.id = id;
-    c.members = members;
-    c.jitter_ms = 0;
-    c.transfer = false;
-    cores[id] = std::make_unique<RaftCore>(c, HardState{}, std::vector<proto::LogEntry>{}, 0, 0);
-  }
+  auto cores = fresh_cores(members, false);
   std::uint64_t now = 0;
   for (; now < 1000 && cores[3]->commit_index() == 0; ++now) {
     for (auto id : members) cores[id]->tick(now);
