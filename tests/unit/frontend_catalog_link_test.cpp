@@ -9,6 +9,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/zmq_util.h"
+#include "fake_router.h"
 #include "frontend/catalog_link.h"
 #include "proto_msgs/codec.h"
 
@@ -20,72 +21,41 @@ using namespace std::chrono_literals;
 // Answers LookupRequests like the catalog: items named "item..." exist (version 1), others not.
 class FakeCatalog {
  public:
-  explicit FakeCatalog(zmq::context_t& ctx) : socket_(ctx, zmq::socket_type::router) {
-    common::configure_socket(socket_);
-    socket_.bind("tcp://127.0.0.1:*");
-    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~FakeCatalog() {
-    stop_ = true;
-    thread_.join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
+  explicit FakeCatalog(zmq::context_t& ctx)
+      : router_(ctx, [this](std::vector<zmq::message_t>& parts) { answer(parts); }) {}
+  const std::string& endpoint() const { return router_.endpoint(); }
+  /// Most requests seen before answering (batching).
+  int max_outstanding() const { return router_.max_batch.load(); }
 
   std::atomic<int> drop_next{0};            // requests to swallow without a reply
   std::atomic<bool> silent{false};          // swallow everything
   std::atomic<int> delay_ms{0};             // before each reply
   std::atomic<bool> late_duplicate{false};  // answer each request twice
   std::atomic<int> received{0};
-  std::atomic<int> max_outstanding{0};  // most requests seen before answering (batching)
 
  private:
-  void run() {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    while (!stop_) {
-      if (zmq::poll(&item, 1, 20ms) <= 0) continue;
-      // Take what is there, then answer it all: shows how many were in flight at once.
-      std::vector<std::vector<zmq::message_t>> batch;
-      for (;;) {
-        std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-          break;
-        }
-        batch.push_back(std::move(parts));
-      }
-      max_outstanding = std::max<int>(max_outstanding, static_cast<int>(batch.size()));
-      for (auto& parts : batch) {
-        ++received;
-        if (silent || drop_next.fetch_sub(1) > 0) continue;
-        if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
-        ASSERT_EQ(parts.size(), 4u);  // [routing id, our id, "", request]
-        auto req = proto::decode<proto::LookupRequest>(parts[3].to_string_view());
-        ASSERT_TRUE(req);
-        proto::LookupReply rep;
-        rep.incarnation = 77;
-        rep.item.name = req->name;
-        if (req->name.rfind("item", 0) == 0) {
-          rep.item.price_cents = 100;
-          rep.item.quantity = 5;
-          rep.item.version = 1;
-        } else {
-          rep.status = proto::Status::kUnknownItem;
-        }
-        const std::string body = proto::encode(rep);
-        for (int copies = late_duplicate ? 2 : 1; copies > 0; --copies) {
-          socket_.send(zmq::buffer(parts[0].to_string_view()), zmq::send_flags::sndmore);
-          socket_.send(zmq::buffer(parts[1].to_string_view()), zmq::send_flags::sndmore);
-          socket_.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
-          socket_.send(zmq::buffer(body), zmq::send_flags::none);
-        }
-      }
+  void answer(std::vector<zmq::message_t>& parts) {
+    ++received;
+    if (silent || drop_next.fetch_sub(1) > 0) return;
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+    ASSERT_EQ(parts.size(), 4u);  // [routing id, our id, "", request]
+    auto req = proto::decode<proto::LookupRequest>(parts[3].to_string_view());
+    ASSERT_TRUE(req);
+    proto::LookupReply rep;
+    rep.incarnation = 77;
+    rep.item.name = req->name;
+    if (req->name.rfind("item", 0) == 0) {
+      rep.item.price_cents = 100;
+      rep.item.quantity = 5;
+      rep.item.version = 1;
+    } else {
+      rep.status = proto::Status::kUnknownItem;
     }
+    const std::string body = proto::encode(rep);
+    for (int copies = late_duplicate ? 2 : 1; copies > 0; --copies) router_.reply(parts, 3, body);
   }
 
-  zmq::socket_t socket_;
-  std::string endpoint_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  fakes::FakeRouter router_;  // last: its thread calls answer()
 };
 
 // Collects callbacks from the link thread.
@@ -147,7 +117,7 @@ TEST(CatalogLink, KeepsManyLookupsInFlightAtOnce) {
     ASSERT_TRUE(link.try_lookup("item" + std::to_string(i), got.done()));
   link.start();
   ASSERT_TRUE(got.wait_for(500));
-  EXPECT_GT(catalog.max_outstanding.load(), 1);  // not one at a time
+  EXPECT_GT(catalog.max_outstanding(), 1);  // not one at a time
   std::lock_guard<std::mutex> lock(got.mu);
   for (const auto& [r, inc] : got.results) EXPECT_EQ(r.status, proto::Status::kOk);
 }

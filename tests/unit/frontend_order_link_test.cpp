@@ -14,6 +14,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/zmq_util.h"
+#include "fake_router.h"
 #include "frontend/order_link.h"
 #include "proto_msgs/codec.h"
 
@@ -43,17 +44,12 @@ struct ProbeLog {
 class FakeReplica {
  public:
   FakeReplica(zmq::context_t& ctx, std::uint32_t id, ProbeLog* probes = nullptr)
-      : id_(id), probes_(probes), socket_(ctx, zmq::socket_type::router) {
-    common::configure_socket(socket_);
-    socket_.bind("tcp://127.0.0.1:*");
-    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~FakeReplica() {
-    stop_ = true;
-    thread_.join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
+      : id_(id),
+        probes_(probes),
+        router_(ctx, [this](std::vector<zmq::message_t>& parts) { answer(parts); }) {}
+  const std::string& endpoint() const { return router_.endpoint(); }
+  /// Most requests waiting at once (in flight together).
+  int max_batch() const { return router_.max_batch.load(); }
 
   void script(std::deque<proto::Status> answers) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,26 +68,8 @@ class FakeReplica {
   std::atomic<bool> reject{false};     // answer ErrorReply, as to an undecodable request
   std::atomic<int> statuses{0};        // StatusRequests received
   std::atomic<int> received{0};        // PlaceOrderRequests received
-  std::atomic<int> max_batch{0};       // most requests waiting at once (in flight together)
 
  private:
-  void run() {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    while (!stop_) {
-      if (zmq::poll(&item, 1, 20ms) <= 0) continue;
-      std::vector<std::vector<zmq::message_t>> batch;
-      for (;;) {
-        std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
-          break;
-        }
-        batch.push_back(std::move(parts));
-      }
-      max_batch = std::max<int>(max_batch, static_cast<int>(batch.size()));
-      for (auto& parts : batch) answer(parts);
-    }
-  }
-
   void answer(std::vector<zmq::message_t>& parts) {
     ASSERT_EQ(parts.size(), 4u);  // [routing id, attempt id, "", request]
     EXPECT_EQ(parts[1].size(), 8u);
@@ -141,24 +119,16 @@ class FakeReplica {
         if (duplicate) copies = 2;
       }
     }
-    for (; copies > 0; --copies) {
-      for (int i = 0; i < 3; ++i) {
-        socket_.send(zmq::buffer(parts[i].to_string_view()), zmq::send_flags::sndmore);
-      }
-      socket_.send(zmq::buffer(body), zmq::send_flags::none);
-    }
+    for (; copies > 0; --copies) router_.reply(parts, 3, body);
   }
 
   const std::uint32_t id_;
   ProbeLog* const probes_;
-  zmq::socket_t socket_;
-  std::string endpoint_;
-  std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::deque<proto::Status> script_;  // guarded by mu_
   std::vector<std::string> placed_;   // guarded by mu_: request ids, in arrival order
   std::int64_t next_number_ = 0;      // the fake's thread only
-  std::thread thread_;
+  fakes::FakeRouter router_;          // last: its thread calls answer()
 };
 
 // R fake replicas with ids 1..R, sharing one probe log.
@@ -239,8 +209,8 @@ TEST(OrderLink, KeepsManyOrdersInFlightAtTheLeader) {
     EXPECT_EQ(r.status, proto::Status::kOk);
     numbers.insert(r.order_number);
   }
-  EXPECT_EQ(numbers.size(), 300u);            // each order answered with its own reply
-  EXPECT_GT(cluster[2].max_batch.load(), 1);  // not one at a time
+  EXPECT_EQ(numbers.size(), 300u);       // each order answered with its own reply
+  EXPECT_GT(cluster[2].max_batch(), 1);  // not one at a time
   EXPECT_EQ(cluster[2].received.load(), 300);
   EXPECT_EQ(cluster[1].received.load() + cluster[3].received.load(), 0);
   EXPECT_TRUE(cluster.probes.get().empty());
@@ -261,7 +231,7 @@ TEST(OrderLink, MaxInFlightBoundsOutstandingOrders) {
   link.start();
   ASSERT_TRUE(got.wait_for(60));
   for (const auto& r : got.get()) EXPECT_EQ(r.status, proto::Status::kOk);
-  EXPECT_LE(cluster[1].max_batch.load(), 3);
+  EXPECT_LE(cluster[1].max_batch(), 3);
 }
 
 TEST(OrderLink, UnknownLeaderIsFoundByOneRoundOfProbesForEveryWaitingOrder) {
