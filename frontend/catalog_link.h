@@ -42,8 +42,9 @@ struct CatalogLinkOptions {
 /// period the socket is dropped and made anew; at the request deadline the callback gets
 /// kUnavailable. Lookups are reads, so sending one twice is harmless.
 ///
-/// try_lookup() and stop() are thread-safe; the callback runs on the link's thread and must not
-/// block (post the real work elsewhere).
+/// try_lookup() and stop() are thread-safe; the callback runs on the link's thread (for lookups
+/// still queued when a link that never started is stopped: on the thread calling stop()) and
+/// must not block (post the real work elsewhere).
 class CatalogLink {
  public:
   /// `result.status` is the catalog's answer, kUnavailable at the deadline, or kInternal for a

@@ -53,8 +53,9 @@ struct OrderLinkOptions {
 /// nothing at all was heard from it for a whole attempt period, its socket is dropped and made
 /// anew, so a dead replica's queue does not wait to be delivered to its successor.
 ///
-/// try_place(), queued() and stop() are thread-safe; the callback runs on the link's thread and
-/// must not block (post the real work elsewhere). The LeaderTracker is shared with the bridge's
+/// try_place(), queued() and stop() are thread-safe; the callback runs on the link's thread (for
+/// orders still queued when a link that never started is stopped: on the thread calling stop())
+/// and must not block (post the real work elsewhere). The LeaderTracker is shared with the bridge's
 /// OrderClients and the bus subscriber (it is thread-safe).
 class OrderLink {
  public:

@@ -88,9 +88,9 @@ CatalogLinkOptions options(const std::string& endpoint) {
 TEST(CatalogLink, AnswersLookupsWithTheCatalogsReply) {
   zmq::context_t ctx(1);
   FakeCatalog catalog(ctx);
+  Results got;
   CatalogLink link(ctx, options(catalog.endpoint()));
   link.start();
-  Results got;
   ASSERT_TRUE(link.try_lookup("item1", got.done()));
   ASSERT_TRUE(link.try_lookup("nope", got.done()));
   ASSERT_TRUE(got.wait_for(2));
@@ -110,8 +110,8 @@ TEST(CatalogLink, KeepsManyLookupsInFlightAtOnce) {
   zmq::context_t ctx(1);
   FakeCatalog catalog(ctx);
   catalog.delay_ms = 0;
-  CatalogLink link(ctx, options(catalog.endpoint()));
   Results got;
+  CatalogLink link(ctx, options(catalog.endpoint()));
   // Queued before the link starts, so they leave together.
   for (int i = 0; i < 500; ++i)
     ASSERT_TRUE(link.try_lookup("item" + std::to_string(i), got.done()));
@@ -127,9 +127,9 @@ TEST(CatalogLink, LostRequestIsSentAgainUnderANewId) {
   FakeCatalog catalog(ctx);
   catalog.drop_next = 2;
   Metrics metrics;
+  Results got;
   CatalogLink link(ctx, options(catalog.endpoint()), &metrics);
   link.start();
-  Results got;
   ASSERT_TRUE(link.try_lookup("item1", got.done()));
   ASSERT_TRUE(got.wait_for(1));
   EXPECT_EQ(got.results[0].first.status, proto::Status::kOk);
@@ -141,9 +141,9 @@ TEST(CatalogLink, SilentCatalogGivesUnavailableAtTheDeadline) {
   zmq::context_t ctx(1);
   FakeCatalog catalog(ctx);
   catalog.silent = true;
+  Results got;
   CatalogLink link(ctx, options(catalog.endpoint()));
   link.start();
-  Results got;
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(link.try_lookup("item1", got.done()));
   ASSERT_TRUE(got.wait_for(1, 5s));
@@ -162,9 +162,9 @@ TEST(CatalogLink, NobodyListeningGivesUnavailableAtTheDeadline) {
     FakeCatalog gone(ctx);  // a port that was just in use and is now closed
     endpoint = gone.endpoint();
   }
+  Results got;
   CatalogLink link(ctx, options(endpoint));
   link.start();
-  Results got;
   ASSERT_TRUE(link.try_lookup("item1", got.done()));
   ASSERT_TRUE(got.wait_for(1, 5s));
   EXPECT_EQ(got.results[0].first.status, proto::Status::kUnavailable);
@@ -174,9 +174,9 @@ TEST(CatalogLink, DuplicateRepliesAnswerOnce) {
   zmq::context_t ctx(1);
   FakeCatalog catalog(ctx);
   catalog.late_duplicate = true;
+  Results got;
   CatalogLink link(ctx, options(catalog.endpoint()));
   link.start();
-  Results got;
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(link.try_lookup("item" + std::to_string(i), got.done()));
   ASSERT_TRUE(got.wait_for(20));
   std::this_thread::sleep_for(100ms);
@@ -191,8 +191,8 @@ TEST(CatalogLink, QueueLimitAndStopAnswerEveryone) {
   CatalogLinkOptions o = options(catalog.endpoint());
   o.queue_limit = 3;
   o.timeouts.request = 10000ms;
-  CatalogLink link(ctx, o);
   Results got;
+  CatalogLink link(ctx, o);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(link.try_lookup("item1", got.done()));
   EXPECT_FALSE(link.try_lookup("item1", got.done()));
   EXPECT_EQ(link.queued(), 3u);
@@ -208,8 +208,8 @@ TEST(CatalogLink, QueueLimitAndStopAnswerEveryone) {
 TEST(CatalogLink, StopAnswersWhatANeverStartedLinkHolds) {
   zmq::context_t ctx(1);
   FakeCatalog catalog(ctx);
-  CatalogLink link(ctx, options(catalog.endpoint()));
   Results got;
+  CatalogLink link(ctx, options(catalog.endpoint()));
   for (int i = 0; i < 2; ++i) EXPECT_TRUE(link.try_lookup("item1", got.done()));
   link.stop();  // never started: the queued ones are answered all the same
   ASSERT_TRUE(got.wait_for(2, 1s));

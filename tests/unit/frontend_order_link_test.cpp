@@ -198,8 +198,8 @@ TEST(OrderLink, KeepsManyOrdersInFlightAtTheLeader) {
   LeaderTracker tracker(3, 1000ms);
   tracker.note_leader(2, 1);
   Metrics metrics;
-  OrderLink link(ctx, options(cluster), tracker, &metrics);
   Results got;
+  OrderLink link(ctx, options(cluster), tracker, &metrics);
   // Queued before the link starts, so they leave together.
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
   link.start();
@@ -225,8 +225,8 @@ TEST(OrderLink, MaxInFlightBoundsOutstandingOrders) {
   tracker.note_leader(1, 1);
   OrderLinkOptions o = options(cluster);
   o.max_in_flight = 3;
-  OrderLink link(ctx, o, tracker);
   Results got;
+  OrderLink link(ctx, o, tracker);
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
   link.start();
   ASSERT_TRUE(got.wait_for(60));
@@ -242,8 +242,8 @@ TEST(OrderLink, UnknownLeaderIsFoundByOneRoundOfProbesForEveryWaitingOrder) {
   cluster[2].hint = 1;
   cluster[3].hint = 1;
   LeaderTracker tracker(3, 1000ms);
-  OrderLink link(ctx, options(cluster), tracker);
   Results got;
+  OrderLink link(ctx, options(cluster), tracker);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(link.try_place(order("r", i), got.done()));
   link.start();
   ASSERT_TRUE(got.wait_for(50));
@@ -265,9 +265,9 @@ TEST(OrderLink, NotLeaderHintIsFollowedWithTheSameRequestId) {
   LeaderTracker tracker(3, 1000ms);
   tracker.note_leader(1, 1);  // stale belief
   Metrics metrics;
+  Results got;
   OrderLink link(ctx, options(cluster), tracker, &metrics);
   link.start();
-  Results got;
   ASSERT_TRUE(link.try_place(order("same"), got.done()));
   ASSERT_TRUE(got.wait_for(1));
   EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
@@ -287,9 +287,9 @@ TEST(OrderLink, SilentLeaderIsSuspectedAndTheOrderIsPlacedAtTheNewLeader) {
   LeaderTracker tracker(3, 1000ms);
   tracker.note_leader(3, 1);
   Metrics metrics;
+  Results got;
   OrderLink link(ctx, options(cluster), tracker, &metrics);
   link.start();
-  Results got;
   const auto start = Clock::now();
   ASSERT_TRUE(link.try_place(order("fo"), got.done()));
   ASSERT_TRUE(got.wait_for(1));
@@ -323,9 +323,9 @@ TEST(OrderLink, UnavailableIsRetriedAfterABackoffAndFinalAnswersAreNot) {
   LeaderTracker tracker(1, 1000ms);
   tracker.note_leader(1, 1);
   Metrics metrics;
+  Results got;
   OrderLink link(ctx, options(cluster), tracker, &metrics);
   link.start();
-  Results got;
   const auto start = Clock::now();
   ASSERT_TRUE(link.try_place(order("u"), got.done()));
   ASSERT_TRUE(got.wait_for(1));
@@ -349,9 +349,9 @@ TEST(OrderLink, RejectedRequestIsInternalAndNotRetried) {
   cluster[1].reject = true;
   LeaderTracker tracker(1, 1000ms);
   tracker.note_leader(1, 1);
+  Results got;
   OrderLink link(ctx, options(cluster), tracker);
   link.start();
-  Results got;
   ASSERT_TRUE(link.try_place(order("bad"), got.done()));
   ASSERT_TRUE(got.wait_for(1));
   EXPECT_EQ(got.get()[0].status, proto::Status::kInternal);
@@ -362,9 +362,9 @@ TEST(OrderLink, NoLeaderGivesUnavailableAtTheDeadline) {
   zmq::context_t ctx(1);
   Cluster cluster(ctx, 3);  // an election that never ends: every replica a follower
   LeaderTracker tracker(3, 1000ms);
+  Results got;
   OrderLink link(ctx, options(cluster), tracker);
   link.start();
-  Results got;
   const auto start = Clock::now();
   ASSERT_TRUE(link.try_place(order("x"), got.done()));
   ASSERT_TRUE(got.wait_for(1, 5s));
@@ -388,9 +388,9 @@ TEST(OrderLink, EveryReplicaSilentGivesUnavailableAtTheDeadline) {
   cluster[2].silent = true;
   LeaderTracker tracker(2, 1000ms);
   tracker.note_leader(2, 1);
+  Results got;
   OrderLink link(ctx, options(cluster), tracker);
   link.start();
-  Results got;
   const auto start = Clock::now();
   ASSERT_TRUE(link.try_place(order("x"), got.done()));
   ASSERT_TRUE(got.wait_for(1, 5s));
@@ -406,9 +406,9 @@ TEST(OrderLink, DuplicateRepliesAnswerOnce) {
   cluster[1].duplicate = true;
   LeaderTracker tracker(1, 1000ms);
   tracker.note_leader(1, 1);
+  Results got;
   OrderLink link(ctx, options(cluster), tracker);
   link.start();
-  Results got;
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(link.try_place(order("d", i), got.done()));
   ASSERT_TRUE(got.wait_for(20));
   std::this_thread::sleep_for(100ms);
@@ -421,8 +421,8 @@ TEST(OrderLink, FullQueueIsRefused) {
   LeaderTracker tracker(1, 1000ms);
   OrderLinkOptions o = options(cluster);
   o.queue_limit = 3;
-  OrderLink link(ctx, o, tracker);
   Results got;
+  OrderLink link(ctx, o, tracker);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(link.try_place(order("q"), got.done()));
   EXPECT_FALSE(link.try_place(order("q"), got.done()));
   EXPECT_EQ(link.queued(), 3u);
@@ -441,9 +441,9 @@ TEST(OrderLink, StopAnswersOrdersInFlightAndRefusesNewOnes) {
   OrderLinkOptions o = options(cluster);
   o.timeouts.request = 10000ms;
   o.timeouts.attempt = 5000ms;
+  Results got;
   OrderLink link(ctx, o, tracker);
   link.start();
-  Results got;
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(link.try_place(order("s", i), got.done()));
   for (int i = 0; i < 200 && cluster[1].received.load() < 5; ++i) std::this_thread::sleep_for(5ms);
   ASSERT_EQ(cluster[1].received.load(), 5);
