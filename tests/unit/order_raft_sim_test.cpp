@@ -211,23 +211,28 @@ class Simulation {
     }
   }
 
+  // A burst of one to three orders at a leader, as from one catalog batch. As in the server,
+  // they go out with the node's next drain: at once, or (half the time) after the messages and
+  // the tick of the next millisecond, and a crash before that loses them.
   void propose(bool faults) {
     for (auto id : members_) {
       Node& n = nodes_[id];
       if (!n.up || n.core->role() != RaftRole::kLeader) continue;
-      proto::LogEntry e;
-      e.kind = proto::LogEntry::kOrder;
-      e.request_id = "r" + std::to_string(++proposals_);
-      e.name = "Tux";
-      e.quantity = 1;
-      std::uint64_t index = 0;
-      const auto outcome = n.core->propose(e, index);
-      if (outcome == ProposeOutcome::kTransferring && n.core->transfer_target()) {
-        ++refused_;  // the one reason a leader may refuse
-      } else if (outcome != ProposeOutcome::kAccepted) {
-        fail("leader refused a proposal outside a transfer");
+      for (int k = std::uniform_int_distribution<int>(1, 3)(rng_); k > 0; --k) {
+        proto::LogEntry e;
+        e.kind = proto::LogEntry::kOrder;
+        e.request_id = "r" + std::to_string(++proposals_);
+        e.name = "Tux";
+        e.quantity = 1;
+        std::uint64_t index = 0;
+        const auto outcome = n.core->propose(e, index);
+        if (outcome == ProposeOutcome::kTransferring && n.core->transfer_target()) {
+          ++refused_;  // the one reason a leader may refuse
+        } else if (outcome != ProposeOutcome::kAccepted) {
+          fail("leader refused a proposal outside a transfer");
+        }
       }
-      drain(id, faults);
+      if (chance(0.5)) drain(id, faults);
       return;
     }
   }
