@@ -378,8 +378,10 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
                                                            log_.size() + 1));
     p.inflight_since = 0;
   }
-  if (p.inflight_since == 0 && (p.next <= log_.size() || !m.success))
-    send_append(m.from, now_ms, false);
+  // After a refusal, probe again at once from the follower's hint (even with nothing new to
+  // send: the empty append tests the new prev_index). Entries it still lacks after a success go
+  // with take_ready(), like every other append.
+  if (!m.success) send_append(m.from, now_ms, false);
   watch_peers(now_ms);
   drive_transfer(now_ms);
 }
@@ -434,31 +436,25 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
       end_transfer(now_ms);
       return;
     }
-    const Progress& p = progress_[transfer_->target];
-    if (!transfer_->timeout_now_sent && p.match == log_.size()) {
-      // The target holds the whole log, and nothing new is appended: it can win any election.
-      send(transfer_->target, proto::TimeoutNow{hard_.term, config_.id});
-      transfer_->timeout_now_sent = true;
+  } else {
+    if (now_ms < next_transfer_ms_) return;
+    std::uint32_t target = 0;
+    for (const auto& [peer, p] : progress_) {
+      // Only upwards, so leadership climbs to the highest live id and never flips back and forth.
+      if (peer > config_.id && peer > target && p.steady_since &&
+          now_ms - *p.steady_since >= config_.transfer_stable_ms) {
+        target = peer;
+      }
     }
-    return;
+    if (target == 0) return;
+    // What the target lacks goes with take_ready() or after its next reply, like any append.
+    transfer_ = Transfer{target, now_ms, false};
   }
-  if (now_ms < next_transfer_ms_) return;
-  std::uint32_t target = 0;
-  for (const auto& [peer, p] : progress_) {
-    // Only upwards, so leadership climbs to the highest live id and never flips back and forth.
-    if (peer > config_.id && peer > target && p.steady_since &&
-        now_ms - *p.steady_since >= config_.transfer_stable_ms) {
-      target = peer;
-    }
-  }
-  if (target == 0) return;
-  transfer_ = Transfer{target, now_ms, false};
-  Progress& p = progress_[target];
-  if (p.match == log_.size()) {
-    send(target, proto::TimeoutNow{hard_.term, config_.id});
+  const Progress& p = progress_[transfer_->target];
+  if (!transfer_->timeout_now_sent && p.match == log_.size()) {
+    // The target holds the whole log, and nothing new is appended: it can win any election.
+    send(transfer_->target, proto::TimeoutNow{hard_.term, config_.id});
     transfer_->timeout_now_sent = true;
-  } else if (p.inflight_since == 0) {
-    send_append(target, now_ms, false);  // its reply, once it holds everything, sends TimeoutNow
   }
 }
 
