@@ -318,9 +318,7 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
   for (const auto& t : reply->unconfirmed) {
     if (auto it = index_of_id_.find(t.request_id); it != index_of_id_.end()) {
       // Its order is in the log, below this term's first (committed) entry: committed.
-      if (it->second > core_.commit_index()) continue;
-      if (to_confirm_.empty()) confirm_due_ms_ = now_ms + options_.confirm_delay_ms;
-      to_confirm_.push_back(t.request_id);
+      if (it->second <= core_.commit_index()) confirm(t.request_id);
       continue;
     }
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
@@ -431,6 +429,11 @@ void Replica::flush() {
   send_trades();
 }
 
+void Replica::confirm(const std::string& request_id) {
+  if (to_confirm_.empty()) confirm_due_ms_ = now_ms_ + options_.confirm_delay_ms;
+  to_confirm_.push_back(request_id);
+}
+
 void Replica::send_trades() {
   const auto confirmations_due = [this] {
     return !to_confirm_.empty() &&
@@ -490,9 +493,7 @@ void Replica::follow_leadership() {
   }
   for (; confirmed_through_ < core_.commit_index(); ++confirmed_through_) {
     const auto& e = core_.entry(confirmed_through_ + 1);
-    if (e.kind != proto::LogEntry::kOrder) continue;
-    if (to_confirm_.empty()) confirm_due_ms_ = now_ms_ + options_.confirm_delay_ms;
-    to_confirm_.push_back(e.request_id);
+    if (e.kind == proto::LogEntry::kOrder) confirm(e.request_id);
   }
   const std::uint64_t commit = core_.commit_index();
   if (phase_ == LeaderPhase::kAwaitingNoop && commit > 0 &&

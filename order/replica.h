@@ -112,6 +112,9 @@ class Replica {
 
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
   void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply);
+  /// Queues the confirmation of a committed order for the next trade batch (or, without one,
+  /// for a batch of its own after options_.confirm_delay_ms).
+  void confirm(const std::string& request_id);
   /// Moves waiting trades and confirmations into batches while a batch slot is free.
   void send_trades();
   /// Logs the parked trades once no transfer refuses entries any more (leader only).
