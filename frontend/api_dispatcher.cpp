@@ -10,6 +10,18 @@ namespace bazaar::frontend {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// The reply `render` makes; 500 if it throws (a bug, or out of memory), so the client is
+// answered anyway and the thread it runs on keeps serving.
+template <class Render>
+ApiResponse guarded(Render&& render) {
+  try {
+    return render();
+  } catch (const std::exception& e) {
+    spdlog::error("request failed: {}", e.what());
+    return error_reply(500, "internal error");
+  }
+}
 }  // namespace
 
 ApiDispatcher::ApiDispatcher(const ApiHandler& api, BridgePool& bridge, LookupCache* cache,
@@ -79,14 +91,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
     OrderLink::Done on_reply = [cache, finish,
                                 placed = std::move(place->request)](PlaceOrderResult result) {
       if (cache != nullptr) cache->on_order_answer(placed.name, result.status);
-      ApiResponse reply;
-      try {
-        reply = ApiHandler::order_reply(placed, result);
-      } catch (const std::exception& e) {
-        spdlog::error("request failed: {}", e.what());
-        reply = error_reply(500, "internal error");
-      }
-      finish(std::move(reply));
+      finish(guarded([&] { return ApiHandler::order_reply(placed, result); }));
     };
     if (!orders_->try_place(std::move(order), std::move(on_reply))) {
       finish(error_reply(503, "front end overloaded, try again"));
@@ -98,14 +103,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
       finish(error_reply(503, "front end shutting down"));
       return;
     }
-    ApiResponse reply;
-    try {
-      reply = ApiHandler::execute(call, *b);
-    } catch (const std::exception& e) {
-      spdlog::error("request failed: {}", e.what());
-      reply = error_reply(500, "internal error");
-    }
-    finish(std::move(reply));
+    finish(guarded([&] { return ApiHandler::execute(call, *b); }));
   };
   if (!bridge_.try_submit(std::move(job))) {
     finish(error_reply(503, "front end overloaded, try again"));
