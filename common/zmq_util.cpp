@@ -1,6 +1,8 @@
 #include "common/zmq_util.h"
 
+#include <cstring>
 #include <random>
+#include <vector>
 
 #include "common/cli.h"
 #include "common/socket_policy.h"
@@ -64,6 +66,40 @@ std::uint64_t new_incarnation() {
   std::random_device rd;
   std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   return v == 0 ? 1 : v;
+}
+
+bool send_tagged(zmq::socket_t& socket, std::uint64_t tag, std::string_view body) {
+  // The first frame decides: once it is queued, the rest of the message is queued too.
+  if (!socket.send(zmq::buffer(&tag, sizeof tag),
+                   zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    return false;
+  }
+  socket.send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
+  socket.send(zmq::buffer(body), zmq::send_flags::none);
+  return true;
+}
+
+TaggedReply recv_tagged(zmq::socket_t& socket) {
+  TaggedReply r;
+  zmq::message_t tag;
+  if (!socket.recv(tag, zmq::recv_flags::dontwait)) return r;
+  // Read every frame of the message, whatever its shape, so the next read starts a new one.
+  std::vector<zmq::message_t> rest;
+  bool more = tag.more();
+  while (more) {
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::dontwait)) break;
+    more = part.more();
+    rest.push_back(std::move(part));
+  }
+  if (tag.size() != sizeof r.tag || rest.size() != 2 || rest[0].size() != 0) {
+    r.outcome = TaggedOutcome::kMalformed;
+    return r;
+  }
+  std::memcpy(&r.tag, tag.data(), sizeof r.tag);
+  r.body = std::move(rest[1]);
+  r.outcome = TaggedOutcome::kReply;
+  return r;
 }
 
 }  // namespace bazaar::common

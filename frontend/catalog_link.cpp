@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/cli.h"
 #include "common/zmq_util.h"
@@ -24,12 +23,6 @@ LookupResult unavailable(std::string message) {
   r.status = proto::Status::kUnavailable;
   r.message = std::move(message);
   return r;
-}
-
-std::string id_bytes(std::uint64_t id) {
-  std::string b(sizeof id, '\0');
-  std::memcpy(b.data(), &id, sizeof id);
-  return b;
 }
 
 }  // namespace
@@ -82,15 +75,10 @@ void CatalogLink::finish(Job& job, LookupResult result, std::uint64_t incarnatio
 void CatalogLink::send_attempt(Job job, Clock::time_point now) {
   const std::uint64_t id = next_id_++;
   const std::string request = proto::encode(proto::LookupRequest{job.name});
-  const std::string tag = id_bytes(id);
   try {
-    // A multipart message is queued whole or not at all; dontwait: never block the link. A
-    // refused send (queue to the catalog full) is just an attempt that will time out and go
-    // again, like a lost one.
-    if (socket_->send(zmq::buffer(tag), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      socket_->send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
-      socket_->send(zmq::buffer(request), zmq::send_flags::none);
-    }
+    // Never blocks the link. A refused send (queue to the catalog full) is just an attempt that
+    // will time out and go again, like a lost one.
+    common::send_tagged(*socket_, id, request);
   } catch (const zmq::error_t& e) {
     spdlog::warn("catalog link: send failed: {}", e.what());
   }
@@ -130,25 +118,15 @@ void CatalogLink::on_reply(std::uint64_t id, std::string_view body) {
 
 void CatalogLink::receive_replies(Clock::time_point& last_reply) {
   for (int i = 0; i < kReceiveBatch; ++i) {
-    zmq::message_t id_frame;
-    if (!socket_->recv(id_frame, zmq::recv_flags::dontwait)) return;
+    // Expected [id, "", reply].
+    const common::TaggedReply reply = common::recv_tagged(*socket_);
+    if (reply.outcome == common::TaggedOutcome::kNone) return;
     last_reply = Clock::now();
-    // Expected [id, "", reply]; read every frame of the message whatever its shape.
-    std::vector<zmq::message_t> rest;
-    bool more = id_frame.more();
-    while (more) {
-      zmq::message_t part;
-      if (!socket_->recv(part, zmq::recv_flags::dontwait)) break;
-      more = part.more();
-      rest.push_back(std::move(part));
-    }
-    if (id_frame.size() != sizeof(std::uint64_t) || rest.size() != 2 || rest[0].size() != 0) {
+    if (reply.outcome == common::TaggedOutcome::kMalformed) {
       spdlog::debug("catalog link: reply of unexpected shape dropped");
       continue;
     }
-    std::uint64_t id = 0;
-    std::memcpy(&id, id_frame.data(), sizeof id);
-    on_reply(id, rest[1].to_string_view());
+    on_reply(reply.tag, reply.body.to_string_view());
   }
 }
 

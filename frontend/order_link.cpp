@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/cli.h"
 #include "common/zmq_util.h"
@@ -109,12 +108,8 @@ void OrderLink::send_to(std::uint32_t id, std::uint64_t attempt, std::string_vie
   if (r.outstanding == 0) r.last_heard = now;
   ++r.outstanding;
   try {
-    // A multipart message is queued whole or not at all; dontwait: never block the link.
-    if (r.socket->send(zmq::buffer(&attempt, sizeof attempt),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      r.socket->send(zmq::const_buffer(nullptr, 0), zmq::send_flags::sndmore);
-      r.socket->send(zmq::buffer(body), zmq::send_flags::none);
-    }
+    // Never blocks the link; a refused send is an attempt that times out like a lost one.
+    common::send_tagged(*r.socket, attempt, body);
   } catch (const zmq::error_t& e) {
     spdlog::warn("order link: send to replica {} failed: {}", id, e.what());
   }
@@ -140,29 +135,20 @@ void OrderLink::on_silence(std::uint32_t id, Clock::time_point now) {
 void OrderLink::receive_replies(std::uint32_t id) {
   zmq::socket_t& socket = *sockets_[id - 1].socket;
   for (int i = 0; i < kReceiveBatch; ++i) {
-    zmq::message_t id_frame;
-    if (!socket.recv(id_frame, zmq::recv_flags::dontwait)) return;
-    // Expected [attempt id, "", reply]; read every frame of the message whatever its shape.
-    std::vector<zmq::message_t> rest;
-    bool more = id_frame.more();
-    while (more) {
-      zmq::message_t part;
-      if (!socket.recv(part, zmq::recv_flags::dontwait)) break;
-      more = part.more();
-      rest.push_back(std::move(part));
-    }
+    // Expected [attempt id, "", reply].
+    const common::TaggedReply reply = common::recv_tagged(socket);
+    if (reply.outcome == common::TaggedOutcome::kNone) return;
     const auto now = Clock::now();
     sockets_[id - 1].last_heard = now;
-    if (id_frame.size() != sizeof(std::uint64_t) || rest.size() != 2 || rest[0].size() != 0) {
+    if (reply.outcome == common::TaggedOutcome::kMalformed) {
       spdlog::debug("order link: reply of unexpected shape from replica {} dropped", id);
       continue;
     }
-    std::uint64_t attempt = 0;
-    std::memcpy(&attempt, id_frame.data(), sizeof attempt);
+    const std::uint64_t attempt = reply.tag;
     if (attempts_.count(attempt) != 0) {
-      on_place_reply(attempt, rest[1].to_string_view(), now);
+      on_place_reply(attempt, reply.body.to_string_view(), now);
     } else if (discovery_.active && attempt == discovery_.attempt) {
-      on_probe_reply(rest[1].to_string_view(), now);
+      on_probe_reply(reply.body.to_string_view(), now);
     }
     // Else an attempt given up on already: not ours to answer.
   }

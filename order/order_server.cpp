@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 #include <zmq_addon.hpp>
 
 #include "common/stop_signal.h"
@@ -101,22 +100,18 @@ void OrderServer::read_peers() {
 
 void OrderServer::read_catalog() {
   for (int n = 0; n < kMaxBatch; ++n) {
-    std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(catalog_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
-      return;
-    }
-    // [batch id, "", reply]: the catalog's REP workers hand our envelope back unchanged.
-    if (frames.size() != 3 || frames[0].size() != sizeof(std::uint64_t)) continue;
-    std::uint64_t id = 0;
-    std::memcpy(&id, frames[0].data(), sizeof id);
-    auto node = calls_.extract(id);
+    // [call id, "", reply]: the catalog's REP workers hand our envelope back unchanged.
+    const common::TaggedReply reply = common::recv_tagged(catalog_);
+    if (reply.outcome == common::TaggedOutcome::kNone) return;
+    if (reply.outcome == common::TaggedOutcome::kMalformed) continue;
+    auto node = calls_.extract(reply.tag);
     if (node.empty()) continue;  // expired
     const CatalogCall& call = node.mapped();
     if (call.reconcile) {
-      replica_.on_reconcile(call.term, call.after, decoded<proto::ReconcileReply>(frames[2]),
+      replica_.on_reconcile(call.term, call.after, decoded<proto::ReconcileReply>(reply.body),
                             now_ms());
     } else {
-      replica_.on_trade_batch(call.batch, decoded<proto::TradeBatchReply>(frames[2]), now_ms());
+      replica_.on_trade_batch(call.batch, decoded<proto::TradeBatchReply>(reply.body), now_ms());
     }
   }
 }
@@ -159,14 +154,10 @@ void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
   // Never block: with ZMQ_IMMEDIATE a DEALER whose catalog is down refuses the first frame, and a
   // blocked leader would stop heartbeating. The trades fail at once as "catalog unreachable"
   // (front ends retry them after a pause); a reconciliation is asked again by the Replica.
-  if (!catalog_.send(zmq::buffer(&id, sizeof id),
-                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+  if (!common::send_tagged(catalog_, id, bytes)) {
     if (!call.reconcile) replica_.on_trade_batch(call.batch, std::nullopt, now_ms());
     return;
   }
-  // The remaining frames of a message whose first frame was queued are queued too.
-  catalog_.send(zmq::message_t(), zmq::send_flags::sndmore);
-  catalog_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
   calls_.emplace(id, std::move(call));
 }
 
