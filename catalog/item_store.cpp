@@ -63,6 +63,14 @@ ALTER TABLE applied_trades ADD COLUMN term INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE applied_trades ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1;
 )sql";
 
+// Trade batches an order leader gave up waiting for and then abandoned (ResolveRequest): when
+// one arrives late, its trades are refused. Only the fence's term and newer matter (older terms
+// are refused anyway), so reconcile() drops the rest. Created with either schema, and harmless to
+// an older catalog binary, which never reads it: an addition, not a new schema version.
+constexpr const char* kAbandonedTable =
+    "CREATE TABLE IF NOT EXISTS abandoned_batches ("
+    "term INTEGER NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY (term, batch)) WITHOUT ROWID";
+
 // Created with either schema: the reconciliation scan reads only unconfirmed trades.
 constexpr const char* kUnconfirmedIndex =
     "CREATE INDEX IF NOT EXISTS unconfirmed_trades ON applied_trades (request_id) "
@@ -140,6 +148,12 @@ struct ItemStore::Statements {
                     "SELECT request_id, name, side, quantity FROM applied_trades "
                     "WHERE confirmed = 0 AND term < ? AND request_id > ? "
                     "ORDER BY request_id LIMIT ?"),
+        applied_trade(db,
+                      "SELECT name, side, quantity FROM applied_trades "
+                      "WHERE request_id = ? AND status = 0"),
+        abandon(db, "INSERT OR IGNORE INTO abandoned_batches (term, batch) VALUES (?, ?)"),
+        abandoned(db, "SELECT 1 FROM abandoned_batches WHERE term = ? AND batch = ?"),
+        abandoned_prune(db, "DELETE FROM abandoned_batches WHERE term < ?"),
         fence_get(db, "SELECT value FROM meta WHERE key = 'fence_term'"),
         fence_put(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('fence_term', ?)"),
         item_update(db, "UPDATE items SET quantity = ?, volume = ?, version = ? WHERE name = ?"),
@@ -154,6 +168,10 @@ struct ItemStore::Statements {
   SQLite::Statement applied_put;
   SQLite::Statement confirm;
   SQLite::Statement unconfirmed;
+  SQLite::Statement applied_trade;
+  SQLite::Statement abandon;
+  SQLite::Statement abandoned;
+  SQLite::Statement abandoned_prune;
   SQLite::Statement fence_get;
   SQLite::Statement fence_put;
   SQLite::Statement item_update;
@@ -239,6 +257,7 @@ void ItemStore::open_schema(const std::vector<SeedItem>& seed, const std::string
     seed_label_ = get.executeStep() ? get.getColumn(0).getString() : "";
   }
   db_->exec(kUnconfirmedIndex);
+  db_->exec(kAbandonedTable);
   tx.commit();
 }
 
@@ -415,7 +434,8 @@ TradeResult ItemStore::trade(const proto::TradeRequest& request, std::uint64_t t
 
 std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRequest>& requests,
                                                 std::uint64_t term,
-                                                const std::vector<std::string>& confirmed) {
+                                                const std::vector<std::string>& confirmed,
+                                                std::uint64_t batch) {
   std::vector<TradeResult> out;
   out.reserve(requests.size());
   try {
@@ -430,10 +450,13 @@ std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRe
       s.bind(1, id);
       s.exec();
     }
-    if (admit_term_locked(term)) {
-      for (const auto& r : requests) out.push_back(apply_trade_locked(r, term));
-    } else {
+    if (!admit_term_locked(term)) {
       out.assign(requests.size(), TradeResult{proto::Status::kNotLeader, {}, false, false});
+    } else if (batch != 0 && abandoned_locked(term, batch)) {
+      // Its leader gave up on it and resolved it as "not applied": it must never apply.
+      out.assign(requests.size(), TradeResult{proto::Status::kUnavailable, {}, false, false});
+    } else {
+      for (const auto& r : requests) out.push_back(apply_trade_locked(r, term));
     }
     tx.commit();
   } catch (const SQLite::Exception& e) {
@@ -454,6 +477,13 @@ ReconcileResult ItemStore::reconcile(std::uint64_t term, const std::string& afte
     if (!admit_term_locked(term)) {
       out.status = proto::Status::kNotLeader;
       return out;
+    }
+    {
+      // Batches of older terms can no longer apply (the fence refuses them): forget them.
+      SQLite::Statement& s = stmts_->abandoned_prune;
+      ResetOnExit reset(s);
+      s.bind(1, static_cast<std::int64_t>(term));
+      s.exec();
     }
     {
       SQLite::Statement& s = stmts_->unconfirmed;
@@ -478,6 +508,53 @@ ReconcileResult ItemStore::reconcile(std::uint64_t term, const std::string& afte
   } catch (const SQLite::Exception& e) {
     spdlog::error("database {}: reconcile for term {}: {}", path_, term, e.what());
     out = ReconcileResult{proto::Status::kInternal, {}, false};
+  }
+  return out;
+}
+
+bool ItemStore::abandoned_locked(std::uint64_t term, std::uint64_t batch) {
+  SQLite::Statement& s = stmts_->abandoned;
+  ResetOnExit reset(s);
+  s.bind(1, static_cast<std::int64_t>(term));
+  s.bind(2, static_cast<std::int64_t>(batch));
+  return s.executeStep();
+}
+
+ResolveResult ItemStore::resolve(std::uint64_t term, std::uint64_t batch,
+                                 const std::vector<std::string>& request_ids) {
+  ResolveResult out;
+  try {
+    // One IMMEDIATE transaction, like a trade batch: the batch either applied before it (and its
+    // trades are listed) or arrives after it (and is refused). Nothing falls in between.
+    std::lock_guard<std::mutex> writer(*write_lock_);
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!admit_term_locked(term)) {
+      out.status = proto::Status::kNotLeader;
+      return out;
+    }
+    {
+      SQLite::Statement& s = stmts_->abandon;
+      ResetOnExit reset(s);
+      s.bind(1, static_cast<std::int64_t>(term));
+      s.bind(2, static_cast<std::int64_t>(batch));
+      s.exec();
+    }
+    for (const auto& id : request_ids) {
+      SQLite::Statement& s = stmts_->applied_trade;
+      ResetOnExit reset(s);
+      s.bind(1, id);
+      if (!s.executeStep()) continue;
+      proto::TradeRequest t;
+      t.request_id = id;
+      t.name = s.getColumn(0).getString();
+      t.side = static_cast<proto::Side>(s.getColumn(1).getInt());
+      t.quantity = s.getColumn(2).getInt64();
+      out.applied.push_back(std::move(t));
+    }
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    spdlog::error("database {}: resolve batch {} of term {}: {}", path_, batch, term, e.what());
+    out = ResolveResult{proto::Status::kInternal, {}};
   }
   return out;
 }

@@ -55,6 +55,13 @@ struct ReconcileResult {
   bool more = false;
 };
 
+/// Outcome of resolve(): kOk with the trades among those asked about that changed stock (as
+/// recorded); kNotLeader when the term is below the fence; kInternal on a database error.
+struct ResolveResult {
+  proto::Status status = proto::Status::kOk;
+  std::vector<proto::TradeRequest> applied;
+};
+
 /// Outcome of restock(): the items it refilled, as they are afterwards.
 struct RestockResult {
   proto::Status status = proto::Status::kOk;
@@ -119,10 +126,19 @@ class ItemStore {
   /// Marks the `confirmed` request ids' trades confirmed, then applies every trade of
   /// `requests` in order, each exactly as trade() would, all in ONE transaction: one disk sync
   /// for the whole batch (group commit). A database error fails the whole batch (every result
-  /// kInternal, nothing changed).
+  /// kInternal, nothing changed). A batch named `batch` (> 0) of `term` that resolve() abandoned
+  /// applies nothing: every result is kUnavailable (its leader no longer waits for it).
   std::vector<TradeResult> trade_batch(const std::vector<proto::TradeRequest>& requests,
                                        std::uint64_t term = 0,
-                                       const std::vector<std::string>& confirmed = {});
+                                       const std::vector<std::string>& confirmed = {},
+                                       std::uint64_t batch = 0);
+
+  /// For the order leader of `term`, about its batch `batch` (> 0) whose answer it never got: in
+  /// one transaction, abandons the batch for good (see trade_batch) and lists which of
+  /// `request_ids` have changed stock, by any batch (see ResolveResult). Also raises the fence to
+  /// `term`, like a trade.
+  ResolveResult resolve(std::uint64_t term, std::uint64_t batch,
+                        const std::vector<std::string>& request_ids);
 
   /// For a new order leader of `term` (> 0): raises the fence to `term`, then lists up to `limit`
   /// applied, unconfirmed trades of older terms with request ids after `after`, in request-id
@@ -141,6 +157,8 @@ class ItemStore {
   /// The check-and-apply of one trade inside an open IMMEDIATE transaction. Writes nothing on
   /// any path that returns early, so one trade's refusal never undoes another's in a batch.
   TradeResult apply_trade_locked(const proto::TradeRequest& request, std::uint64_t term);
+  /// True when resolve() abandoned batch (`term`, `batch`), inside an open transaction.
+  bool abandoned_locked(std::uint64_t term, std::uint64_t batch);
   /// The fence (0 when no leader ever reconciled), inside an open transaction.
   std::uint64_t fence_locked();
   /// False when `term` is below the fence; raises the fence to `term` when above it. Inside an

@@ -72,6 +72,11 @@ HandlerResult RequestHandler::handle(std::string_view request_bytes) {
       if (!decode_or_reject(*env, req, out)) return out;
       return on_reconcile(req);
     }
+    case proto::MessageType::kResolveRequest: {
+      proto::ResolveRequest req;
+      if (!decode_or_reject(*env, req, out)) return out;
+      return on_resolve(req);
+    }
     default:
       break;
   }
@@ -136,7 +141,8 @@ HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
 }
 
 HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req) {
-  std::vector<TradeResult> results = store_.trade_batch(req.trades, req.term, req.confirmed);
+  std::vector<TradeResult> results =
+      store_.trade_batch(req.trades, req.term, req.confirmed, req.batch);
   proto::TradeBatchReply rep;
   rep.replies.reserve(results.size());
   HandlerResult out;
@@ -162,6 +168,21 @@ HandlerResult RequestHandler::on_reconcile(const proto::ReconcileRequest& req) {
   rep.status = r.status;
   rep.unconfirmed = std::move(r.trades);
   rep.more = r.more;
+  return HandlerResult{proto::encode(rep), {}};
+}
+
+HandlerResult RequestHandler::on_resolve(const proto::ResolveRequest& req) {
+  ResolveResult r = store_.resolve(req.term, req.batch, req.request_ids);
+  if (r.status == proto::Status::kOk) {
+    spdlog::info("resolve batch {} of term {}: {} of {} trade(s) applied, the rest abandoned",
+                 req.batch, req.term, r.applied.size(), req.request_ids.size());
+  } else {
+    spdlog::warn("resolve batch {} of term {}: {}", req.batch, req.term,
+                 proto::to_string(r.status));
+  }
+  proto::ResolveReply rep;
+  rep.status = r.status;
+  rep.applied = std::move(r.applied);
   return HandlerResult{proto::encode(rep), {}};
 }
 

@@ -20,8 +20,8 @@ struct HandlerResult {
 /// Answers one catalog request against a store. No sockets, no threads: the service feeds it the
 /// bytes of a request and sends back `reply`.
 ///
-/// Answers StatusRequest, LookupRequest, ListRequest, TradeRequest, TradeBatchRequest and
-/// ReconcileRequest with their replies. Bytes
+/// Answers StatusRequest, LookupRequest, ListRequest, TradeRequest, TradeBatchRequest,
+/// ReconcileRequest and ResolveRequest with their replies. Bytes
 /// that do not decode (garbage, another protocol version, an unknown or unexpected message type,
 /// a wrong shape or a field out of bounds) get an ErrorReply with status kBadRequest and the
 /// reason; nothing changes. Never throws on any input.
@@ -42,6 +42,7 @@ class RequestHandler {
   HandlerResult on_trade(const proto::TradeRequest& req);
   HandlerResult on_trade_batch(const proto::TradeBatchRequest& req);
   HandlerResult on_reconcile(const proto::ReconcileRequest& req);
+  HandlerResult on_resolve(const proto::ResolveRequest& req);
 
   ItemStore& store_;
   const std::uint64_t incarnation_;

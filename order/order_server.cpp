@@ -107,11 +107,24 @@ void OrderServer::read_catalog() {
     auto node = calls_.extract(reply.tag);
     if (node.empty()) continue;  // expired
     const CatalogCall& call = node.mapped();
-    if (call.reconcile) {
-      replica_.on_reconcile(call.term, call.after, decoded<proto::ReconcileReply>(reply.body),
+    switch (call.kind) {
+      case CatalogCall::Kind::kReconcile:
+        replica_.on_reconcile(call.term, call.after, decoded<proto::ReconcileReply>(reply.body),
+                              now_ms());
+        break;
+      case CatalogCall::Kind::kResolve:
+        replica_.on_resolve(call.term, call.batch, decoded<proto::ResolveReply>(reply.body),
                             now_ms());
-    } else {
-      replica_.on_trade_batch(call.batch, decoded<proto::TradeBatchReply>(reply.body), now_ms());
+        break;
+      case CatalogCall::Kind::kTrades:
+        // An answer that does not decode says nothing about what applied: the batch stays at
+        // the Replica until its deadline, and is then resolved like any batch in doubt.
+        if (auto r = decoded<proto::TradeBatchReply>(reply.body)) {
+          replica_.on_trade_batch(call.batch, r, now_ms());
+        } else {
+          spdlog::warn("replica {}: undecodable answer to trade batch {}", options_.id, call.batch);
+        }
+        break;
     }
   }
 }
@@ -135,9 +148,17 @@ void OrderServer::send_outputs() {
     call.sent_ms = now;
     send_catalog(proto::encode(batch.request), std::move(call));
   }
+  for (const proto::ResolveRequest& resolve : out.resolves) {
+    CatalogCall call;
+    call.kind = CatalogCall::Kind::kResolve;
+    call.batch = resolve.batch;
+    call.term = resolve.term;
+    call.sent_ms = now;
+    send_catalog(proto::encode(resolve), std::move(call));
+  }
   if (out.reconcile) {
     CatalogCall call;
-    call.reconcile = true;
+    call.kind = CatalogCall::Kind::kReconcile;
     call.term = out.reconcile->term;
     call.after = out.reconcile->after;
     call.sent_ms = now;
@@ -155,7 +176,9 @@ void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
   // blocked leader would stop heartbeating. The trades fail at once as "catalog unreachable"
   // (front ends retry them after a pause); a reconciliation is asked again by the Replica.
   if (!common::send_tagged(catalog_, id, bytes)) {
-    if (!call.reconcile) replica_.on_trade_batch(call.batch, std::nullopt, now_ms());
+    if (call.kind == CatalogCall::Kind::kTrades) {
+      replica_.on_trade_batch(call.batch, std::nullopt, now_ms());
+    }
     return;
   }
   calls_.emplace(id, std::move(call));

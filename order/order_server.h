@@ -17,10 +17,11 @@ namespace bazaar::order {
 
 /// One request the server has at the catalog.
 struct CatalogCall {
-  bool reconcile = false;
-  std::uint64_t batch = 0;  // a trade batch's id (TradeBatch::id)
-  std::uint64_t term = 0;   // a reconciliation's term ...
-  std::string after;        // ... and cursor
+  enum class Kind : std::uint8_t { kTrades, kReconcile, kResolve };
+  Kind kind = Kind::kTrades;
+  std::uint64_t batch = 0;  // a trade batch's id (TradeBatch::id), also of a resolution
+  std::uint64_t term = 0;   // a reconciliation's or resolution's term
+  std::string after;        // a reconciliation's cursor
   std::uint64_t sent_ms = 0;
 };
 
@@ -64,9 +65,10 @@ class OrderServer {
   // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;
-  // Requests at the catalog by call id: a trade batch or a reconciliation page (its term and
-  // cursor), and when it was sent. Entries the catalog never answers are dropped after
-  // kBatchExpiryMs (the Replica has given up on them long before), so the map stays bounded.
+  // Requests at the catalog by call id: a trade batch, a reconciliation page (its term and
+  // cursor) or the resolution of a batch in doubt, and when it was sent. Entries the catalog never
+  // answers are dropped after kBatchExpiryMs (the Replica has given up on them long before), so the
+  // map stays bounded.
   std::map<std::uint64_t, CatalogCall> calls_;
   std::uint64_t next_batch_ = 1;
   std::uint64_t next_token_ = 1;

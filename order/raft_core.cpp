@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
+#include <vector>
 
 namespace bazaar::order {
 
@@ -295,6 +297,7 @@ void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartb
   a.prev_index = p.next - 1;
   a.prev_term = term_at(a.prev_index);
   a.commit = commit_;
+  a.round = round_;
   if (!heartbeat_only) {
     const std::uint64_t last = std::min<std::uint64_t>(log_.size(), p.next - 1 + config_.max_batch);
     for (std::uint64_t i = p.next; i <= last; ++i) a.entries.push_back(log_[i - 1]);
@@ -315,7 +318,7 @@ void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
 
 void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   if (m.term < hard_.term) {
-    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1});
+    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1, m.round});
     return;
   }
   if (m.term > hard_.term || role_ != RaftRole::kFollower ||
@@ -327,7 +330,7 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   last_leader_contact_ = now_ms;
   heard_leader_ = true;
   if (m.prev_index > log_.size()) {
-    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1});
+    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1, m.round});
     return;
   }
   if (term_at(m.prev_index) != m.prev_term) {
@@ -336,8 +339,8 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
     const std::uint64_t bad = term_at(m.prev_index);
     std::uint64_t i = m.prev_index;
     while (i > commit_ + 1 && term_at(i - 1) == bad) --i;
-    send(m.leader,
-         proto::AppendReply{hard_.term, config_.id, false, 0, std::max<std::uint64_t>(i, 1)});
+    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0,
+                                      std::max<std::uint64_t>(i, 1), m.round});
     return;
   }
   std::uint64_t index = m.prev_index;
@@ -351,7 +354,7 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   }
   const std::uint64_t match = m.prev_index + m.entries.size();
   set_commit(std::min(m.commit, match));
-  send(m.leader, proto::AppendReply{hard_.term, config_.id, true, match, match + 1});
+  send(m.leader, proto::AppendReply{hard_.term, config_.id, true, match, match + 1, m.round});
 }
 
 void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms) {
@@ -365,6 +368,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   Progress& p = it->second;
   p.last_heard = now_ms;
   p.replied = true;
+  p.round = std::max(p.round, m.round);  // a refusal of this term confirms the term as well
   if (m.success) {
     if (m.match_index > p.match && m.match_index <= log_.size()) {
       p.match = m.match_index;
@@ -384,6 +388,21 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   if (!m.success) send_append(m.from, now_ms, false);
   watch_peers(now_ms);
   drive_transfer(now_ms);
+}
+
+std::uint64_t RaftCore::confirm_leadership() {
+  if (role_ != RaftRole::kLeader) return 0;
+  ++round_;
+  broadcast_append(now_, true);
+  return round_;
+}
+
+std::uint64_t RaftCore::confirmed_round() const {
+  if (role_ != RaftRole::kLeader) return 0;
+  std::vector<std::uint64_t> rounds{round_};  // this leader answers its own rounds at once
+  for (const auto& [peer, p] : progress_) rounds.push_back(p.round);
+  std::sort(rounds.begin(), rounds.end(), std::greater<>());
+  return rounds[majority() - 1];
 }
 
 void RaftCore::advance_commit() {

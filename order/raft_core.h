@@ -104,6 +104,16 @@ class RaftCore {
   /// one append per peer for the entries proposed since the last call.
   Ready take_ready();
 
+  /// Read confirmation (the leadership check of ReadIndex, Raft thesis §6.4). As leader: starts a
+  /// round of heartbeats stamped with a new round number and returns it (0 anywhere else). The
+  /// round is confirmed (confirmed_round() reaches it) once a majority, this leader included, has
+  /// answered it in this term. A majority that answered after the round began had not voted for
+  /// a newer leader, so whatever such a leader commits comes after the read: answering "no such
+  /// entry" from this log then is linearizable. Needs no clock. Several reads share one round.
+  std::uint64_t confirm_leadership();
+  /// The highest round a majority has answered in this term (0 off office or before any).
+  std::uint64_t confirmed_round() const;
+
   RaftRole role() const { return role_; }
   std::uint64_t term() const { return hard_.term; }
   std::int32_t leader_id() const { return leader_; }
@@ -131,6 +141,7 @@ class RaftCore {
     bool replied = false;
     std::optional<std::uint64_t> behind_since;  // match below the commit index since then
     std::optional<std::uint64_t> steady_since;  // alive and keeping up without a break since
+    std::uint64_t round = 0;                    // highest read round it answered, this term
   };
   // A leadership transfer under way: proposals are refused until it ends (see drive_transfer).
   struct Transfer {
@@ -181,6 +192,7 @@ class RaftCore {
   std::optional<Transfer> transfer_;            // leader only: a transfer under way
   std::uint64_t next_transfer_ms_ = 0;          // no transfer starts before (back-off)
   std::uint64_t now_ = 0;                       // time of the latest tick or message
+  std::uint64_t round_ = 0;  // latest read-confirmation round (only grows, across terms too)
   std::mt19937_64 rng_;
   Ready ready_;
   bool hard_dirty_ = false;

@@ -149,7 +149,17 @@ void Replica::on_client(std::uint64_t token, std::string_view request, std::uint
     }
     case proto::MessageType::kGetOrderRequest: {
       auto req = proto::decode_body<proto::GetOrderRequest>(*env);
-      out_.replies.emplace_back(token, req ? proto::encode(get(*req)) : error_reply(req.error));
+      if (!req) {
+        out_.replies.emplace_back(token, error_reply(req.error));
+      } else if (auto r = read_order(req->number, false)) {
+        out_.replies.emplace_back(token, proto::encode(*r));
+      } else if (reads_.size() >= options_.max_pending) {
+        proto::GetOrderReply busy;
+        busy.status = proto::Status::kUnavailable;
+        out_.replies.emplace_back(token, proto::encode(busy));
+      } else {
+        reads_.push_back({token, req->number, 0, now_ms + options_.raft.election_ms});
+      }
       break;
     }
     case proto::MessageType::kStatusRequest:
@@ -238,31 +248,46 @@ void Replica::on_trade_batch(std::uint64_t batch,
                              const std::optional<proto::TradeBatchReply>& reply,
                              std::uint64_t now_ms) {
   now_ms_ = now_ms;
-  auto node = batches_.extract(batch);
-  if (node.empty()) return;
-  const auto& ids = node.mapped().request_ids;
-  const bool whole = reply && reply->replies.size() == ids.size();
-  if (reply && !whole) {
-    spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
-                 core_.id(), ids.size(), reply->replies.size());
+  std::vector<proto::TradeRequest> trades;
+  if (auto node = batches_.extract(batch); !node.empty()) {
+    trades = std::move(node.mapped().trades);
+  } else if (auto doubt = in_doubt_.find(batch); doubt != in_doubt_.end() && reply) {
+    // A late answer settles the doubt as well as a ResolveRequest would.
+    trades = std::move(doubt->second.trades);
+    in_doubt_.erase(doubt);
+  } else {
+    return;  // from before a change of leadership
   }
-  for (std::size_t k = 0; k < ids.size(); ++k) {
-    on_trade(ids[k], whole ? std::optional<proto::TradeReply>(reply->replies[k]) : std::nullopt);
+  if (reply && reply->replies.size() != trades.size()) {
+    // Which of them applied is unknown: the same doubt as no answer at all.
+    spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
+                 core_.id(), trades.size(), reply->replies.size());
+    in_doubt_[batch] = {std::move(trades), now_ms};
+    return;
+  }
+  for (std::size_t k = 0; k < trades.size(); ++k) {
+    on_trade(trades[k], reply ? std::optional<proto::TradeReply>(reply->replies[k]) : std::nullopt);
   }
 }
 
-void Replica::on_trade(const std::string& request_id,
-                       const std::optional<proto::TradeReply>& trade) {
-  auto node = trades_.extract(request_id);
-  if (node.empty()) return;  // timed out already; a retry will ask the catalog again
+void Replica::on_trade(const proto::TradeRequest& trade,
+                       const std::optional<proto::TradeReply>& answer) {
+  auto node = trades_.extract(trade.request_id);
+  if (node.empty() || !same_order(node.mapped().request, trade)) {
+    // Its client stopped waiting (or reused the id for another order, which the catalog will
+    // refuse): an applied trade still needs its order.
+    if (!node.empty()) trades_.insert(std::move(node));
+    if (answer && answer->status == proto::Status::kOk) adopt(trade);
+    return;
+  }
   PendingTrade pending = std::move(node.mapped());
   proto::PlaceOrderReply r;
-  if (!trade) {
+  if (!answer) {
     r.status = proto::Status::kUnavailable;
     r.message = "catalog unreachable";
-  } else if (trade->status != proto::Status::kOk) {
-    r.status = trade->status;
-    r.message = proto::to_string(trade->status);
+  } else if (answer->status != proto::Status::kOk) {
+    r.status = answer->status;
+    r.message = proto::to_string(answer->status);
   } else {
     const ProposeOutcome outcome = propose_applied(pending);
     if (outcome == ProposeOutcome::kAccepted) return;
@@ -291,6 +316,67 @@ ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
     committing_[index] = std::move(pending.waiters);
   }
   return outcome;
+}
+
+void Replica::adopt(const proto::TradeRequest& trade) {
+  const std::string& id = trade.request_id;
+  if (index_of_id_.count(id) != 0 || parked_.count(id) != 0) return;
+  PendingTrade pending{{id, trade.name, trade.side, trade.quantity}, {}, 0};
+  if (auto it = trades_.find(id); it != trades_.end() && same_order(it->second.request, trade)) {
+    // A retry of it waits for the catalog again: this answer is its answer too.
+    pending.waiters = std::move(it->second.waiters);
+    trades_.erase(it);
+  }
+  const ProposeOutcome outcome = propose_applied(pending);
+  if (outcome == ProposeOutcome::kTransferring) {
+    parked_.emplace(id, std::move(pending));
+  } else if (outcome == ProposeOutcome::kNotLeader) {
+    // Off office: the catalog lists it unconfirmed under this term, and the next leader's
+    // reconciliation rolls it forward.
+    proto::PlaceOrderReply r;
+    r.status = proto::Status::kNotLeader;
+    r.leader_hint = core_.leader_id();
+    r.message = "leadership lost";
+    for (auto token : pending.waiters) reply(token, r);
+    waiting_ -= pending.waiters.size();
+    return;
+  }
+  ++adopted_;
+  spdlog::info("replica {} (term {}): order for trade {} logged after its client stopped waiting",
+               core_.id(), core_.term(), id);
+}
+
+void Replica::on_resolve(std::uint64_t term, std::uint64_t batch,
+                         const std::optional<proto::ResolveReply>& reply, std::uint64_t now_ms) {
+  now_ms_ = now_ms;
+  if (core_.role() != RaftRole::kLeader || term != core_.term()) return;
+  auto it = in_doubt_.find(batch);
+  if (it == in_doubt_.end()) return;  // settled by a late answer already
+  if (!reply || reply->status != proto::Status::kOk) {
+    // Asked again when due. kNotLeader: a newer leader fenced the catalog, and this replica will
+    // hear of its term soon.
+    spdlog::warn("replica {} (term {}): resolving batch {}: {}", core_.id(), term, batch,
+                 reply ? proto::to_string(reply->status) : "no answer from the catalog");
+    return;
+  }
+  const std::size_t asked = it->second.trades.size();
+  in_doubt_.erase(it);
+  for (const auto& t : reply->applied) adopt(t);
+  spdlog::info(
+      "replica {} (term {}): batch {} in doubt resolved: {} of {} trade(s) applied, the "
+      "rest abandoned",
+      core_.id(), term, batch, reply->applied.size(), asked);
+}
+
+void Replica::resolve_in_doubt() {
+  for (auto& [id, doubt] : in_doubt_) {
+    if (now_ms_ < doubt.ask_ms) continue;
+    proto::ResolveRequest req{.term = core_.term(), .batch = id, .request_ids = {}};
+    req.request_ids.reserve(doubt.trades.size());
+    for (const auto& t : doubt.trades) req.request_ids.push_back(t.request_id);
+    out_.resolves.push_back(std::move(req));
+    doubt.ask_ms = now_ms_ + options_.reconcile_retry_ms;
+  }
 }
 
 void Replica::propose_parked() {
@@ -372,9 +458,24 @@ void Replica::tick(std::uint64_t now_ms) {
     waiting_ -= it->second.waiters.size();
     it = trades_.erase(it);
   }
-  // A batch the catalog never answered frees its slot; its trades (all older) timed out above.
+  std::erase_if(reads_, [&](const PendingRead& read) {
+    if (now_ms < read.deadline_ms) return false;
+    proto::GetOrderReply r;
+    r.status = proto::Status::kUnavailable;  // office not confirmed in time: retry
+    out_.replies.emplace_back(read.token, proto::encode(r));
+    return true;
+  });
+  // A batch the catalog never answered is in doubt: it may still apply (a paused catalog, a
+  // partition that heals), so it is resolved before anything else goes to the catalog.
   for (auto it = batches_.begin(); it != batches_.end();) {
-    it = now_ms >= it->second.deadline_ms ? batches_.erase(it) : std::next(it);
+    if (now_ms < it->second.deadline_ms) {
+      ++it;
+      continue;
+    }
+    spdlog::warn("replica {} (term {}): trade batch {} ({} trades) unanswered: in doubt",
+                 core_.id(), core_.term(), it->first, it->second.trades.size());
+    in_doubt_[it->first] = {std::move(it->second.trades), now_ms};
+    it = batches_.erase(it);
   }
 }
 
@@ -397,6 +498,7 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
 }
 
 void Replica::flush() {
+  serve_reads();  // before take_ready(): a new confirmation round leaves with this Ready
   Ready ready = core_.take_ready();
   if (!ready.empty()) {
     persist_(ready);  // durable before anything below leaves this replica
@@ -427,6 +529,7 @@ void Replica::flush() {
   }
   propose_parked();
   send_trades();
+  resolve_in_doubt();
 }
 
 void Replica::confirm(const std::string& request_id) {
@@ -439,18 +542,21 @@ void Replica::send_trades() {
     return !to_confirm_.empty() &&
            (now_ms_ >= confirm_due_ms_ || to_confirm_.size() >= proto::kMaxTradeBatch);
   };
-  while (batches_.size() < options_.max_trade_batches &&
+  // While a batch is in doubt, new trades wait (and time out if it lasts): the catalog is not
+  // answering, and the doubt must be settled before the next batch can be judged.
+  while (in_doubt_.empty() && batches_.size() < options_.max_trade_batches &&
          (!unsent_.empty() || confirmations_due())) {
     TradeBatch batch;
     batch.id = next_batch_++;
     batch.request.term = core_.term();
+    batch.request.batch = batch.id;
     SentBatch sent;
     sent.deadline_ms = now_ms_ + options_.trade_timeout_ms;
     std::size_t taken = 0;
     for (; taken < unsent_.size() && batch.request.trades.size() < proto::kMaxTradeBatch; ++taken) {
       // Skipped: a trade that timed out while it waited; its client was answered.
       if (trades_.count(unsent_[taken].request_id) == 0) continue;
-      sent.request_ids.push_back(unsent_[taken].request_id);
+      sent.trades.push_back(unsent_[taken]);
       batch.request.trades.push_back(std::move(unsent_[taken]));
     }
     unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(taken));
@@ -489,6 +595,7 @@ void Replica::follow_leadership() {
     unsent_.clear();
     to_confirm_.clear();
     batches_.clear();
+    in_doubt_.clear();
     return;
   }
   for (; confirmed_through_ < core_.commit_index(); ++confirmed_through_) {
@@ -513,18 +620,46 @@ ReplicaOutputs Replica::take_outputs() {
 
 // ---- queries ----------------------------------------------------------------------------------
 
-proto::GetOrderReply Replica::get(const proto::GetOrderRequest& req) const {
+std::optional<proto::GetOrderReply> Replica::read_order(std::int64_t number, bool confirmed) const {
   proto::GetOrderReply r;
-  const auto n = static_cast<std::uint64_t>(req.number);
-  if (n < index_of_order_.size() && index_of_order_[n] <= core_.commit_index()) {
+  const auto n = static_cast<std::uint64_t>(number);
+  const bool held = n < index_of_order_.size();
+  if (held && index_of_order_[n] <= core_.commit_index()) {
     const auto& e = core_.entry(index_of_order_[n]);
     r.order = {e.order_number, e.name, e.side, e.quantity, e.request_id};
     return r;
   }
-  // Only the leader knows an order does not exist; a follower may just be behind.
-  r.status =
-      core_.role() == RaftRole::kLeader ? proto::Status::kNotFound : proto::Status::kNotLeader;
+  const bool leader = core_.role() == RaftRole::kLeader;
+  if (!leader) {
+    // A follower may just be behind, or not know yet that what it holds committed.
+    r.status = proto::Status::kNotLeader;
+    return r;
+  }
+  if (held || phase_ == LeaderPhase::kAwaitingNoop) {
+    // In the log but not known committed (an order of an earlier term waits for this term's
+    // first commit, one of this term for its majority): it may well have been acknowledged.
+    r.status = proto::Status::kUnavailable;
+    return r;
+  }
+  if (!confirmed) return std::nullopt;
+  r.status = proto::Status::kNotFound;
   return r;
+}
+
+void Replica::serve_reads() {
+  if (reads_.empty()) return;
+  std::uint64_t round = 0;  // one new round for every read that has none
+  std::erase_if(reads_, [&](PendingRead& read) {
+    const bool leader = core_.role() == RaftRole::kLeader;
+    if (leader && read.round == 0) {
+      if (round == 0) round = core_.confirm_leadership();
+      read.round = round;
+    }
+    if (leader && core_.confirmed_round() < read.round) return false;
+    // Off office this is "not leader"; confirmed, it is the log's answer.
+    out_.replies.emplace_back(read.token, proto::encode(*read_order(read.number, leader)));
+    return true;
+  });
 }
 
 proto::StatusReply Replica::status() const {

@@ -21,6 +21,7 @@ struct ReplicaOptions {
   RaftConfig raft;
   std::uint64_t trade_timeout_ms = 1000;   // deadline of one catalog trade
   std::uint64_t reconcile_retry_ms = 200;  // a new leader asks the catalog again after this
+                                           // (and a batch in doubt is resolved again)
   std::size_t max_pending = 10000;         // orders waiting on the catalog or on commit
   /// Trade batches at the catalog at once. One: the catalog applies batches one at a time
   /// anyway (one writer, one disk sync each), so while it works the next batch grows instead of
@@ -44,7 +45,7 @@ const char* to_string(LeaderPhase p);
 
 /// One message for the catalog: trades to check and apply, and the request ids of orders that
 /// committed since the last batch (confirmations), as the leader of `request.term`. Its answer
-/// goes to Replica::on_trade_batch() under `id`.
+/// goes to Replica::on_trade_batch() under `id` (also `request.batch`, unique within the term).
 struct TradeBatch {
   std::uint64_t id = 0;
   proto::TradeBatchRequest request;
@@ -56,6 +57,7 @@ struct ReplicaOutputs {
   std::vector<std::pair<std::uint64_t, std::string>> replies;  // client token -> reply bytes
   std::vector<TradeBatch> trade_batches;                       // to the catalog
   std::optional<proto::ReconcileRequest> reconcile;            // to the catalog
+  std::vector<proto::ResolveRequest> resolves;                 // to the catalog
   std::vector<std::pair<std::uint32_t, std::string>> peers;    // replica id -> message bytes
 };
 
@@ -73,11 +75,19 @@ class Replica {
   void on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms);
   /// A message from another replica (undecodable bytes are dropped).
   void on_peer(std::string_view message, std::uint64_t now_ms);
-  /// The catalog's answer to trade batch `batch` (ReplicaOutputs::trade_batches); nullopt when it
-  /// could not be had (not sent, or not decodable). An answer after the batch's deadline, or
-  /// from before a change of leadership, is ignored: its orders were answered already.
+  /// The catalog's answer to trade batch `batch` (ReplicaOutputs::trade_batches); nullopt when
+  /// the batch never left (the catalog's socket refused it), so the catalog cannot have it. A
+  /// batch sent and not answered by its deadline is *in doubt*: the catalog may apply it late.
+  /// The leader then stops sending trades and resolves it (ReplicaOutputs::resolves) until the
+  /// catalog answers; every trade the catalog applied, late answers included, gets its order
+  /// whether or not its client still waits (G2). Answers from before a change of leadership are
+  /// ignored: the next leader's reconciliation owns those trades.
   void on_trade_batch(std::uint64_t batch, const std::optional<proto::TradeBatchReply>& reply,
                       std::uint64_t now_ms);
+  /// The catalog's answer to the ResolveRequest for batch `batch` of `term`; nullopt when it could
+  /// not be had (it is asked again). Answers for a batch no longer in doubt are ignored.
+  void on_resolve(std::uint64_t term, std::uint64_t batch,
+                  const std::optional<proto::ResolveReply>& reply, std::uint64_t now_ms);
   /// The catalog's answer to the ReconcileRequest of (`term`, `after`); nullopt when it could
   /// not be had. Answers to anything but the request now outstanding are ignored.
   void on_reconcile(std::uint64_t term, const std::string& after,
@@ -95,6 +105,11 @@ class Replica {
   LeaderPhase phase() const { return phase_; }
   /// Orders this replica committed for trades a previous leader left unconfirmed.
   std::uint64_t rolled_forward() const { return rolled_forward_; }
+  /// Orders this leader logged for trades the catalog applied after their clients stopped
+  /// waiting (a late answer, or a batch in doubt resolved as applied).
+  std::uint64_t adopted() const { return adopted_; }
+  /// Trade batches sent and not answered in time, not yet resolved with the catalog.
+  std::size_t in_doubt() const { return in_doubt_.size(); }
   /// Committed orders (the count, and so the next committed number).
   std::int64_t committed_orders() const;
 
@@ -106,12 +121,24 @@ class Replica {
   };
 
   struct SentBatch {
-    std::vector<std::string> request_ids;  // its trades, in order
-    std::uint64_t deadline_ms = 0;         // after this its slot is free again
+    std::vector<proto::TradeRequest> trades;  // in order, as sent
+    std::uint64_t deadline_ms = 0;            // after this it is in doubt
+  };
+
+  // A batch whose answer did not come in time: the catalog may have applied it, may apply it
+  // late, or never. Resolved (ResolveRequest) before any new trade goes out.
+  struct DoubtfulBatch {
+    std::vector<proto::TradeRequest> trades;
+    std::uint64_t ask_ms = 0;  // send the ResolveRequest (again) at this time
   };
 
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
-  void on_trade(const std::string& request_id, const std::optional<proto::TradeReply>& reply);
+  void on_trade(const proto::TradeRequest& trade, const std::optional<proto::TradeReply>& reply);
+  /// Logs the order of a trade the catalog applied, unless the log has it already or its order
+  /// is on its way (parked). Clients waiting on the same request id (a retry) join it.
+  void adopt(const proto::TradeRequest& trade);
+  /// Queues the ResolveRequests that are due (leader only).
+  void resolve_in_doubt();
   /// Queues the confirmation of a committed order for the next trade batch (or, without one,
   /// for a batch of its own after options_.confirm_delay_ms).
   void confirm(const std::string& request_id);
@@ -122,7 +149,13 @@ class Replica {
   /// Proposes the order of an applied trade. Accepted: its waiters move to committing_ (they
   /// stay counted in waiting_); otherwise `pending` is left as it was.
   ProposeOutcome propose_applied(PendingTrade& pending);
-  proto::GetOrderReply get(const proto::GetOrderRequest& req) const;
+  /// The answer to a read of order `number`, or nullopt when only a leader that has confirmed
+  /// its office since the read arrived may give it ("not found": see RaftCore::confirm_leadership).
+  /// A replica that holds the order but does not know it committed never says "not found".
+  std::optional<proto::GetOrderReply> read_order(std::int64_t number, bool confirmed) const;
+  /// Starts a confirmation round for the reads that wait without one, and answers those whose
+  /// round is confirmed (or that no longer can be: off office).
+  void serve_reads();
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
   void mirror(const Ready& ready);
@@ -143,6 +176,18 @@ class Replica {
   std::uint64_t reconcile_resend_ms_ = 0;  // ask again at this time if no answer came
   std::uint64_t confirmed_through_ = 0;    // log index up to which commits were reported
   std::uint64_t rolled_forward_ = 0;
+  std::uint64_t adopted_ = 0;
+
+  // Reads that wait for the leader to confirm its office before it says "not found" (leader
+  // only; answered "not leader" when office ends, "unavailable" past their deadline). Bounded by
+  // options_.max_pending.
+  struct PendingRead {
+    std::uint64_t token = 0;
+    std::int64_t number = 0;
+    std::uint64_t round = 0;  // its confirmation round; 0: not started yet
+    std::uint64_t deadline_ms = 0;
+  };
+  std::vector<PendingRead> reads_;
 
   // Mirrors of the core's log, kept in step by mirror(): the request id of every entry, where
   // each request id sits, and where each order number sits.
@@ -164,6 +209,10 @@ class Replica {
   std::vector<std::string> to_confirm_;
   std::uint64_t confirm_due_ms_ = 0;  // when to_confirm_ goes alone, if no trade takes it first
   std::map<std::uint64_t, SentBatch> batches_;
+  // Batches in doubt, by id (leader only; dropped when leadership ends, since the catalog's fence
+  // then hands them to the next leader's reconciliation). While one is here no trade batch is
+  // sent, so there is at most one more than max_trade_batches.
+  std::map<std::uint64_t, DoubtfulBatch> in_doubt_;
   std::uint64_t next_batch_ = 1;
   std::map<std::uint64_t, std::vector<std::uint64_t>> committing_;  // log index -> waiters
   std::size_t waiting_ = 0;  // clients in trades_, parked_ and committing_ (max_pending bounds)

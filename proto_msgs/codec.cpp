@@ -40,6 +40,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kTradeBatchReply:
     case MessageType::kReconcileRequest:
     case MessageType::kReconcileReply:
+    case MessageType::kResolveRequest:
+    case MessageType::kResolveReply:
     case MessageType::kPlaceOrderRequest:
     case MessageType::kPlaceOrderReply:
     case MessageType::kGetOrderRequest:
@@ -148,6 +150,10 @@ const char* to_string(MessageType t) {
       return "ReconcileRequest";
     case MessageType::kReconcileReply:
       return "ReconcileReply";
+    case MessageType::kResolveRequest:
+      return "ResolveRequest";
+    case MessageType::kResolveReply:
+      return "ResolveReply";
     case MessageType::kPlaceOrderRequest:
       return "PlaceOrderRequest";
     case MessageType::kPlaceOrderReply:
@@ -278,6 +284,16 @@ bool validate(const ReconcileRequest& m) {
 bool validate(const ReconcileReply& m) {
   if (!status_ok(m.status) || m.unconfirmed.size() > kMaxReconcilePage) return false;
   return std::all_of(m.unconfirmed.begin(), m.unconfirmed.end(),
+                     [](const TradeRequest& t) { return validate(t); });
+}
+bool validate(const ResolveRequest& m) {
+  return m.term > 0 && m.batch > 0 && !m.request_ids.empty() &&
+         m.request_ids.size() <= kMaxTradeBatch &&
+         std::all_of(m.request_ids.begin(), m.request_ids.end(), id_ok);
+}
+bool validate(const ResolveReply& m) {
+  if (!status_ok(m.status) || m.applied.size() > kMaxTradeBatch) return false;
+  return std::all_of(m.applied.begin(), m.applied.end(),
                      [](const TradeRequest& t) { return validate(t); });
 }
 bool validate(const PlaceOrderRequest& m) {

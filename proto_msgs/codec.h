@@ -75,6 +75,8 @@ bool validate(const TradeBatchRequest& m);
 bool validate(const TradeBatchReply& m);
 bool validate(const ReconcileRequest& m);
 bool validate(const ReconcileReply& m);
+bool validate(const ResolveRequest& m);
+bool validate(const ResolveReply& m);
 bool validate(const PlaceOrderRequest& m);
 bool validate(const PlaceOrderReply& m);
 bool validate(const GetOrderRequest& m);

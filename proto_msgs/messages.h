@@ -38,6 +38,8 @@ enum class MessageType : std::uint16_t {
   kTradeBatchReply = 17,
   kReconcileRequest = 18,
   kReconcileReply = 19,
+  kResolveRequest = 24,
+  kResolveReply = 25,
   kPlaceOrderRequest = 20,
   kPlaceOrderReply = 21,
   kGetOrderRequest = 22,
@@ -178,13 +180,16 @@ inline constexpr std::size_t kMaxTradeBatch = 1024;
 /// a batch whose term is below the highest term a leader reconciled with (the fence), so a
 /// deposed leader can no longer change stock. `confirmed` lists request ids whose orders have
 /// committed: the catalog marks those trades confirmed in the same transaction (G2 bookkeeping,
-/// see ReconcileRequest). A batch may carry only confirmations.
+/// see ReconcileRequest). A batch may carry only confirmations. `batch` names the batch among the
+/// leader's batches of its term (0: unnamed); the catalog refuses every trade of a batch that a
+/// ResolveRequest abandoned, whenever the batch arrives.
 struct TradeBatchRequest {
   static constexpr MessageType kType = MessageType::kTradeBatchRequest;
   std::vector<TradeRequest> trades;
   std::uint64_t term = 0;
   std::vector<std::string> confirmed;
-  MSGPACK_DEFINE(trades, term, confirmed)
+  std::uint64_t batch = 0;
+  MSGPACK_DEFINE(trades, term, confirmed, batch)
 };
 
 struct TradeBatchReply {
@@ -213,6 +218,28 @@ struct ReconcileReply {
   std::vector<TradeRequest> unconfirmed;
   bool more = false;  // another page follows `unconfirmed.back().request_id`
   MSGPACK_DEFINE(status, unconfirmed, more)
+};
+
+/// From the order leader of `term`, for a trade batch it sent and gave up waiting for (the batch
+/// is in doubt: the catalog may have applied it, may apply it later, or never). In one
+/// transaction the catalog abandons batch (`term`, `batch`) for good (if it has not arrived yet,
+/// its trades are refused when it does) and lists which of `request_ids` are applied, by this
+/// batch or any other, with the trade as recorded. The leader logs an order for each of those; the
+/// rest never change stock. Refused (kNotLeader, nothing changed) when `term` is below the fence:
+/// a newer leader's reconciliation owns that term's trades.
+struct ResolveRequest {
+  static constexpr MessageType kType = MessageType::kResolveRequest;
+  std::uint64_t term = 0;
+  std::uint64_t batch = 0;
+  std::vector<std::string> request_ids;
+  MSGPACK_DEFINE(term, batch, request_ids)
+};
+
+struct ResolveReply {
+  static constexpr MessageType kType = MessageType::kResolveReply;
+  Status status = Status::kOk;
+  std::vector<TradeRequest> applied;  // those of the request ids that changed stock
+  MSGPACK_DEFINE(status, applied)
 };
 
 // ---- order ---------------------------------------------------------------------------------
@@ -301,7 +328,8 @@ struct AppendEntries {
   std::uint64_t prev_term = 0;
   std::vector<LogEntry> entries;
   std::uint64_t commit = 0;
-  MSGPACK_DEFINE(term, leader, prev_index, prev_term, entries, commit)
+  std::uint64_t round = 0;  // the leader's latest read-confirmation round; echoed in the reply
+  MSGPACK_DEFINE(term, leader, prev_index, prev_term, entries, commit, round)
 };
 
 /// success: the follower's log now matches the leader's up to match_index.
@@ -313,7 +341,8 @@ struct AppendReply {
   bool success = false;
   std::uint64_t match_index = 0;
   std::uint64_t next_index = 0;
-  MSGPACK_DEFINE(term, from, success, match_index, next_index)
+  std::uint64_t round = 0;  // AppendEntries.round of the message this answers
+  MSGPACK_DEFINE(term, from, success, match_index, next_index, round)
 };
 
 /// Leadership transfer (Raft thesis §3.10): the leader of `term` has made the receiver's log

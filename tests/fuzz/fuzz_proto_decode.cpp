@@ -51,9 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try_all<proto::ErrorReply, proto::StatusRequest, proto::StatusReply, proto::LookupRequest,
           proto::LookupReply, proto::ListRequest, proto::ListReply, proto::TradeRequest,
           proto::TradeReply, proto::TradeBatchRequest, proto::TradeBatchReply,
-          proto::ReconcileRequest, proto::ReconcileReply, proto::PlaceOrderRequest,
-          proto::PlaceOrderReply, proto::GetOrderRequest, proto::GetOrderReply, proto::RequestVote,
-          proto::VoteReply, proto::AppendEntries, proto::AppendReply, proto::TimeoutNow,
-          proto::Invalidation, proto::LeaderAnnouncement, proto::Heartbeat>(*env);
+          proto::ReconcileRequest, proto::ReconcileReply, proto::ResolveRequest,
+          proto::ResolveReply, proto::PlaceOrderRequest, proto::PlaceOrderReply,
+          proto::GetOrderRequest, proto::GetOrderReply, proto::RequestVote, proto::VoteReply,
+          proto::AppendEntries, proto::AppendReply, proto::TimeoutNow, proto::Invalidation,
+          proto::LeaderAnnouncement, proto::Heartbeat>(*env);
   return 0;
 }

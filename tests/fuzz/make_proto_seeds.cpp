@@ -40,11 +40,13 @@ int main(int argc, char** argv) {
   put("list-rep", proto::encode(proto::ListReply{proto::Status::kOk, {tux, tux}, 42}));
   put("trade-req", proto::encode(trade));
   put("trade-rep", proto::encode(proto::TradeReply{proto::Status::kOk, tux, false}));
-  put("batch-req", proto::encode(proto::TradeBatchRequest{{trade, trade}, 4, {"rid-0"}}));
+  put("batch-req", proto::encode(proto::TradeBatchRequest{{trade, trade}, 4, {"rid-0"}, 9}));
   put("batch-rep", proto::encode(proto::TradeBatchReply{{proto::TradeReply{}}}));
   put("reconcile-req", proto::encode(proto::ReconcileRequest{4, "rid-0", 16}));
   put("reconcile-rep",
       proto::encode(proto::ReconcileReply{proto::Status::kOk, {trade, trade}, true}));
+  put("resolve-req", proto::encode(proto::ResolveRequest{4, 9, {"rid-0", "rid-1"}}));
+  put("resolve-rep", proto::encode(proto::ResolveReply{proto::Status::kOk, {trade}}));
   put("place-req", proto::encode(proto::PlaceOrderRequest{"rid-1", "Tux", proto::Side::kSell, 1}));
   put("place-rep", proto::encode(proto::PlaceOrderReply{proto::Status::kNotLeader, -1, 2, "x"}));
   put("get-req", proto::encode(proto::GetOrderRequest{7}));

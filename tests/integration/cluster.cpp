@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -243,6 +245,12 @@ void Cluster::start_all() {
 
 void Cluster::kill(const std::string& name, int sig) {
   processes_.at(name)->stop(sig);
+}
+
+void Cluster::signal(const std::string& name, int sig) {
+  const pid_t pid = processes_.at(name)->pid();
+  ASSERT_GT(pid, 0) << name << " is not running";
+  ASSERT_EQ(::kill(pid, sig), 0) << name << ": " << std::strerror(errno);
 }
 
 void Cluster::start(const std::string& name) {

@@ -79,6 +79,8 @@ class Cluster {
 
   /// Process names: broker, catalog, order-1..R, frontend-1..F.
   void kill(const std::string& name, int sig = 9);
+  /// Sends `sig` (SIGSTOP, SIGCONT, ...) to a running process and returns at once.
+  void signal(const std::string& name, int sig);
   void start(const std::string& name);
   bool running(const std::string& name);
   /// Waits for one process to be healthy; returns false after `timeout`.

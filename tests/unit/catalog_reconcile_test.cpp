@@ -140,6 +140,50 @@ TEST_F(CatalogReconcile, HandlerAnswersReconcileAndRefusesABadOne) {
   }
 }
 
+// A batch in doubt (issue 13, V1): the leader gave up waiting; resolve() says what applied and
+// makes sure the rest never does, whichever of the two the catalog sees first.
+TEST_F(CatalogReconcile, ResolveListsWhatAppliedAndAbandonsTheRestForGood) {
+  // Applied before the resolution reached the catalog (a paused catalog that resumes).
+  ASSERT_EQ(store_->trade_batch({buy("a", 1), buy("big", 1000)}, 3, {}, 7)[0].status,
+            proto::Status::kOk);
+  auto r = store_->resolve(3, 7, {"a", "big"});
+  ASSERT_EQ(r.status, proto::Status::kOk);
+  ASSERT_EQ(r.applied.size(), 1u);  // the refused buy moved nothing
+  EXPECT_EQ(r.applied[0].request_id, "a");
+  EXPECT_EQ(r.applied[0].quantity, 1);
+  EXPECT_EQ(r.applied[0].name, "GameStart");
+  // Resolved before it arrived: the batch is abandoned, and applies nothing when it comes.
+  EXPECT_TRUE(store_->resolve(3, 8, {"b"}).applied.empty());
+  const auto late = store_->trade_batch({buy("b", 5)}, 3, {"a"}, 8);
+  EXPECT_EQ(late.at(0).status, proto::Status::kUnavailable);
+  EXPECT_FALSE(late.at(0).changed);
+  EXPECT_EQ(quantity(), 99);
+  // Its confirmations still count, and a new attempt of the same request id (a retry, in a new
+  // batch) applies as usual.
+  EXPECT_TRUE(store_->reconcile(4, "", 10).trades.empty());
+  EXPECT_EQ(store_->trade_batch({buy("b", 5)}, 4, {}, 9).at(0).status, proto::Status::kOk);
+  EXPECT_EQ(quantity(), 94);
+  EXPECT_EQ(store_->resolve(4, 9, {"b"}).applied.size(), 1u);
+}
+
+TEST_F(CatalogReconcile, ResolveOfAFencedTermIsRefusedAndAbandonmentsOfOldTermsAreForgotten) {
+  EXPECT_TRUE(store_->resolve(3, 1, {"x"}).applied.empty());
+  ASSERT_EQ(store_->reconcile(4, "", 10).status, proto::Status::kOk);
+  EXPECT_EQ(store_->resolve(3, 2, {"x"}).status, proto::Status::kNotLeader);
+  SQLite::Database db(path_, SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM abandoned_batches").getInt(), 0);
+  // The handler speaks it on the wire, and refuses a request that names no batch.
+  RequestHandler handler(*store_, 7);
+  auto rep = proto::decode<proto::ResolveReply>(
+      handler.handle(proto::encode(proto::ResolveRequest{4, 3, {"x"}})).reply);
+  ASSERT_TRUE(rep);
+  EXPECT_EQ(rep->status, proto::Status::kOk);
+  auto err = proto::decode<proto::ErrorReply>(
+      handler.handle(proto::encode(proto::ResolveRequest{4, 0, {"x"}})).reply);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->status, proto::Status::kBadRequest);
+}
+
 TEST_F(CatalogReconcile, NamesNoCatalogCouldHoldNeverReachTheDatabase) {
   const std::string bad = "Game\nStart";
   {

@@ -160,25 +160,103 @@ TEST_F(ReplicaTest, OneTradeBatchAtTheCatalogWhileTheNextGrows) {
   EXPECT_EQ(order_reply(out, 3).order_number, 2);
 }
 
-TEST_F(ReplicaTest, AnUnsentOrSilentBatchFreesItsSlot) {
+TEST_F(ReplicaTest, AnUnsentBatchFailsAtOnceAndFreesItsSlot) {
   // Not sent (the catalog is down): its trades fail at once and the next trade goes out.
   auto out = place(1, "a", 1);
   ASSERT_EQ(out.trade_batches.size(), 1u);
   replica_->on_trade_batch(out.trade_batches[0].id, std::nullopt, now_);
   replica_->flush();
-  EXPECT_EQ(order_reply(take(), 1).status, proto::Status::kUnavailable);
+  out = take();
+  EXPECT_EQ(order_reply(out, 1).status, proto::Status::kUnavailable);
+  EXPECT_TRUE(out.resolves.empty());  // never sent: nothing to be in doubt about
   ASSERT_EQ(trades_in(place(2, "b", 1)).size(), 1u);
-  // Never answered: b and the trade queued behind it time out, and the slot is free again.
-  EXPECT_TRUE(place(3, "c", 1).trade_batches.empty());
+}
+
+// A batch sent and never answered may still apply (a paused catalog, a partition that heals):
+// it is in doubt, and resolved with the catalog before the next trade goes (V1 of issue 13).
+TEST_F(ReplicaTest, ASilentBatchIsInDoubtAndResolvedBeforeTheNextTrade) {
+  auto out = place(1, "b", 1);
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  const auto batch = out.trade_batches[0];
+  EXPECT_EQ(batch.request.batch, batch.id);  // the catalog can abandon it by name
+  EXPECT_TRUE(place(2, "c", 1).trade_batches.empty());
   advance(1000);
   out = take();
+  EXPECT_EQ(order_reply(out, 1).status, proto::Status::kUnavailable);
   EXPECT_EQ(order_reply(out, 2).status, proto::Status::kUnavailable);
-  EXPECT_EQ(order_reply(out, 3).status, proto::Status::kUnavailable);
   EXPECT_TRUE(out.trade_batches.empty());  // c timed out unsent: never reaches the catalog
-  ASSERT_EQ(trades_in(place(4, "d", 1)).size(), 1u);
-  // A late answer to b's batch changes nothing.
-  EXPECT_TRUE(trade_answer("b", proto::Status::kOk).replies.empty());
+  ASSERT_EQ(out.resolves.size(), 1u);
+  EXPECT_EQ(out.resolves[0].term, replica_->core().term());
+  EXPECT_EQ(out.resolves[0].batch, batch.id);
+  EXPECT_EQ(out.resolves[0].request_ids, std::vector<std::string>{"b"});
+  EXPECT_EQ(replica_->in_doubt(), 1u);
+  // While it is in doubt no trade goes; unanswered, the question is asked again.
+  EXPECT_TRUE(place(3, "d", 1).trade_batches.empty());
+  advance(199);
+  EXPECT_TRUE(take().resolves.empty());
+  advance(1);
+  ASSERT_EQ(take().resolves.size(), 1u);
+  // The catalog applied b after all: b gets its order, though its client gave up; d goes on.
+  replica_->on_resolve(batch.request.term, batch.id,
+                       proto::ResolveReply{proto::Status::kOk, batch.request.trades}, now_);
+  replica_->flush();
+  out = take();
+  EXPECT_EQ(replica_->in_doubt(), 0u);
+  EXPECT_EQ(replica_->committed_orders(), 1);
+  EXPECT_EQ(replica_->adopted(), 1u);
+  ASSERT_EQ(trades_in(out).size(), 1u);
+  EXPECT_EQ(trades_in(out)[0].request_id, "d");
+  EXPECT_EQ(order_reply(trade_answer("d", proto::Status::kOk), 3).order_number, 1);
+}
+
+TEST_F(ReplicaTest, ABatchResolvedAsNotAppliedLogsNothingAndARetryTradesAgain) {
+  auto out = place(1, "a", 1);
+  const auto batch = out.trade_batches.at(0);
+  advance(1000);
+  ASSERT_EQ(take().resolves.size(), 1u);
+  auto retry = place(2, "a", 1);  // the client's retry waits for the doubt to clear
+  EXPECT_TRUE(retry.trade_batches.empty());
+  replica_->on_resolve(batch.request.term, batch.id, proto::ResolveReply{proto::Status::kOk, {}},
+                       now_);
+  replica_->flush();
+  out = take();
   EXPECT_EQ(replica_->committed_orders(), 0);
+  // Abandoned at the catalog: the retry is a new attempt in a new batch.
+  ASSERT_EQ(out.trade_batches.size(), 1u);
+  EXPECT_NE(out.trade_batches[0].request.batch, batch.id);
+  EXPECT_EQ(order_reply(trade_answer("a", proto::Status::kOk), 2).order_number, 0);
+}
+
+TEST_F(ReplicaTest, ARetryWaitingOnADoubtJoinsTheOrderItResolvesTo) {
+  auto out = place(1, "a", 1);
+  const auto batch = out.trade_batches.at(0);
+  advance(1000);
+  take();
+  EXPECT_TRUE(place(2, "a", 1).trade_batches.empty());
+  replica_->on_resolve(batch.request.term, batch.id,
+                       proto::ResolveReply{proto::Status::kOk, batch.request.trades}, now_);
+  replica_->flush();
+  out = take();
+  EXPECT_EQ(order_reply(out, 2).order_number, 0);
+  EXPECT_TRUE(trades_in(out).empty());  // answered from the catalog's record: no second trade
+  EXPECT_EQ(replica_->committed_orders(), 1);
+}
+
+TEST_F(ReplicaTest, ALateAnswerSettlesTheDoubtAndIgnoresTheResolution) {
+  auto out = place(1, "a", 1);
+  const auto batch = out.trade_batches.at(0);
+  advance(1000);
+  ASSERT_EQ(take().resolves.size(), 1u);
+  out = trade_answer("a", proto::Status::kOk);  // the batch's own answer, late
+  EXPECT_TRUE(out.replies.empty());             // its client was answered already
+  EXPECT_EQ(replica_->committed_orders(), 1);
+  EXPECT_EQ(replica_->in_doubt(), 0u);
+  // The resolution's answer, coming after, changes nothing more.
+  replica_->on_resolve(batch.request.term, batch.id,
+                       proto::ResolveReply{proto::Status::kOk, batch.request.trades}, now_);
+  replica_->flush();
+  EXPECT_EQ(replica_->committed_orders(), 1);
+  EXPECT_EQ(replica_->adopted(), 1u);
 }
 
 TEST_F(ReplicaTest, RefusedTradesTakeNoNumber) {
@@ -218,9 +296,10 @@ TEST_F(ReplicaTest, CatalogSilenceTimesOutAndPendingIsBounded) {
   auto out = replica_->take_outputs();
   EXPECT_EQ(out.replies.size(), 4u);
   EXPECT_EQ(order_reply(out, 1).status, proto::Status::kUnavailable);
-  // A late answer after the timeout changes nothing.
+  // A late answer after the timeout answers nobody, but the trade it applied (a: b, c and d waited
+  // behind its batch and never left) gets its order: the stock moved, so the order must exist.
   EXPECT_TRUE(trade_answer("a", proto::Status::kOk).replies.empty());
-  EXPECT_EQ(replica_->committed_orders(), 0);
+  EXPECT_EQ(replica_->committed_orders(), 1);
 }
 
 TEST_F(ReplicaTest, QueriesStatusAndGarbage) {
