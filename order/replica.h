@@ -95,6 +95,8 @@ class Replica {
   LeaderPhase phase() const { return phase_; }
   /// Orders this replica committed for trades a previous leader left unconfirmed.
   std::uint64_t rolled_forward() const { return rolled_forward_; }
+  /// Client orders waiting on the catalog or on commit (bounded by max_pending).
+  std::size_t waiting() const { return waiting_; }
   /// Committed orders (the count, and so the next committed number).
   std::int64_t committed_orders() const;
 
