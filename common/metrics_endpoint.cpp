@@ -1,10 +1,17 @@
 #include "common/metrics_endpoint.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
+#include <thread>
 
 #include "common/cli.h"
 
@@ -78,6 +85,32 @@ MetricsEndpoint::MetricsEndpoint(const MetricsAddress& address)
   spdlog::info("metrics on http://{}/metrics", serving_);
 }
 
-MetricsEndpoint::~MetricsEndpoint() = default;
+MetricsEndpoint::~MetricsEndpoint() {
+  if (!exposer_) return;
+  // civetweb's listener thread notices the stop flag only when its poll() returns, which takes
+  // up to a second on an idle endpoint: every service stop took 1 s longer. A connection wakes
+  // it, so connect until the exposer is gone (bounded: its own poll timeout ends it anyway).
+  std::atomic<bool> done{false};
+  std::thread closer([this, &done] {
+    exposer_.reset();
+    done.store(true);
+  });
+  const auto colon = serving_.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(serving_.substr(colon + 1))));
+  const std::string host = serving_.substr(0, colon);
+  if (inet_pton(AF_INET, host == "0.0.0.0" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) == 1) {
+    for (int i = 0; i < 400 && !done.load(); ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (fd >= 0) {
+        (void)::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+        ::close(fd);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  closer.join();
+}
 
 }  // namespace bazaar::common
