@@ -7,6 +7,7 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "broker/bus_metrics.h"
 #include "broker/last_value_cache.h"
 
 namespace bazaar::broker {
@@ -22,8 +23,9 @@ struct BusOptions {
 /// every socket and the cache belong to the thread in run().
 class Bus {
  public:
-  /// Binds every socket; throws common::StartupError when one cannot be bound.
-  Bus(zmq::context_t& ctx, BusOptions options);
+  /// Binds every socket; throws common::StartupError when one cannot be bound. `metrics`, when
+  /// given, must outlive the bus.
+  Bus(zmq::context_t& ctx, BusOptions options, BusMetrics* metrics = nullptr);
 
   /// Forwards events until common::stop_requested(). Each poll waits at most until the next
   /// heartbeat is due, so heartbeats go out on time however quiet the bus is.
@@ -36,6 +38,7 @@ class Bus {
   void handle_subscription();  // xpub -> xsub, replaying the cached leader to a new subscriber
   void handle_control();       // StatusRequest -> StatusReply
   void publish_heartbeat();
+  void read_monitor();  // XPUB connections come and go: the subscriber gauge
 
   BusOptions options_;
   zmq::socket_t xsub_;
@@ -45,6 +48,9 @@ class Bus {
   const std::uint64_t incarnation_;
   std::uint64_t heartbeat_seq_ = 0;
   std::uint64_t events_forwarded_ = 0;
+  BusMetrics* metrics_;    // null: none
+  zmq::socket_t monitor_;  // PAIR: XPUB's accept/disconnect events (metrics only)
+  std::int64_t subscribers_ = 0;
 };
 
 }  // namespace bazaar::broker

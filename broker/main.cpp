@@ -2,8 +2,10 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/bus.h"
+#include "broker/bus_metrics.h"
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
 
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
                                "milliseconds between heartbeats (10..10000)");
   opts.add(bus);
   opts.add(common::socket_options());
+  opts.add(common::metrics_options("xsub"));
   po::variables_map vm;
   if (int rc = common::parse_command_line(argc, argv, program,
                                           "Event bus of a Bazaar cluster: XSUB <-> XPUB with a "
@@ -44,8 +47,13 @@ int main(int argc, char** argv) {
   try {
     zmq::context_t ctx(1);
     common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
-    broker::Bus b(ctx, {vm["xsub"].as<std::string>(), vm["xpub"].as<std::string>(),
-                        vm["control"].as<std::string>(), std::chrono::milliseconds(hb)});
+    common::MetricsEndpoint metrics_endpoint(
+        common::parse_metrics_address(vm, vm["xsub"].as<std::string>()));
+    broker::BusMetrics metrics(metrics_endpoint.registry());
+    broker::Bus b(ctx,
+                  {vm["xsub"].as<std::string>(), vm["xpub"].as<std::string>(),
+                   vm["control"].as<std::string>(), std::chrono::milliseconds(hb)},
+                  &metrics);
     b.run();
   } catch (const common::StartupError& e) {
     common::print_error(program, e.what());

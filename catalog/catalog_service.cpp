@@ -86,6 +86,12 @@ CatalogService::CatalogService(CatalogConfig config)
     stores_.push_back(
         std::make_unique<ItemStore>(config_.db_path, config_.seed, config_.seed_label));
   }
+  if (CatalogMetrics* m = config_.metrics) {
+    for (auto& store : stores_) {
+      store->set_commit_observer(
+          [m](std::chrono::steady_clock::duration d) { m->observe_commit(d); });
+    }
+  }
 }
 
 CatalogService::~CatalogService() {
@@ -171,7 +177,7 @@ void CatalogService::proxy_loop() {
 }
 
 void CatalogService::worker_loop(ItemStore& store) {
-  RequestHandler handler(store, incarnation_);
+  RequestHandler handler(store, incarnation_, config_.metrics);
   // Rebuilt after a failed send: a REP socket that could not send stays stuck in "send" state.
   auto make_socket = [this] {
     auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
@@ -253,6 +259,7 @@ void CatalogService::publish_changes(const std::vector<proto::Item>& items) {
     inv.name = item.name;
     inv.version = item.version;
     publisher_->publish(proto::kTopicInvalidation, std::move(inv));
+    if (config_.metrics) config_.metrics->count_invalidation();
   }
 }
 

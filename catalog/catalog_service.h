@@ -12,6 +12,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "catalog/catalog_metrics.h"
 #include "catalog/item_store.h"
 #include "catalog/seed.h"
 #include "common/event_publisher.h"
@@ -28,9 +29,10 @@ struct CatalogConfig {
   // 0: no restocking. Unset: the flavour's default, decided by what the database holds (it is
   // the truth, not the --catalog flag): 10 s for a database seeded with toys, otherwise off.
   std::optional<std::chrono::milliseconds> restock_interval;
-  std::int64_t restock_to = 100;  // 1..proto::kMaxQuantity
-  int workers = 4;                // request threads, 1..kMaxWorkers
-  std::uint64_t incarnation = 0;  // 0: pick a new one
+  std::int64_t restock_to = 100;      // 1..proto::kMaxQuantity
+  int workers = 4;                    // request threads, 1..kMaxWorkers
+  std::uint64_t incarnation = 0;      // 0: pick a new one
+  CatalogMetrics* metrics = nullptr;  // null: none; else must outlive the service
 };
 
 /// The catalog service (zguide's "mtserver" shape):

@@ -458,7 +458,9 @@ std::vector<TradeResult> ItemStore::trade_batch(const std::vector<proto::TradeRe
     } else {
       for (const auto& r : requests) out.push_back(apply_trade_locked(r, term));
     }
+    const auto commit_start = std::chrono::steady_clock::now();
     tx.commit();
+    if (commit_observer_) commit_observer_(std::chrono::steady_clock::now() - commit_start);
   } catch (const SQLite::Exception& e) {
     spdlog::error("database {}: batch of {} trades: {}", path_, requests.size(), e.what());
     out.assign(requests.size(), TradeResult{proto::Status::kInternal, {}, false, false});

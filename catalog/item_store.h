@@ -1,7 +1,9 @@
 // The catalog's items in SQLite: lookup, list, trade (at most once per request id) and restock.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -153,6 +155,12 @@ class ItemStore {
   /// item in seed order. Safe while a catalog process has the database open.
   static DumpResult read_only_items(const std::string& path);
 
+  /// Called with the duration of every trade transaction's commit (metrics). Set before the
+  /// store's thread uses it; runs on that thread.
+  void set_commit_observer(std::function<void(std::chrono::steady_clock::duration)> observer) {
+    commit_observer_ = std::move(observer);
+  }
+
  private:
   /// The check-and-apply of one trade inside an open IMMEDIATE transaction. Writes nothing on
   /// any path that returns early, so one trade's refusal never undoes another's in a batch.
@@ -179,6 +187,7 @@ class ItemStore {
   std::unique_ptr<Statements> stmts_;  // prepared on db_; destroyed before it
   bool created_ = false;
   std::string seed_label_;
+  std::function<void(std::chrono::steady_clock::duration)> commit_observer_;
 };
 
 }  // namespace bazaar::catalog

@@ -12,6 +12,7 @@
 #include "catalog/seed.h"
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "proto_msgs/messages.h"
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
       "print \"<name> <price> <quantity>\" per item from --db (read-only) and exit");
   opts.add(cat);
   opts.add(common::socket_options());
+  opts.add(common::metrics_options("endpoint"));
   po::variables_map vm;
   if (int rc = common::parse_command_line(
           argc, argv, kProgram,
@@ -135,6 +137,9 @@ int main(int argc, char** argv) {
     }
     config.restock_to = restock_to;
     config.workers = workers;
+    common::MetricsEndpoint metrics_endpoint(common::parse_metrics_address(vm, config.endpoint));
+    catalog::CatalogMetrics metrics(metrics_endpoint.registry());
+    config.metrics = &metrics;
     catalog::CatalogService service(std::move(config));
     if (service.created_database()) {
       spdlog::info("database {} created, seeded with {} ({} items)", db_path,

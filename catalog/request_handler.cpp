@@ -31,8 +31,8 @@ std::string encode_error(proto::Status status, const std::string& message) {
   return proto::encode(err);
 }
 
-RequestHandler::RequestHandler(ItemStore& store, std::uint64_t incarnation)
-    : store_(store), incarnation_(incarnation) {}
+RequestHandler::RequestHandler(ItemStore& store, std::uint64_t incarnation, CatalogMetrics* metrics)
+    : store_(store), incarnation_(incarnation), metrics_(metrics) {}
 
 HandlerResult RequestHandler::handle(std::string_view request_bytes) {
   HandlerResult out;
@@ -102,6 +102,7 @@ HandlerResult RequestHandler::on_status() {
 
 HandlerResult RequestHandler::on_lookup(const proto::LookupRequest& req) {
   LookupResult r = store_.lookup(req.name);
+  if (metrics_) metrics_->count_lookup();
   proto::LookupReply rep;
   rep.status = r.status;
   rep.item = std::move(r.item);
@@ -131,6 +132,7 @@ HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
     spdlog::debug("trade {}: {} {} {} -> {}", req.request_id, proto::to_string(req.side),
                   req.quantity, req.name, proto::to_string(r.status));
   }
+  if (metrics_) metrics_->count_trade(r.status, r.duplicate);
   proto::TradeReply rep;
   rep.status = r.status;
   rep.item = r.item;
@@ -146,7 +148,9 @@ HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req
   proto::TradeBatchReply rep;
   rep.replies.reserve(results.size());
   HandlerResult out;
+  if (metrics_) metrics_->observe_batch(req.trades.size());
   for (auto& r : results) {
+    if (metrics_) metrics_->count_trade(r.status, r.duplicate);
     rep.replies.push_back({r.status, r.item, r.duplicate});
     if (r.changed) out.changed.push_back(std::move(r.item));
   }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/catalog_metrics.h"
 #include "catalog/item_store.h"
 #include "proto_msgs/messages.h"
 
@@ -31,7 +32,8 @@ class RequestHandler {
  public:
   /// `store` must outlive the handler. `incarnation` is this catalog process's incarnation,
   /// carried in Lookup/List/Status replies so caches notice a restarted catalog.
-  RequestHandler(ItemStore& store, std::uint64_t incarnation);
+  /// `metrics`, when given, must outlive the handler.
+  RequestHandler(ItemStore& store, std::uint64_t incarnation, CatalogMetrics* metrics = nullptr);
 
   HandlerResult handle(std::string_view request_bytes);
 
@@ -46,6 +48,7 @@ class RequestHandler {
 
   ItemStore& store_;
   const std::uint64_t incarnation_;
+  CatalogMetrics* const metrics_;  // null: no metrics
 };
 
 /// An encoded ErrorReply: the answer to a request that could not be understood.

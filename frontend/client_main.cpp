@@ -7,6 +7,7 @@
 // is not JSON (one line on stderr), or a mismatch; 2 on a usage error.
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 #include "common/cli.h"
 #include "common/rpc_client.h"
+#include "common/socket_policy.h"
 #include "common/zmq_util.h"
 #include "frontend/client_load.h"
 #include "frontend/client_load_report.h"
@@ -63,6 +65,54 @@ bool is_option(const std::string& arg) {
   return arg.size() > 1 && arg[0] == '-';
 }
 
+// What the ZeroMQ handshake with `endpoint` says about a silent service, within `wait`: a CURVE
+// service drops a client without keys (a mechanism mismatch, or just a closed connection when it
+// notices first) and ZAP refuses one with other keys; either way a request only times out. Empty
+// when the handshake succeeded or told nothing.
+std::string handshake_hint(zmq::context_t& ctx, const std::string& endpoint,
+                           std::chrono::milliseconds wait) {
+  zmq::socket_t probe(ctx, zmq::socket_type::dealer);
+  common::configure_socket(probe);
+  const std::string monitor = "inproc://bazaar-client-handshake";
+  if (zmq_socket_monitor(probe.handle(), monitor.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+    return "";
+  }
+  zmq::socket_t events(ctx, zmq::socket_type::pair);
+  events.connect(monitor);
+  common::connect_or_throw(probe, endpoint, "endpoint");
+  const std::string env = common::kCurveDirEnv;
+  const bool keyed_client = common::socket_policy().curve.has_value();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return "";
+    zmq::pollitem_t item{events.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, left) == 0) return "";
+    zmq::message_t event;
+    zmq::message_t address;
+    if (!events.recv(event) || !events.recv(address) || event.size() < 6) return "";
+    std::uint16_t id = 0;
+    std::memcpy(&id, event.data(), sizeof id);
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) return "";
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      return "the service refused this client's CURVE keys: point " + env +
+             " at the key set the cluster runs with";
+    }
+    if (!keyed_client) {
+      return "the cluster is keyed (CURVE) and this client has no keys: set " + env +
+             " to its key directory (RUN_DIR/curve for launch/bazaar up; launch/bazaar status "
+             "passes it)";
+    }
+    return "the ZeroMQ handshake failed: the service runs without CURVE or with other keys "
+           "than those in " +
+           env;
+  }
+}
+
 int run_status(const std::string& endpoint, std::chrono::milliseconds timeout) {
   zmq::context_t ctx(1);
   {
@@ -78,11 +128,14 @@ int run_status(const std::string& endpoint, std::chrono::milliseconds timeout) {
   common::RpcClient client(ctx, endpoint);
   auto r = client.call<proto::StatusReply>(proto::StatusRequest{}, timeout);
   if (!r.ok()) {
-    common::print_error(kProgram,
-                        endpoint + ": " + r.error +
-                            (r.outcome == common::CallOutcome::kTimeout
-                                 ? " (no reply within " + std::to_string(timeout.count()) + " ms)"
-                                 : std::string()));
+    std::string detail;
+    if (r.outcome == common::CallOutcome::kTimeout) {
+      detail = " (no reply within " + std::to_string(timeout.count()) + " ms)";
+      // At most 1 s more: a live service answers the handshake at once.
+      const std::string hint = handshake_hint(ctx, endpoint, std::chrono::milliseconds(1000));
+      if (!hint.empty()) detail += ": " + hint;
+    }
+    common::print_error(kProgram, endpoint + ": " + r.error + detail);
     return kExitFailure;
   }
   const auto& s = r.reply;

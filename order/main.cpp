@@ -6,11 +6,13 @@
 
 #include "common/cli.h"
 #include "common/logging.h"
+#include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
 #include "order/order_log.h"
 #include "order/order_server.h"
+#include "order/replica_metrics.h"
 
 namespace po = boost::program_options;
 using namespace bazaar;
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
                                             "print the committed orders, one a line, and exit");
   opts.add(svc);
   opts.add(common::socket_options());
+  opts.add(common::metrics_options("endpoint"));
   po::variables_map vm;
   if (int rc = common::parse_command_line(argc, argv, program,
                                           "One replica of the Bazaar order service.", opts, vm);
@@ -91,6 +94,9 @@ int main(int argc, char** argv) {
   try {
     zmq::context_t ctx(1);
     common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
+    common::MetricsEndpoint metrics_endpoint(
+        common::parse_metrics_address(vm, vm["endpoint"].as<std::string>()));
+    order::ReplicaMetrics metrics(metrics_endpoint.registry());
     order::OrderLog log(db_path);
     order::ReplicaOptions ro;
     ro.raft.id = static_cast<std::uint32_t>(id);
@@ -107,13 +113,18 @@ int main(int argc, char** argv) {
     spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
                  log.entries().size(), log.commit_index());
     order::Replica replica(ro, log.hard_state(), log.entries(), log.commit_index(), 1,
-                           [&log](const order::Ready& r) { log.persist(r); });
+                           [&log, &metrics](const order::Ready& r) {
+                             const auto start = std::chrono::steady_clock::now();
+                             log.persist(r);
+                             metrics.observe_sync(std::chrono::steady_clock::now() - start);
+                           });
     common::EventPublisher bus(ctx, vm["bus"].as<std::string>(), "order-" + std::to_string(id),
                                common::new_incarnation());
     order::OrderServer server(
         ctx,
         {vm["endpoint"].as<std::string>(), vm["catalog"].as<std::string>(), peers,
-         static_cast<std::uint32_t>(id), std::chrono::milliseconds(announce)},
+         static_cast<std::uint32_t>(id), std::chrono::milliseconds(announce),
+         [&metrics](const order::Replica& r, std::uint64_t now) { metrics.sample(r, now); }},
         replica, bus);
     server.run();
   } catch (const common::StartupError& e) {

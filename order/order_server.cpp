@@ -225,6 +225,7 @@ void OrderServer::run() {
       next_announce = now + static_cast<std::uint64_t>(options_.announce_interval.count());
     }
     was_leader = leader;
+    if (options_.after_iteration) options_.after_iteration(replica_, now);
   }
   spdlog::info("replica {} stopping: term {}, {} committed orders", options_.id,
                replica_.core().term(), replica_.committed_orders());

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,8 @@ struct ServerOptions {
   std::vector<std::string> peer_endpoints;  // all replicas' peer endpoints, in id order
   std::uint32_t id = 1;
   std::chrono::milliseconds announce_interval{500};
+  /// Called at the end of every loop iteration, after the replica was flushed (metrics).
+  std::function<void(const Replica&, std::uint64_t now_ms)> after_iteration;
 };
 
 /// Polls every socket with a short timeout, feeds the Replica, flushes it once per batch of

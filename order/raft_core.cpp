@@ -145,6 +145,7 @@ void RaftCore::start_pre_vote(std::uint64_t now_ms) {
 }
 
 void RaftCore::start_election(std::uint64_t now_ms, bool transfer) {
+  ++counters_.elections_started;
   set_term(hard_.term + 1);
   hard_.voted_for = static_cast<std::int32_t>(config_.id);
   role_ = RaftRole::kCandidate;
@@ -163,6 +164,7 @@ void RaftCore::start_election(std::uint64_t now_ms, bool transfer) {
 }
 
 void RaftCore::become_leader(std::uint64_t now_ms) {
+  ++counters_.elections_won;
   role_ = RaftRole::kLeader;
   leader_ = static_cast<std::int32_t>(config_.id);
   votes_.clear();
@@ -468,6 +470,7 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
     if (target == 0) return;
     // What the target lacks goes with take_ready() or after its next reply, like any append.
     transfer_ = Transfer{target, now_ms, false};
+    ++counters_.transfers_started;
   }
   const Progress& p = progress_[transfer_->target];
   if (!transfer_->timeout_now_sent && p.match == log_.size()) {
@@ -493,6 +496,13 @@ void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) 
   if (role_ == RaftRole::kLeader) return;
   // No pre-vote: the leader asked for this election, and its lease must not stop it.
   start_election(now_ms, true);
+}
+
+std::map<std::uint32_t, std::uint64_t> RaftCore::match_indexes() const {
+  std::map<std::uint32_t, std::uint64_t> out;
+  if (role_ != RaftRole::kLeader) return out;
+  for (const auto& [peer, p] : progress_) out[peer] = p.match;
+  return out;
 }
 
 }  // namespace bazaar::order

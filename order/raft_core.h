@@ -131,6 +131,18 @@ class RaftCore {
     return transfer_ ? std::optional<std::uint32_t>(transfer_->target) : std::nullopt;
   }
 
+  /// Totals since start (metrics): elections this replica started (pre-votes not counted), the
+  /// ones it won, and leadership transfers it began as leader.
+  struct Counters {
+    std::uint64_t elections_started = 0;
+    std::uint64_t elections_won = 0;
+    std::uint64_t transfers_started = 0;
+  };
+  const Counters& counters() const { return counters_; }
+  /// As leader, the match index of every peer (the log prefix it is known to hold); empty on a
+  /// non-leader.
+  std::map<std::uint32_t, std::uint64_t> match_indexes() const;
+
  private:
   struct Progress {
     std::uint64_t next = 1;
@@ -196,6 +208,7 @@ class RaftCore {
   std::mt19937_64 rng_;
   Ready ready_;
   bool hard_dirty_ = false;
+  Counters counters_;
 };
 
 }  // namespace bazaar::order

@@ -474,6 +474,7 @@ void Replica::tick(std::uint64_t now_ms) {
     }
     spdlog::warn("replica {} (term {}): trade batch {} ({} trades) unanswered: in doubt",
                  core_.id(), core_.term(), it->first, it->second.trades.size());
+    trades_doubted_ += it->second.trades.size();
     in_doubt_[it->first] = {std::move(it->second.trades), now_ms};
     it = batches_.erase(it);
   }

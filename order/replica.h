@@ -110,6 +110,10 @@ class Replica {
   std::uint64_t adopted() const { return adopted_; }
   /// Trade batches sent and not answered in time, not yet resolved with the catalog.
   std::size_t in_doubt() const { return in_doubt_.size(); }
+  /// Trades that went in doubt, since start (a running total, for the metrics).
+  std::uint64_t trades_doubted() const { return trades_doubted_; }
+  /// Client orders waiting on the catalog or on commit (bounded by max_pending).
+  std::size_t waiting() const { return waiting_; }
   /// Committed orders (the count, and so the next committed number).
   std::int64_t committed_orders() const;
 
@@ -177,6 +181,7 @@ class Replica {
   std::uint64_t confirmed_through_ = 0;    // log index up to which commits were reported
   std::uint64_t rolled_forward_ = 0;
   std::uint64_t adopted_ = 0;
+  std::uint64_t trades_doubted_ = 0;
 
   // Reads that wait for the leader to confirm its office before it says "not found" (leader
   // only; answered "not leader" when office ends, "unavailable" past their deadline). Bounded by
