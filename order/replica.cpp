@@ -472,6 +472,12 @@ void Replica::tick(std::uint64_t now_ms) {
       ++it;
       continue;
     }
+    if (it->second.trades.empty()) {
+      // Confirmations only: nothing can apply late, and a lost confirmation is harmless
+      // (reconciliation repeats it).
+      it = batches_.erase(it);
+      continue;
+    }
     spdlog::warn("replica {} (term {}): trade batch {} ({} trades) unanswered: in doubt",
                  core_.id(), core_.term(), it->first, it->second.trades.size());
     trades_doubted_ += it->second.trades.size();

@@ -30,8 +30,9 @@ class ReplicaMetrics {
   explicit ReplicaMetrics(prometheus::Registry& registry);
 
   /// Reads role, term, indexes, follower lag, orders waiting and the replica's cumulative
-  /// outcomes (elections, transfers, roll-forwards, trades in doubt); times propose-to-commit of the entries this
-  /// replica logged as leader. Call once per loop iteration, after the replica was flushed.
+  /// outcomes (elections, transfers, roll-forwards, trades in doubt); times propose-to-commit of
+  /// the entries this replica logged as leader. Call once per loop iteration, after the replica was
+  /// flushed.
   void sample(const Replica& replica, std::uint64_t now_ms);
 
   /// One durable write of the log (OrderLog::persist) took `elapsed`.

@@ -209,6 +209,18 @@ TEST_F(ReplicaTest, ASilentBatchIsInDoubtAndResolvedBeforeTheNextTrade) {
   EXPECT_EQ(order_reply(trade_answer("d", proto::Status::kOk), 3).order_number, 1);
 }
 
+TEST_F(ReplicaTest, ASilentBatchOfConfirmationsOnlyIsNotInDoubt) {
+  place(1, "a", 1);
+  trade_answer("a", proto::Status::kOk);
+  advance(100);  // a's confirmation goes alone, and is never answered
+  ASSERT_EQ(confirmed_in(take()), std::vector<std::string>{"a"});
+  advance(1000);
+  auto out = take();
+  EXPECT_TRUE(out.resolves.empty());
+  EXPECT_EQ(replica_->in_doubt(), 0u);
+  EXPECT_EQ(trades_in(place(2, "b", 1)).size(), 1u);  // trades go on
+}
+
 TEST_F(ReplicaTest, ABatchResolvedAsNotAppliedLogsNothingAndARetryTradesAgain) {
   auto out = place(1, "a", 1);
   const auto batch = out.trade_batches.at(0);
