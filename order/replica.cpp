@@ -262,7 +262,7 @@ void Replica::on_trade_batch(std::uint64_t batch,
     // Which of them applied is unknown: the same doubt as no answer at all.
     spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
                  core_.id(), trades.size(), reply->replies.size());
-    in_doubt_[batch] = {std::move(trades), now_ms};
+    if (!trades.empty()) in_doubt_[batch] = {std::move(trades), now_ms};
     return;
   }
   for (std::size_t k = 0; k < trades.size(); ++k) {
