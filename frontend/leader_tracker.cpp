@@ -66,6 +66,18 @@ std::int32_t LeaderTracker::routable_leader(Clock::time_point now) const {
   return leader_id_;
 }
 
+std::int32_t LeaderTracker::relay(Clock::time_point now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // The leader is forgotten when it times out (note_timeout); the last one known is the one
+  // this front end may be cut off from.
+  const std::int32_t cut = leader_id_ >= 1 ? leader_id_ : last_leader_id_;
+  if (cut < 1 || now >= suspect_until_[static_cast<std::size_t>(cut - 1)]) return -1;
+  for (auto id = static_cast<std::int32_t>(suspect_until_.size()); id >= 1; --id) {
+    if (id != cut && now >= suspect_until_[static_cast<std::size_t>(id - 1)]) return id;
+  }
+  return -1;
+}
+
 std::optional<LeaderInfo> LeaderTracker::leader() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (leader_id_ < 0) return std::nullopt;

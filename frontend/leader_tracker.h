@@ -46,6 +46,12 @@ class LeaderTracker {
   /// Where to send an order: the leader's id, or -1 when none is known or it is suspect.
   std::int32_t routable_leader(Clock::time_point now) const;
 
+  /// Where to send an order when the last known leader timed out (this front end may be cut off
+  /// from it while its followers are not): the highest id that is neither that leader nor
+  /// suspect, which forwards the order to the leader it hears (or answers "not leader" during an
+  /// election); -1 when there is none, or no leader was ever known or it is not suspect.
+  std::int32_t relay(Clock::time_point now) const;
+
   /// The leader as known (announced, probed or confirmed), for /health.
   std::optional<LeaderInfo> leader() const;
 

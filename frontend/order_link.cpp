@@ -194,6 +194,13 @@ void OrderLink::route(std::uint64_t key, Order& order, std::int32_t target, Cloc
     return;
   }
   if (target < 1) target = tracker_.routable_leader(now);
+  if (target < 1) {
+    // The known leader is suspect: this front end may be cut off from it while a follower is
+    // not, and a follower that hears its leader forwards the order. Meanwhile probes look for
+    // a leader this front end can reach.
+    target = tracker_.relay(now);
+    if (target >= 1 && !discovery_.active) start_discovery(now);
+  }
   if (target >= 1) {
     send_attempt(key, order, static_cast<std::uint32_t>(target), now);
     return;

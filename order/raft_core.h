@@ -117,6 +117,11 @@ class RaftCore {
   RaftRole role() const { return role_; }
   std::uint64_t term() const { return hard_.term; }
   std::int32_t leader_id() const { return leader_; }
+  /// As follower: a leader of this term was heard within an election timeout of `now_ms`.
+  bool hears_leader(std::uint64_t now_ms) const {
+    return role_ == RaftRole::kFollower && leader_ >= 0 && heard_leader_ &&
+           now_ms - last_leader_contact_ < config_.election_ms;
+  }
   std::uint32_t id() const { return config_.id; }
   std::uint64_t commit_index() const { return commit_; }
   std::uint64_t last_index() const { return log_.size(); }

@@ -131,6 +131,11 @@ void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
 // ---- inputs -----------------------------------------------------------------------------------
 
 void Replica::on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms) {
+  handle_client(token, request, now_ms, true);
+}
+
+void Replica::handle_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms,
+                            bool may_forward) {
   now_ms_ = now_ms;
   auto env = proto::open_envelope(request);
   if (!env) {
@@ -144,6 +149,10 @@ void Replica::on_client(std::uint64_t token, std::string_view request, std::uint
         out_.replies.emplace_back(token, error_reply(req.error));
         break;
       }
+      if (may_forward && core_.role() != RaftRole::kLeader &&
+          forward(token, request, env->type, now_ms)) {
+        break;
+      }
       place(token, *req, now_ms);
       break;
     }
@@ -152,7 +161,11 @@ void Replica::on_client(std::uint64_t token, std::string_view request, std::uint
       if (!req) {
         out_.replies.emplace_back(token, error_reply(req.error));
       } else if (auto r = read_order(req->number, false)) {
-        out_.replies.emplace_back(token, proto::encode(*r));
+        // A follower that cannot answer asks its leader rather than send the client away.
+        if (r->status != proto::Status::kNotLeader || !may_forward ||
+            !forward(token, request, env->type, now_ms)) {
+          out_.replies.emplace_back(token, proto::encode(*r));
+        }
       } else if (reads_.size() >= options_.max_pending) {
         proto::GetOrderReply busy;
         busy.status = proto::Status::kUnavailable;
@@ -432,8 +445,73 @@ void Replica::ask_catalog(std::uint64_t now_ms) {
   reconcile_resend_ms_ = now_ms + options_.reconcile_retry_ms;
 }
 
+bool Replica::forward(std::uint64_t token, std::string_view request, proto::MessageType type,
+                      std::uint64_t now_ms) {
+  if (!core_.hears_leader(now_ms) || forwarded_.size() >= options_.max_pending ||
+      request.size() > proto::kMaxForwardedBytes) {
+    return false;
+  }
+  const std::uint64_t ticket = next_ticket_++;
+  const std::int32_t leader = core_.leader_id();
+  forwarded_[ticket] = {token, type, leader, now_ms + options_.trade_timeout_ms};
+  out_.peers.emplace_back(
+      static_cast<std::uint32_t>(leader),
+      proto::encode(proto::ForwardRequest{
+          .from = core_.id(), .ticket = ticket, .request = std::string(request)}));
+  return true;
+}
+
+void Replica::on_forward_request(const proto::ForwardRequest& m, std::uint64_t now_ms) {
+  if (forwarded_in_.size() >= 2 * options_.max_pending) return;  // the follower's deadline answers
+  const std::uint64_t token = next_forwarded_token_++;
+  forwarded_in_[token] = {m.from, m.ticket};
+  handle_client(token, m.request, now_ms, false);  // answered here, never forwarded on
+}
+
+void Replica::on_forward_reply(const proto::ForwardReply& m) {
+  auto it = forwarded_.find(m.ticket);
+  if (it == forwarded_.end()) return;  // answered already (deadline, change of leader)
+  out_.replies.emplace_back(it->second.token, m.reply);
+  forwarded_.erase(it);
+}
+
+void Replica::expire_forwards(std::uint64_t now_ms) {
+  for (auto it = forwarded_.begin(); it != forwarded_.end();) {
+    const Forwarded& f = it->second;
+    const bool moved = core_.leader_id() != f.leader;
+    if (!moved && now_ms < f.deadline_ms) {
+      ++it;
+      continue;
+    }
+    // The client's next attempt goes to the new leader (or, with no answer in time, anywhere).
+    const proto::Status status = moved ? proto::Status::kNotLeader : proto::Status::kUnavailable;
+    if (f.type == proto::MessageType::kPlaceOrderRequest) {
+      proto::PlaceOrderReply r;
+      r.status = status;
+      r.leader_hint = core_.leader_id();
+      r.message = moved ? "leader changed" : "the leader did not answer in time";
+      out_.replies.emplace_back(f.token, proto::encode(r));
+    } else {
+      proto::GetOrderReply r;
+      r.status = status;
+      out_.replies.emplace_back(f.token, proto::encode(r));
+    }
+    it = forwarded_.erase(it);
+  }
+}
+
 void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
   now_ms_ = now_ms;
+  if (auto env = proto::open_envelope(message)) {
+    if (env->type == proto::MessageType::kForwardRequest) {
+      if (auto m = proto::decode_body<proto::ForwardRequest>(*env)) on_forward_request(*m, now_ms);
+      return;
+    }
+    if (env->type == proto::MessageType::kForwardReply) {
+      if (auto m = proto::decode_body<proto::ForwardReply>(*env)) on_forward_reply(*m);
+      return;
+    }
+  }
   auto m = decode_peer(message);
   if (!m) {
     spdlog::warn("dropping an undecodable peer message ({} bytes)", message.size());
@@ -458,6 +536,7 @@ void Replica::tick(std::uint64_t now_ms) {
     waiting_ -= it->second.waiters.size();
     it = trades_.erase(it);
   }
+  expire_forwards(now_ms);
   std::erase_if(reads_, [&](const PendingRead& read) {
     if (now_ms < read.deadline_ms) return false;
     proto::GetOrderReply r;
@@ -506,6 +585,7 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
 
 void Replica::flush() {
   serve_reads();  // before take_ready(): a new confirmation round leaves with this Ready
+  if (!forwarded_.empty()) expire_forwards(now_ms_);
   Ready ready = core_.take_ready();
   if (!ready.empty()) {
     persist_(ready);  // durable before anything below leaves this replica
@@ -622,6 +702,18 @@ void Replica::follow_leadership() {
 ReplicaOutputs Replica::take_outputs() {
   ReplicaOutputs out = std::move(out_);
   out_ = ReplicaOutputs{};
+  // Replies to forwarded requests go back to the follower that forwarded them.
+  std::erase_if(out.replies, [&](std::pair<std::uint64_t, std::string>& r) {
+    if (r.first < kForwardedTokens) return false;
+    auto it = forwarded_in_.find(r.first);
+    if (it != forwarded_in_.end()) {
+      out.peers.emplace_back(it->second.first,
+                             proto::encode(proto::ForwardReply{.ticket = it->second.second,
+                                                               .reply = std::move(r.second)}));
+      forwarded_in_.erase(it);
+    }
+    return true;
+  });
   return out;
 }
 

@@ -71,7 +71,11 @@ class Replica {
           std::uint64_t commit, std::uint64_t now_ms, Persist persist);
 
   /// A client request (PlaceOrder, GetOrder, Status). `token` names the client for the reply,
-  /// which may come now or, for an order, once it commits or fails.
+  /// which may come now or, for an order, once it commits or fails. A follower that hears its
+  /// leader passes orders, and reads it cannot answer, on to it (ForwardRequest over the peer
+  /// link) and relays the answer: a client that reaches a follower but not the leader (a
+  /// partition) is still served. Tokens must stay below 2^63 (the ones above name requests
+  /// forwarded to this replica).
   void on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms);
   /// A message from another replica (undecodable bytes are dropped).
   void on_peer(std::string_view message, std::uint64_t now_ms);
@@ -136,6 +140,16 @@ class Replica {
     std::uint64_t ask_ms = 0;  // send the ResolveRequest (again) at this time
   };
 
+  void handle_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms,
+                     bool may_forward);
+  /// As a follower that hears its leader: passes the request on and returns true; false when it
+  /// cannot (no leader heard lately, too many forwarded already, too large).
+  bool forward(std::uint64_t token, std::string_view request, proto::MessageType type,
+               std::uint64_t now_ms);
+  void on_forward_request(const proto::ForwardRequest& m, std::uint64_t now_ms);
+  void on_forward_reply(const proto::ForwardReply& m);
+  /// Answers the forwarded requests whose leader changed or whose deadline passed.
+  void expire_forwards(std::uint64_t now_ms);
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
   void on_trade(const proto::TradeRequest& trade, const std::optional<proto::TradeReply>& reply);
   /// Logs the order of a trade the catalog applied, unless the log has it already or its order
@@ -193,6 +207,23 @@ class Replica {
     std::uint64_t deadline_ms = 0;
   };
   std::vector<PendingRead> reads_;
+
+  // Requests this follower forwarded to its leader, by ticket (bounded by max_pending; answered
+  // "not leader" when the leader changes, "unavailable" after trade_timeout_ms).
+  struct Forwarded {
+    std::uint64_t token = 0;
+    proto::MessageType type = proto::MessageType::kPlaceOrderRequest;
+    std::int32_t leader = -1;  // where it went
+    std::uint64_t deadline_ms = 0;
+  };
+  std::map<std::uint64_t, Forwarded> forwarded_;
+  std::uint64_t next_ticket_ = 1;
+  // Requests forwarded to this replica, by the token they run under (from 2^63 up): the follower
+  // that sent each and its ticket. Each gets one reply (every request is answered, within its
+  // deadline at most), which take_outputs() turns into a ForwardReply.
+  static constexpr std::uint64_t kForwardedTokens = std::uint64_t{1} << 63;
+  std::map<std::uint64_t, std::pair<std::uint32_t, std::uint64_t>> forwarded_in_;
+  std::uint64_t next_forwarded_token_ = kForwardedTokens;
 
   // Mirrors of the core's log, kept in step by mirror(): the request id of every entry, where
   // each request id sits, and where each order number sits.

@@ -51,6 +51,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kAppendEntries:
     case MessageType::kAppendReply:
     case MessageType::kTimeoutNow:
+    case MessageType::kForwardRequest:
+    case MessageType::kForwardReply:
     case MessageType::kInvalidation:
     case MessageType::kLeaderAnnouncement:
     case MessageType::kHeartbeat:
@@ -172,6 +174,10 @@ const char* to_string(MessageType t) {
       return "AppendReply";
     case MessageType::kTimeoutNow:
       return "TimeoutNow";
+    case MessageType::kForwardRequest:
+      return "ForwardRequest";
+    case MessageType::kForwardReply:
+      return "ForwardReply";
     case MessageType::kInvalidation:
       return "Invalidation";
     case MessageType::kLeaderAnnouncement:
@@ -347,6 +353,12 @@ bool validate(const AppendReply& m) {
 }
 bool validate(const TimeoutNow& m) {
   return m.leader > 0 && m.term > 0;
+}
+bool validate(const ForwardRequest& m) {
+  return m.from > 0 && m.ticket > 0 && !m.request.empty() && m.request.size() <= kMaxForwardedBytes;
+}
+bool validate(const ForwardReply& m) {
+  return m.ticket > 0 && !m.reply.empty() && m.reply.size() <= kMaxForwardedBytes;
 }
 
 }  // namespace bazaar::proto

@@ -89,6 +89,8 @@ bool validate(const VoteReply& m);
 bool validate(const AppendEntries& m);
 bool validate(const AppendReply& m);
 bool validate(const TimeoutNow& m);
+bool validate(const ForwardRequest& m);
+bool validate(const ForwardReply& m);
 
 namespace detail {
 /// Number of fields of T on the wire (the array length a default T packs to).

@@ -49,6 +49,8 @@ enum class MessageType : std::uint16_t {
   kAppendEntries = 32,
   kAppendReply = 33,
   kTimeoutNow = 34,
+  kForwardRequest = 35,
+  kForwardReply = 36,
   kInvalidation = 40,
   kLeaderAnnouncement = 41,
   kHeartbeat = 42,
@@ -354,6 +356,28 @@ struct TimeoutNow {
   std::uint32_t leader = 0;
   MSGPACK_DEFINE(term, leader)
 };
+
+/// A client's request (PlaceOrderRequest or GetOrderRequest, its bytes as the client sent them)
+/// that follower `from` passes to its leader, because the client reached it and perhaps not the
+/// leader (a partition between a front end and the leader). The leader answers it as if the
+/// client had asked it directly, in a ForwardReply with the same ticket; it never forwards it on.
+struct ForwardRequest {
+  static constexpr MessageType kType = MessageType::kForwardRequest;
+  std::uint32_t from = 0;
+  std::uint64_t ticket = 0;  // the follower's name for the waiting client
+  std::string request;
+  MSGPACK_DEFINE(from, ticket, request)
+};
+
+/// The leader's reply to a ForwardRequest: the reply's bytes, which the follower hands to its
+/// client unchanged.
+struct ForwardReply {
+  static constexpr MessageType kType = MessageType::kForwardReply;
+  std::uint64_t ticket = 0;
+  std::string reply;
+  MSGPACK_DEFINE(ticket, reply)
+};
+inline constexpr std::size_t kMaxForwardedBytes = 4096;
 
 // ---- events (PUB/SUB through the broker) ---------------------------------------------------
 

@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           proto::ReconcileRequest, proto::ReconcileReply, proto::ResolveRequest,
           proto::ResolveReply, proto::PlaceOrderRequest, proto::PlaceOrderReply,
           proto::GetOrderRequest, proto::GetOrderReply, proto::RequestVote, proto::VoteReply,
-          proto::AppendEntries, proto::AppendReply, proto::TimeoutNow, proto::Invalidation,
-          proto::LeaderAnnouncement, proto::Heartbeat>(*env);
+          proto::AppendEntries, proto::AppendReply, proto::TimeoutNow, proto::ForwardRequest,
+          proto::ForwardReply, proto::Invalidation, proto::LeaderAnnouncement, proto::Heartbeat>(
+      *env);
   return 0;
 }

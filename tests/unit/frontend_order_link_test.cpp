@@ -64,6 +64,7 @@ class FakeReplica {
   std::atomic<int> hint{-1};
   std::atomic<std::uint64_t> term{1};
   std::atomic<bool> silent{false};     // swallow everything
+  std::atomic<bool> forwards{false};   // a follower that takes orders for its leader
   std::atomic<bool> duplicate{false};  // answer every order twice
   std::atomic<bool> reject{false};     // answer ErrorReply, as to an undecodable request
   std::atomic<int> statuses{0};        // StatusRequests received
@@ -102,7 +103,7 @@ class FakeReplica {
       proto::PlaceOrderReply rep;
       if (reject) {
         body = proto::encode(proto::ErrorReply{proto::Status::kBadRequest, "cannot decode"});
-      } else if (!leads) {
+      } else if (!leads && !forwards) {
         rep.status = proto::Status::kNotLeader;
         rep.leader_hint = hint;
         body = proto::encode(rep);
@@ -300,8 +301,9 @@ TEST(OrderLink, SilentLeaderIsSuspectedAndTheOrderIsPlacedAtTheNewLeader) {
   EXPECT_EQ(cluster[3].placed(), (std::vector<std::string>{"fo"}));
   EXPECT_EQ(cluster[2].placed(), (std::vector<std::string>{"fo"}));  // same request id
   EXPECT_TRUE(tracker.suspect(3, Clock::now()));
-  // Non-suspect first, highest id first: 2 says it leads, so 1 and 3 are not asked.
-  EXPECT_EQ(cluster.probes.get(), (std::vector<std::uint32_t>{2}));
+  // The retry goes to the highest id that is not suspect (it may be a follower that forwards);
+  // the probes that start beside it ask 2 first, and 2 says it leads: 1 and 3 are never asked.
+  for (std::uint32_t id : cluster.probes.get()) EXPECT_EQ(id, 2u);
   EXPECT_EQ(tracker.leader()->id, 2u);
   EXPECT_EQ(tracker.failovers(), 1u);
   EXPECT_EQ(metrics.retries(), 1u);
@@ -313,6 +315,28 @@ TEST(OrderLink, SilentLeaderIsSuspectedAndTheOrderIsPlacedAtTheNewLeader) {
   EXPECT_EQ(cluster[2].placed().size(), 2u);
   EXPECT_EQ(cluster[3].placed().size(), 1u);
   EXPECT_EQ(metrics.retries(), 1u);
+}
+
+// Issue 13, item 5: this front end is cut off from the leader, which still leads (its followers
+// hear it and forward orders to it). The order goes through a follower instead of waiting for a
+// leader that the probes cannot find.
+TEST(OrderLink, LeaderCutOffFromThisFrontEndIsReachedThroughAFollower) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[3].silent = true;
+  cluster[2].forwards = true;
+  cluster[2].hint = 3;
+  cluster[1].hint = 3;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(3, 1);
+  Results got;
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  ASSERT_TRUE(link.try_place(order("cut"), got.done()));
+  ASSERT_TRUE(got.wait_for(1, 5s));
+  EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
+  EXPECT_EQ(cluster[3].placed(), (std::vector<std::string>{"cut"}));
+  EXPECT_EQ(cluster[2].placed(), (std::vector<std::string>{"cut"}));  // same request id
 }
 
 TEST(OrderLink, UnavailableIsRetriedAfterABackoffAndFinalAnswersAreNot) {

@@ -348,7 +348,8 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   hb.term = 2;
   hb.leader = 3;
   r.on_peer(proto::encode(hb), 5);
-  r.on_client(1, proto::encode(proto::PlaceOrderRequest{"a", "Tux", proto::Side::kBuy, 1}), 5);
+  // Past an election timeout without hearing it, the follower sends the client to its hint.
+  r.on_client(1, proto::encode(proto::PlaceOrderRequest{"a", "Tux", proto::Side::kBuy, 1}), 400);
   r.flush();
   auto out = r.take_outputs();
   ASSERT_EQ(out.replies.size(), 1u);
@@ -358,6 +359,86 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   EXPECT_TRUE(out.trade_batches.empty());
   ASSERT_EQ(out.peers.size(), 1u);  // the heartbeat's answer
   EXPECT_EQ(out.peers[0].first, 3u);
+}
+
+// Issue 13, item 5: a client that reaches a follower but not the leader (a partition) is still
+// served: the follower that hears its leader forwards the request and relays the answer.
+TEST(ReplicaFollower, ForwardsToTheLeaderItHearsAndRelaysTheAnswer) {
+  ReplicaOptions o;
+  o.raft.id = 1;
+  o.raft.members = {1, 2, 3};
+  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  proto::AppendEntries hb;
+  hb.term = 2;
+  hb.leader = 3;
+  r.on_peer(proto::encode(hb), 5);
+  const std::string order =
+      proto::encode(proto::PlaceOrderRequest{"a", "Tux", proto::Side::kBuy, 1});
+  r.on_client(7, order, 6);
+  r.flush();
+  auto out = r.take_outputs();
+  EXPECT_TRUE(out.replies.empty());
+  std::optional<proto::ForwardRequest> fwd;
+  for (const auto& [to, bytes] : out.peers) {
+    if (auto m = proto::decode<proto::ForwardRequest>(bytes)) {
+      EXPECT_EQ(to, 3u);
+      fwd = *m;
+    }
+  }
+  ASSERT_TRUE(fwd);
+  EXPECT_EQ(fwd->from, 1u);
+  EXPECT_EQ(fwd->request, order);
+  proto::PlaceOrderReply answer;
+  answer.order_number = 4;
+  r.on_peer(proto::encode(proto::ForwardReply{fwd->ticket, proto::encode(answer)}), 8);
+  r.flush();
+  out = r.take_outputs();
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(out.replies[0].first, 7u);
+  EXPECT_EQ(proto::decode<proto::PlaceOrderReply>(out.replies[0].second)->order_number, 4);
+  // A forward the leader never answers is answered "unavailable" after the trade deadline; a late
+  // reply to it is dropped.
+  r.on_client(8, order, 10);
+  r.flush();
+  out = r.take_outputs();
+  r.on_peer(proto::encode(hb), 900);  // the leader still heard
+  r.tick(1011);
+  r.flush();
+  out = r.take_outputs();
+  ASSERT_EQ(out.replies.size(), 1u);
+  EXPECT_EQ(proto::decode<proto::PlaceOrderReply>(out.replies[0].second)->status,
+            proto::Status::kUnavailable);
+}
+
+// The leader's side: a forwarded request is answered as a direct one, and the answer goes back
+// to the follower as a ForwardReply with its ticket.
+TEST(ReplicaLeader, AnswersAForwardedRequestToTheFollower) {
+  ReplicaOptions o;
+  o.raft.id = 1;
+  o.raft.members = {1};
+  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  r.tick(1000);
+  r.flush();
+  auto out = r.take_outputs();
+  ASSERT_TRUE(out.reconcile);
+  r.on_reconcile(out.reconcile->term, out.reconcile->after, proto::ReconcileReply{}, 1000);
+  r.flush();
+  r.take_outputs();
+  r.on_peer(proto::encode(proto::ForwardRequest{2, 9, proto::encode(proto::GetOrderRequest{0})}),
+            1001);
+  r.flush();
+  out = r.take_outputs();
+  EXPECT_TRUE(out.replies.empty());
+  std::optional<proto::ForwardReply> back;
+  for (const auto& [to, bytes] : out.peers) {
+    if (auto m = proto::decode<proto::ForwardReply>(bytes)) {
+      EXPECT_EQ(to, 2u);
+      back = *m;
+    }
+  }
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->ticket, 9u);
+  EXPECT_EQ(proto::decode<proto::GetOrderReply>(back->reply)->status, proto::Status::kNotFound);
 }
 
 // ---- a new leader's reconciliation with the catalog (G2) --------------------------------------
