@@ -31,8 +31,12 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
+std::size_t max_read_buffer(const HttpServerOptions& options) {
+  return options.header_limit + options.body_limit + kFramingMargin;
+}
+
 HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+    : stream_(std::move(socket)), buffer_(max_read_buffer(shared.options)), shared_(shared) {
   shared_.active.fetch_add(1);
 }
 
@@ -137,9 +141,33 @@ void HttpSession::read_body() {
     on_request({}, 0);
     return;
   }
+  body_wire_bytes_ = 0;
+  // One element (chunk header, chunk data, trailer) a step: an eager parser would keep reading
+  // inside one step while the last element is incomplete, past any count of ours.
+  parser_->eager(false);
   // The read deadline set before the header still runs: it bounds the whole request.
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_request, shared_from_this()));
+  http::async_read_some(stream_, buffer_, *parser_,
+                        beast::bind_front_handler(&HttpSession::on_body_bytes, shared_from_this()));
+}
+
+void HttpSession::on_body_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  // Why count the bytes the parser consumed rather than trust its body limit: Beast counts only
+  // chunk data, so chunk extensions and trailers would cost memory and time without end.
+  body_wire_bytes_ += bytes;
+  if (body_wire_bytes_ > shared_.options.body_limit + kFramingMargin) {
+    on_read_error(http::error::body_limit);
+    return;
+  }
+  if (parser_->is_done()) {
+    on_request({}, 0);
+    return;
+  }
+  http::async_read_some(stream_, buffer_, *parser_,
+                        beast::bind_front_handler(&HttpSession::on_body_bytes, shared_from_this()));
 }
 
 void HttpSession::on_request(beast::error_code ec, std::size_t) {
@@ -154,9 +182,14 @@ void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     shared_.handler.on_rejected(413);
     send(error_reply(413, "request body over 64 KiB"), true);
-  } else if (ec == http::error::header_limit) {
+  } else if (ec == http::error::header_limit ||
+             (ec == http::error::buffer_overflow && !parser_->is_header_done())) {
     shared_.handler.on_rejected(431);
     send(error_reply(431, "request head over 8 KiB"), true);
+  } else if (ec == http::error::buffer_overflow) {
+    // A chunk-size line, extension or trailer longer than any body may be.
+    shared_.handler.on_rejected(413);
+    send(error_reply(413, "request body over 64 KiB (chunk framing counted)"), true);
   } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
              !is_parse_error(ec)) {
     // The client went away, shutdown cancelled the read, or the read deadline passed: on a

@@ -45,6 +45,15 @@ struct HttpServerOptions {
   std::size_t header_limit = 8 * 1024;  // larger request heads get 431
 };
 
+/// Bytes a chunked body may spend on framing (chunk-size lines, extensions, trailers) on top of
+/// body_limit before it gets 413: a few KiB cover any honest client's chunking.
+inline constexpr std::size_t kFramingMargin = 4 * 1024;
+
+/// The most a connection's read buffer may hold: a whole head, a whole body and its framing.
+/// Anything that needs more (a chunk-size line, extension or trailer that never ends) is refused
+/// instead of buffered.
+std::size_t max_read_buffer(const HttpServerOptions& options);
+
 /// What every session of one server shares. Owned by the HttpServer, which outlives its
 /// sessions.
 struct SessionShared {
@@ -82,6 +91,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read_header();
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void read_body();
+  void on_body_bytes(boost::beast::error_code ec, std::size_t bytes);
   void on_request(boost::beast::error_code ec, std::size_t bytes);
   void handle_request();
   void on_read_error(boost::beast::error_code ec);
@@ -92,7 +102,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close_now();
 
   SessionStream stream_;
-  boost::beast::flat_buffer buffer_;  // may hold the start of a pipelined next request
+  // May hold the start of a pipelined next request; at most max_read_buffer() bytes.
+  boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
@@ -103,6 +114,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned version_ = 11;  // HTTP version of the request being answered
   bool keep_alive_ = true;
   std::size_t drained_ = 0;
+  std::size_t body_wire_bytes_ = 0;  // of the request being read: body and chunk framing
 };
 
 }  // namespace bazaar::frontend

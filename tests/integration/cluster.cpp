@@ -220,6 +220,7 @@ std::vector<std::string> Cluster::command_for(const std::string& name) const {
                              "--workers",
                              "8"};
   c.insert(c.end(), options_.frontend_args.begin(), options_.frontend_args.end());
+  c.insert(c.begin(), options_.frontend_prefix.begin(), options_.frontend_prefix.end());
   return c;
 }
 
@@ -250,8 +251,16 @@ void Cluster::start(const std::string& name) {
   ASSERT_TRUE(wait_healthy(name)) << name << " not healthy after restart";
 }
 
+void Cluster::launch(const std::string& name) {
+  processes_.at(name)->start();
+}
+
 bool Cluster::running(const std::string& name) {
   return processes_.at(name)->running();
+}
+
+pid_t Cluster::pid(const std::string& name) const {
+  return processes_.at(name)->pid();
 }
 
 bool Cluster::wait_healthy(const std::string& name, std::chrono::milliseconds timeout) {

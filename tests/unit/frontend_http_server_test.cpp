@@ -150,6 +150,41 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   expect_json_error(read_reply(s, buf), 413);
 }
 
+// Chunk framing that never ends is refused once it outgrows the read buffer's bound (head +
+// body + framing margin), not buffered until the read deadline (issue 14, A).
+TEST_F(HttpServerTest, EndlessChunkFramingIs413) {
+  HttpServerOptions o;
+  o.read_timeout = 2000ms;
+  start(o);
+  const std::string head = "POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string filler(256 * 1024, '0');
+  for (const std::string& shape : {head + "1", head + "1;e=", head + "1\r\nx\r\n0\r\nX-T: a"}) {
+    SCOPED_TRACE(shape.substr(head.size()));
+    auto s = connect();
+    send(s, shape + filler);
+    boost::beast::flat_buffer buf;
+    auto res = read_reply(s, buf);
+    expect_json_error(res, 413);
+    EXPECT_FALSE(res.keep_alive());
+  }
+  // Every piece ends, but chunk extensions count against the body limit.
+  std::string many = head;
+  for (int i = 0; i < 100; ++i) many += "1;e=" + std::string(1024, 'e') + "\r\nx\r\n";
+  auto s = connect();
+  send(s, many);
+  boost::beast::flat_buffer buf;
+  expect_json_error(read_reply(s, buf), 413);
+}
+
+// A request line that never ends is a head over the limit.
+TEST_F(HttpServerTest, EndlessRequestLineIs431) {
+  start();
+  auto s = connect();
+  send(s, "GET /" + std::string(200 * 1024, 'a'));
+  boost::beast::flat_buffer buf;
+  expect_json_error(read_reply(s, buf), 431);
+}
+
 TEST_F(HttpServerTest, HugeHeadIs431) {
   start();
   auto s = connect();
