@@ -3,6 +3,7 @@
 
 #include "broker/bus.h"
 #include "common/cli.h"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   }
   common::install_stop_handlers();
   try {
+    common::ensure_fd_limit(common::kServiceFds, "sockets and peers");
     zmq::context_t ctx(1);
     common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
     broker::Bus b(ctx, {vm["xsub"].as<std::string>(), vm["xpub"].as<std::string>(),

@@ -128,6 +128,11 @@ void Process::stop(int sig) {
 // ---- Cluster ----------------------------------------------------------------------------------
 
 std::string Cluster::bin(const std::string& name) {
+  // BAZAAR_TEST_BIN_DIR runs the tests against other binaries (another commit's, for figures
+  // before and after a change).
+  if (const char* dir = std::getenv("BAZAAR_TEST_BIN_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/" + name;
+  }
   return std::string(BAZAAR_BIN_DIR) + "/" + name;
 }
 

@@ -113,6 +113,7 @@ class Cluster {
   static std::pair<int, std::string> run_binary(
       const std::vector<std::string>& argv,
       std::chrono::seconds timeout = std::chrono::seconds(30));
+  /// The path of a binary: in $BAZAAR_TEST_BIN_DIR when set, else in the build's bin/.
   static std::string bin(const std::string& name);
 
  private:
