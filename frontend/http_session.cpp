@@ -1,6 +1,7 @@
 #include "frontend/http_session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -35,17 +36,64 @@ std::size_t max_read_buffer(const HttpServerOptions& options) {
   return options.header_limit + options.body_limit + kFramingMargin;
 }
 
-HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared)
-    : stream_(std::move(socket)), buffer_(max_read_buffer(shared.options)), shared_(shared) {
+static std::uint64_t steady_now_ns() {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  return static_cast<std::uint64_t>(ns) + 1;  // never kBusy
+}
+
+HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared,
+                         boost::asio::ip::address client, const std::size_t* client_count)
+    : stream_(std::move(socket)),
+      buffer_(max_read_buffer(shared.options)),
+      shared_(shared),
+      client_(std::move(client)),
+      counted_per_client_(true),
+      client_count_(client_count),
+      fd_(stream_.socket().native_handle()),
+      // Idle from the start: a connection that has not spoken yet holds a place like one
+      // between requests (and must not look busy while its first handler is still queued).
+      idle_since_(steady_now_ns()) {
   shared_.active.fetch_add(1);
+}
+
+HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared, std::string reject_reason)
+    : stream_(std::move(socket)),
+      buffer_(max_read_buffer(shared.options)),
+      shared_(shared),
+      counted_per_client_(false),
+      fd_(stream_.socket().native_handle()),
+      reject_reason_(std::move(reject_reason)) {
+  shared_.active.fetch_add(1);
+  shared_.rejecting.fetch_add(1);
 }
 
 HttpSession::~HttpSession() {
   {
     std::lock_guard<std::mutex> lock(shared_.mu);
     shared_.sessions.erase(this);
+    if (counted_per_client_) {
+      const auto it = shared_.per_client.find(client_);
+      if (it != shared_.per_client.end() && --it->second == 0) shared_.per_client.erase(it);
+    }
   }
+  if (!reject_reason_.empty()) shared_.rejecting.fetch_sub(1);
+  if (idle_since_.load() == kEvicting) shared_.evicting.fetch_sub(1);
   shared_.active.fetch_sub(1);
+}
+
+bool HttpSession::has_unread_bytes() const {
+  int unread = 0;
+  return ::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0;
+}
+
+bool HttpSession::try_evict(std::uint64_t since) {
+  if (since == kBusy || since == kEvicting) return false;
+  if (!idle_since_.compare_exchange_strong(since, kEvicting)) return false;  // it woke up
+  shared_.evicting.fetch_add(1);
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+  return true;
 }
 
 void HttpSession::start() {
@@ -70,6 +118,12 @@ void HttpSession::wait_for_request() {
     close_now();
     return;
   }
+  if (!reject_reason_.empty()) {
+    // Answered before the request is read: the client learns at once, and the drain after the
+    // reply keeps its request from turning the close into a reset.
+    send(error_reply(503, reject_reason_), true);
+    return;
+  }
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
   parser_->body_limit(shared_.options.body_limit);
@@ -77,6 +131,16 @@ void HttpSession::wait_for_request() {
     // Idle keep-alive: wait for the first byte under the (long) idle deadline; the (short)
     // read deadline starts once a request has begun.
     state_ = State::kIdle;
+    // Idle from now (a new connection: since it was accepted): the acceptor may close it to
+    // make room. Unless it already claimed it.
+    std::uint64_t since = idle_since_.load();
+    const std::uint64_t now = since == kBusy ? steady_now_ns() : since;
+    while (since != kEvicting && !idle_since_.compare_exchange_weak(since, now)) {
+    }
+    if (since == kEvicting) {
+      close_now();
+      return;
+    }
     stream_.expires_after(shared_.options.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(kFirstReadBytes),
@@ -87,8 +151,13 @@ void HttpSession::wait_for_request() {
 }
 
 void HttpSession::on_first_bytes(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    close_now();  // idle timeout, the client closed, or shutdown: nothing to answer
+  // Busy from now, unless the acceptor claimed it for eviction first: then it closes without
+  // reading what came (a client must expect an idle keep-alive connection to close).
+  std::uint64_t since = idle_since_.load();
+  while (since != kEvicting && !idle_since_.compare_exchange_weak(since, kBusy)) {
+  }
+  if (since == kEvicting || ec) {
+    close_now();  // evicted, idle timeout, the client closed, or shutdown: nothing to answer
     return;
   }
   buffer_.commit(bytes);

@@ -30,8 +30,15 @@ const char* to_string(RouteLabel label);
 struct MetricsSnapshot {
   CacheStats cache;
   bool cache_enabled = false;
-  std::uint64_t failovers = 0;       // order leader changes followed (LeaderTracker)
-  std::uint64_t connections = 0;     // open HTTP connections
+  std::uint64_t failovers = 0;        // order leader changes followed (LeaderTracker)
+  std::uint64_t connections = 0;      // open HTTP connections
+  std::uint64_t max_connections = 0;  // --max-connections as fitted to the fd limit
+  // Connections closed to make room (idle the longest), and turned away with 503.
+  std::uint64_t evicted_table_full = 0;
+  std::uint64_t evicted_per_client = 0;
+  std::uint64_t refused_table_full = 0;
+  std::uint64_t refused_per_client = 0;
+  std::uint64_t refused_no_descriptors = 0;
   std::uint64_t bridge_queued = 0;   // jobs waiting for a bridge thread
   std::uint64_t lookups_queued = 0;  // lookups waiting for the catalog link
   std::uint64_t orders_queued = 0;   // orders waiting for the order link

@@ -12,11 +12,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "cluster.h"
+#include "common/fd_limit.h"
 
 namespace bazaar::testing {
 namespace {
@@ -24,10 +26,19 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// A blocking client socket to 127.0.0.1:port whose reads and writes give up after `timeout`.
-int connect_to(int port, std::chrono::milliseconds timeout = 3000ms) {
+// A blocking client socket to 127.0.0.1:port whose reads and writes give up after `timeout`,
+// from source address `from` (any 127.x.y.z is loopback: another "client address").
+int connect_to(int port, std::chrono::milliseconds timeout = 3000ms,
+               const char* from = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  inet_pton(AF_INET, from, &local.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    ::close(fd);
+    return -1;
+  }
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -89,12 +100,13 @@ RawReply read_reply(int fd, std::string& pending) {
   return r;
 }
 
-// One request on a fresh connection; the reply's status (0: none).
+// One request on a fresh connection; the reply's status (0: none; -1: no connection; -2: the
+// request could not be sent).
 int request_once(int port, const std::string& request, std::chrono::milliseconds timeout = 3000ms) {
   const int fd = connect_to(port, timeout);
-  if (fd < 0) return 0;
+  if (fd < 0) return -1;
   std::string pending;
-  const int status = send_all(fd, request) ? read_reply(fd, pending).status : 0;
+  const int status = send_all(fd, request) ? read_reply(fd, pending).status : -2;
   ::close(fd);
   return status;
 }
@@ -189,6 +201,243 @@ TEST(HostileHttp, EndlessChunkFramingGets413AndMemoryStaysFlat) {
               base_kb, peak_kb);
   EXPECT_LT(peak_kb - base_kb, 32 * 1024) << "peak RSS grew by " << (peak_kb - base_kb) << " kB";
   EXPECT_EQ(request_once(fe.port(), kMetrics), 200);
+}
+
+std::string order_request() {
+  const std::string body = R"({"name":"Tux","quantity":1})";
+  return "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Shape B of issue 14: under a low `ulimit -n` the front end fits --max-connections under its
+// limit and keeps its own descriptors in reserve. With the order leader and the catalog killed
+// and every connection taken by idle clients, an order and an uncached lookup still get their
+// 503 and the process lives. Before the fix the idle clients took every descriptor, the links'
+// socket rebuild after a silent attempt threw zmq::error_t and the process aborted (and
+// "accept: Too many open files" was logged every 100 ms).
+TEST(HostileHttp, LowFdLimitAndEveryConnectionTakenTheFrontEndKeepsServing) {
+  ClusterOptions o;
+  o.replicas = 1;
+  o.frontend_args = {"--request-timeout", "2000"};
+  o.frontend_prefix = {"/usr/bin/prlimit", "--nofile=256:256", "--"};
+  Cluster cluster(o);
+  cluster.start_all();
+  const int port = cluster.http_port(1);
+  EXPECT_NE(cluster.log_of("frontend-1").find("serving at most"), std::string::npos)
+      << cluster.log_of("frontend-1");
+
+  cluster.kill("order-1");
+  cluster.kill("catalog");
+  const int order = connect_to(port, 6000ms);
+  const int lookup = connect_to(port, 6000ms);
+  ASSERT_GE(order, 0);
+  ASSERT_GE(lookup, 0);
+  ASSERT_TRUE(send_all(order, order_request()));
+  ASSERT_TRUE(send_all(lookup, "GET /products/Whale HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::vector<int> idle;
+  for (int i = 0; i < 400; ++i) {
+    const int fd = connect_to(port, 1000ms, "127.0.0.2");
+    if (fd >= 0) idle.push_back(fd);
+  }
+  for (const int fd : {order, lookup}) {
+    std::string pending;
+    const RawReply r = read_reply(fd, pending);
+    EXPECT_EQ(r.status, 503) << r.head << r.body;
+    EXPECT_NE(r.head.find("Retry-After"), std::string::npos) << r.head;
+    ::close(fd);
+  }
+  std::this_thread::sleep_for(1500ms);  // more silent attempt periods, more socket rebuilds
+  EXPECT_TRUE(cluster.running("frontend-1")) << cluster.log_of("frontend-1");
+  EXPECT_EQ(request_once(port, kMetrics), 200);
+  for (int fd : idle) ::close(fd);
+  EXPECT_EQ(request_once(port, "GET /products/Bird HTTP/1.1\r\nHost: t\r\n\r\n"), 503);
+  EXPECT_TRUE(cluster.running("frontend-1")) << cluster.log_of("frontend-1");
+  EXPECT_LE(count_of(cluster.log_of("frontend-1"), "accept:"), 2) << cluster.log_of("frontend-1");
+}
+
+// The same check at start: more connections asked for than the limit allows is one clear line
+// and exit 1; the other services refuse a limit below their floor.
+TEST(HostileHttp, MaxConnectionsOverTheFdLimitIsAStartupError) {
+  auto [rc, out] = Cluster::run_binary(
+      {"/usr/bin/prlimit", "--nofile=256:256", "--", Cluster::bin("bazaar-frontend"), "--port", "0",
+       "--max-connections", "10000"},
+      std::chrono::seconds(5));
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("bazaar-frontend: error: --max-connections 10000 needs"), std::string::npos)
+      << out;
+  auto [rc2, out2] = Cluster::run_binary(
+      {"/usr/bin/prlimit", "--nofile=100:100", "--", Cluster::bin("bazaar-broker")},
+      std::chrono::seconds(5));
+  EXPECT_EQ(rc2, 1) << out2;
+  EXPECT_NE(out2.find("file descriptors needed"), std::string::npos) << out2;
+}
+
+// Descriptors open in process `pid`.
+long open_fds_of(pid_t pid) {
+  long n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// A legitimate client beside the attack: a lookup and an order on a fresh connection every
+// `period`, each with its own deadline; counts successes and keeps every latency.
+class LegitClient {
+ public:
+  LegitClient(int port, std::chrono::milliseconds period) : port_(port), period_(period) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~LegitClient() { stop(); }
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int attempts() const { return attempts_; }
+  int successes() const { return successes_; }
+  double success_percent() const { return attempts_ == 0 ? 0 : 100.0 * successes_ / attempts_; }
+  const std::string& failures() const { return failures_; }
+  double p99_ms() {
+    if (latencies_.empty()) return 0;
+    std::sort(latencies_.begin(), latencies_.end());
+    return latencies_[std::min(latencies_.size() - 1, latencies_.size() * 99 / 100)];
+  }
+
+ private:
+  void run() {
+    int n = 0;
+    while (!done_) {
+      const auto next = Clock::now() + period_;
+      one("GET /products/Tux HTTP/1.1\r\nHost: t\r\n\r\n");
+      const std::string body = R"({"name":"Tux","quantity":1,"type":)" +
+                               std::string(++n % 2 ? R"("buy"})" : R"("sell"})");
+      one("POST /orders HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n\r\n" + body);
+      std::this_thread::sleep_until(next);
+    }
+  }
+  void one(const std::string& request) {
+    const auto t0 = Clock::now();
+    const int status = request_once(port_, request, 3000ms);
+    latencies_.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ++attempts_;
+    if (status == 200) {
+      ++successes_;
+    } else {
+      failures_ += std::to_string(status) + " ";
+    }
+  }
+
+  const int port_;
+  const std::chrono::milliseconds period_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> attempts_{0};
+  std::atomic<int> successes_{0};
+  std::vector<double> latencies_;  // the client thread's until stop()
+  std::string failures_;           // likewise: the status of each failure (0: no reply)
+  std::thread thread_;
+};
+
+// Shape C of issue 14: one client opens connection after connection and holds them; from a
+// second address, slow requests hold the rest. A legitimate client beside them (a lookup and an
+// order every 50 ms) keeps >= 99 % success: a new connection closes the one idle the longest,
+// and the per-client cap keeps the slow requests from taking every place. Before the fix the
+// table filled and the legitimate client got nothing (new connections closed unanswered).
+TEST(HostileHttp, AttackerHoldingEveryConnectionLeavesRoomForALegitimateClient) {
+  common::raise_fd_limit();  // the attacker's own sockets
+  constexpr int kMax = 300;
+  constexpr int kPerClient = 200;
+  ClusterOptions o;
+  o.replicas = 1;
+  o.frontend_args = {"--max-connections", std::to_string(kMax), "--max-connections-per-client",
+                     std::to_string(kPerClient)};
+  Cluster cluster(o);
+  cluster.start_all();
+  const int port = cluster.http_port(1);
+  const pid_t pid = cluster.pid("frontend-1");
+  ASSERT_EQ(request_once(port, "GET /products/Tux HTTP/1.1\r\nHost: t\r\n\r\n"), 200);
+
+  std::atomic<bool> stop{false};
+  std::atomic<long> peak_fds{0};
+  // Slow requests from 127.0.0.2: a head begun and never finished, reopened when closed.
+  std::thread slow([&] {
+    std::vector<int> fds;
+    while (!stop) {
+      while (static_cast<int>(fds.size()) < 2 * kPerClient && !stop) {
+        const int fd = connect_to(port, 200ms, "127.0.0.2");
+        if (fd < 0) break;
+        send_all(fd, "GET /products/Tux HTTP/1.1\r\nX-Slow: ");
+        fds.push_back(fd);
+      }
+      // Drop the ones the server closed (answered 503 or at its read deadline).
+      std::erase_if(fds, [](int fd) {
+        char c;
+        const ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN) || n > 0) {
+          ::close(fd);
+          return true;
+        }
+        return false;
+      });
+      std::this_thread::sleep_for(20ms);
+    }
+    for (int fd : fds) ::close(fd);
+  });
+  // Idle connections from 127.0.0.3, as many as the table holds and more, reopened at once.
+  std::thread idle([&] {
+    std::vector<int> fds;
+    while (!stop) {
+      while (static_cast<int>(fds.size()) < 2 * kMax && !stop) {
+        const int fd = connect_to(port, 200ms, "127.0.0.3");
+        if (fd < 0) break;
+        fds.push_back(fd);
+      }
+      std::erase_if(fds, [](int fd) {
+        char c;
+        const ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN) || n > 0) {
+          ::close(fd);
+          return true;
+        }
+        return false;
+      });
+      peak_fds = std::max(peak_fds.load(), open_fds_of(pid));
+      std::this_thread::sleep_for(5ms);
+    }
+    for (int fd : fds) ::close(fd);
+  });
+  std::this_thread::sleep_for(500ms);  // the table is full
+  LegitClient legit(port, 50ms);
+  std::this_thread::sleep_for(6s);
+  legit.stop();
+  stop = true;
+  slow.join();
+  idle.join();
+
+  std::printf(
+      "legitimate client: %d/%d ok (%.1f %%), p99 %.1f ms; front end peak %ld fds, "
+      "peak RSS %ld kB\n",
+      legit.successes(), legit.attempts(), legit.success_percent(), legit.p99_ms(), peak_fds.load(),
+      proc_status_kb(pid, "VmHWM"));
+  EXPECT_GE(legit.attempts(), 100);
+  EXPECT_GE(legit.success_percent(), 99.0) << "failures: " << legit.failures();
+  EXPECT_TRUE(cluster.running("frontend-1"));
+  const int m = connect_to(port);
+  std::string pending;
+  send_all(m, kMetrics);
+  const RawReply metrics = read_reply(m, pending);
+  ::close(m);
+  for (const auto& line : lines_of(metrics.body)) {
+    if (line.rfind("bazaar_http_connections", 0) == 0) std::printf("%s\n", line.c_str());
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/cli.h"
 #include "frontend/api_dispatcher.h"
@@ -234,18 +235,81 @@ TEST_F(HttpServerTest, SlowRequestAndIdleConnectionAreClosed) {
   EXPECT_GE(std::chrono::steady_clock::now() - t1, 450ms);
 }
 
-TEST_F(HttpServerTest, ConnectionLimitClosesNewConnections) {
+// A full table makes room by closing the connection idle the longest (issue 14, C). Before,
+// the new connection was closed unanswered and the idle ones kept their places for 30 s.
+TEST_F(HttpServerTest, FullTableClosesTheLongestIdleToAdmitANewOne) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  start(o);
+  auto a = connect();
+  boost::beast::flat_buffer abuf;
+  send(a, kGetTux);
+  EXPECT_EQ(read_reply(a, abuf).result_int(), 200u);
+  std::this_thread::sleep_for(20ms);
+  auto b = connect();
+  boost::beast::flat_buffer bbuf;
+  send(b, kGetTux);
+  EXPECT_EQ(read_reply(b, bbuf).result_int(), 200u);
+  auto c = connect();
+  boost::beast::flat_buffer cbuf;
+  send(c, kGetTux);
+  EXPECT_EQ(read_reply(c, cbuf).result_int(), 200u);
+  EXPECT_TRUE(closed_by_server(a));  // the longest idle
+  send(b, kGetTux);
+  EXPECT_EQ(read_reply(b, bbuf).result_int(), 200u);
+}
+
+// With every connection in the middle of a request, a new one gets 503 with Retry-After.
+TEST_F(HttpServerTest, FullTableWithNoneIdleAnswers503WithRetryAfter) {
   HttpServerOptions o;
   o.max_connections = 1;
   start(o);
-  auto first = connect();
+  auto busy = connect();
+  send(busy, "GET /products/Tux HTTP/1.1\r\nHo");  // a request under way: not idle
+  std::this_thread::sleep_for(50ms);
+  auto late = connect();
+  send(late, kGetTux);
   boost::beast::flat_buffer buf;
-  send(first, kGetTux);
-  EXPECT_EQ(read_reply(first, buf).result_int(), 200u);
-  auto second = connect();
-  EXPECT_TRUE(closed_by_server(second));
-  send(first, kGetTux);
-  EXPECT_EQ(read_reply(first, buf).result_int(), 200u);
+  auto res = read_reply(late, buf);
+  expect_json_error(res, 503);
+  EXPECT_EQ(res[http::field::retry_after], "1");
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(closed_by_server(late));
+  send(busy, "st: t\r\n\r\n");
+  boost::beast::flat_buffer busy_buf;
+  EXPECT_EQ(read_reply(busy, busy_buf).result_int(), 200u);
+}
+
+// One address over its cap closes its own longest idle, or gets 503; another address is not
+// affected (127.0.0.2 is loopback too).
+TEST_F(HttpServerTest, PerClientCapTouchesOnlyThatClient) {
+  HttpServerOptions o;
+  o.max_connections_per_client = 2;
+  start(o);
+  auto a1 = connect();
+  auto a2 = connect();
+  std::this_thread::sleep_for(20ms);
+  auto a3 = connect();  // a1, never used, is the longest idle
+  boost::beast::flat_buffer buf3;
+  send(a3, kGetTux);
+  EXPECT_EQ(read_reply(a3, buf3).result_int(), 200u);
+  EXPECT_TRUE(closed_by_server(a1));
+  send(a2, "GET /products/Tux HTTP/1.1\r\nHo");
+  send(a3, "GET /products/Tux HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(50ms);
+  auto a4 = connect();
+  boost::beast::flat_buffer buf4;
+  expect_json_error(read_reply(a4, buf4), 503);
+
+  tcp::socket other(ioc_);
+  other.open(tcp::v4());
+  other.bind(tcp::endpoint(net::ip::make_address("127.0.0.2"), 0));
+  other.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  timeval tv{3, 0};
+  setsockopt(other.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  boost::beast::flat_buffer obuf;
+  send(other, kGetTux);
+  EXPECT_EQ(read_reply(other, obuf).result_int(), 200u);
 }
 
 TEST_F(HttpServerTest, HttpClientReusesAndReconnects) {
