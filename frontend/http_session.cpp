@@ -6,6 +6,8 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <cctype>
+#include <vector>
 
 #include "frontend/api_reply.h"
 #include "frontend/request_parsing.h"
@@ -34,6 +36,45 @@ bool is_parse_error(const beast::error_code& ec) {
 
 std::size_t max_read_buffer(const HttpServerOptions& options) {
   return options.header_limit + options.body_limit + kFramingMargin;
+}
+
+FramingVerdict check_framing(const http::request_header<>& req) {
+  // RFC 9112 section 6: Transfer-Encoding is a list over every field line; chunked must be the
+  // final coding, exactly once, and it is the only coding this server knows.
+  std::vector<std::string> codings;
+  bool any_te = false;
+  for (const auto& field : req) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    any_te = true;
+    std::string_view list(field.value().data(), field.value().size());
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;
+      std::string lower(item);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      codings.push_back(std::move(lower));
+    }
+  }
+  if (any_te) {
+    if (req.version() < 11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (codings.empty() || codings.back() != "chunked") {
+      return {400, "Transfer-Encoding whose final coding is not chunked"};
+    }
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (codings[i] == "chunked") return {400, "chunked applied more than once"};
+      return {501, "unknown transfer coding '" + codings[i] + "'"};
+    }
+  }
+  if (req.version() >= 11) {
+    std::size_t hosts = 0;
+    for (const auto& field : req) hosts += field.name() == http::field::host ? 1 : 0;
+    if (hosts != 1) return {400, hosts == 0 ? "no Host header" : "more than one Host header"};
+  }
+  return {};
 }
 
 static std::uint64_t steady_now_ns() {
@@ -124,6 +165,7 @@ void HttpSession::wait_for_request() {
     send(error_reply(503, reject_reason_), true);
     return;
   }
+  head_ = false;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
   parser_->body_limit(shared_.options.body_limit);
@@ -184,6 +226,14 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
     return;
   }
   const auto& req = parser_->get();
+  head_ = req.method() == http::verb::head;
+  if (const FramingVerdict v = check_framing(req); v.status != 0) {
+    // Where the body ends is in doubt (or the request is not HTTP/1.1 as it claims): answer and
+    // close, so nothing after it can be read as a request of its own.
+    shared_.handler.on_rejected(v.status);
+    send(error_reply(v.status, v.message), true);
+    return;
+  }
   const auto expect = req.find(http::field::expect);
   if (expect != req.end() && boost::algorithm::iequals(expect->value(), "100-continue") &&
       !parser_->is_done()) {
@@ -310,9 +360,14 @@ void HttpSession::send(ApiResponse reply, bool close_after) {
   response_.set(http::field::content_type,
                 beast::string_view(reply.content_type.data(), reply.content_type.size()));
   for (auto& [name, value] : reply.headers) response_.set(name, value);
-  response_.body() = std::move(reply.body);
   response_.keep_alive(!close);
-  response_.prepare_payload();
+  if (head_) {
+    // HEAD: the head a GET would get, its Content-Length included, and no body.
+    response_.content_length(reply.body.size());
+  } else {
+    response_.body() = std::move(reply.body);
+    response_.prepare_payload();
+  }
   stream_.expires_after(shared_.options.write_timeout);
   http::async_write(stream_, response_,
                     beast::bind_front_handler(&HttpSession::on_written, shared_from_this(), close));

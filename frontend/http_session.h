@@ -70,6 +70,18 @@ struct ConnectionCounts {
   std::uint64_t shed_no_descriptors = 0;  // 503 at accept: no file descriptor left
 };
 
+/// The verdict on a request head's framing: status 0 when it is fine, else the error to answer
+/// (the connection then closes).
+struct FramingVerdict {
+  unsigned status = 0;
+  std::string message;
+};
+
+/// RFC 9112 section 6 and 3.2 on a parsed head: Transfer-Encoding only on HTTP/1.1 and with
+/// chunked as its final coding, once (else 400), no coding but chunked (else 501); exactly one
+/// Host on HTTP/1.1 (else 400). Pure.
+FramingVerdict check_framing(const boost::beast::http::request_header<>& req);
+
 /// What every session of one server shares. Owned by the HttpServer, which outlives its
 /// sessions.
 struct SessionShared {
@@ -164,6 +176,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // The fields below are touched only on the connection's I/O thread.
   State state_ = State::kIdle;
   unsigned version_ = 11;  // HTTP version of the request being answered
+  bool head_ = false;      // the request being answered is HEAD: send no body
   bool keep_alive_ = true;
   std::size_t drained_ = 0;
   std::size_t body_wire_bytes_ = 0;  // of the request being read: body and chunk framing

@@ -55,8 +55,8 @@ class Metrics {
                                                       0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                                       1.0,    2.5,     5.0,    10.0};
   /// Status codes counted by value; any other is counted as code="other".
-  static constexpr std::array<unsigned, 11> kCodes = {200, 400, 404, 405, 409, 413,
-                                                      422, 431, 500, 503, 504};
+  static constexpr std::array<unsigned, 12> kCodes = {200, 400, 404, 405, 409, 413,
+                                                      422, 431, 500, 501, 503, 504};
 
   Metrics();
 

@@ -186,6 +186,81 @@ TEST_F(HttpServerTest, EndlessRequestLineIs431) {
   expect_json_error(read_reply(s, buf), 431);
 }
 
+// Framing a proxy could read differently (issue 14, D): before, "xchunked", "identity" and
+// "chunked, identity" meant no body (and the body ran as the next request), "gzip, chunked" and
+// Transfer-Encoding on HTTP/1.0 meant chunked. Each is refused and the connection closes.
+TEST_F(HttpServerTest, TransferEncodingOtherThanAFinalChunkedIsRefused) {
+  start();
+  const std::string smuggled = "GET /orders/0 HTTP/1.1\r\nHost: t\r\n\r\n";
+  struct Case {
+    std::string head;
+    unsigned status;
+  };
+  for (const Case& c : {
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n", 400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n", 400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n",
+                400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                "Transfer-Encoding: chunked\r\n",
+                400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+           Case{"POST /orders HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n", 400},
+       }) {
+    SCOPED_TRACE(c.head);
+    auto s = connect();
+    send(s, c.head + "\r\n" + smuggled);
+    boost::beast::flat_buffer buf;
+    auto res = read_reply(s, buf);
+    expect_json_error(res, c.status);
+    EXPECT_FALSE(res.keep_alive());
+    EXPECT_TRUE(closed_by_server(s));  // and the smuggled GET never answered
+  }
+}
+
+TEST_F(HttpServerTest, Http11WithoutExactlyOneHostIs400) {
+  start();
+  for (const std::string& req :
+       {std::string("GET /products/Tux HTTP/1.1\r\n\r\n"),
+        std::string("GET /products/Tux HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")}) {
+    auto s = connect();
+    send(s, req);
+    boost::beast::flat_buffer buf;
+    expect_json_error(read_reply(s, buf), 400);
+  }
+  auto s = connect();
+  send(s, "GET /products/Tux HTTP/1.0\r\n\r\n");  // HTTP/1.0 needs none
+  boost::beast::flat_buffer buf;
+  EXPECT_EQ(read_reply(s, buf).result_int(), 200u);
+}
+
+TEST_F(HttpServerTest, HeadGetsTheGetHeadWithoutABody) {
+  start();
+  auto s = connect();
+  send(s, "HEAD /products/Tux HTTP/1.1\r\nHost: t\r\n\r\nHEAD /orders HTTP/1.1\r\nHost: t\r\n\r\n" +
+              std::string(kGetTux));
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> p1;
+  p1.skip(true);  // a reply to HEAD: no body follows, whatever Content-Length says
+  boost::beast::error_code ec;
+  http::read(s, buf, p1, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(p1.get().result_int(), 200u);
+  EXPECT_EQ(p1.get()[http::field::content_length],
+            std::to_string(
+                std::string(R"({"data":{"name":"Tux","price":25.99,"quantity":100}})").size()));
+  http::response_parser<http::string_body> p2;
+  p2.skip(true);
+  http::read(s, buf, p2, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(p2.get().result_int(), 405u);
+  EXPECT_EQ(p2.get()[http::field::allow], "POST");
+  // Had a body been sent after either head, this would read it as the next reply.
+  auto third = read_reply(s, buf);
+  EXPECT_EQ(third.result_int(), 200u);
+  EXPECT_EQ(third.body(), R"({"data":{"name":"Tux","price":25.99,"quantity":100}})");
+}
+
 TEST_F(HttpServerTest, HugeHeadIs431) {
   start();
   auto s = connect();
