@@ -4,6 +4,7 @@
 #include "broker/bus.h"
 #include "broker/bus_metrics.h"
 #include "common/cli.h"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   }
   common::install_stop_handlers();
   try {
+    common::ensure_fd_limit(common::kServiceFds, "sockets and peers");
     zmq::context_t ctx(1);
     common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
     common::MetricsEndpoint metrics_endpoint(

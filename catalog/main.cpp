@@ -11,6 +11,7 @@
 #include "catalog/item_store.h"
 #include "catalog/seed.h"
 #include "common/cli.h"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
 
   common::install_stop_handlers();
   try {
+    common::ensure_fd_limit(common::kServiceFds, "sockets, database, peers");
     // Limits and CURVE for every socket; the service starts its context's ZAP handler.
     common::apply_socket_options(vm, nullptr);
     catalog::CatalogConfig config;

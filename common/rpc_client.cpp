@@ -34,7 +34,16 @@ void RpcClient::reset() {
 
 CallOutcome RpcClient::call_raw(std::string_view request, std::chrono::milliseconds timeout,
                                 std::string& reply) {
-  if (!socket_) reset();
+  if (!socket_) {
+    try {
+      reset();
+    } catch (const zmq::error_t&) {
+      // No socket to be had (out of file descriptors): a failed attempt like a lost one, never
+      // an exception out of the caller's thread. A malformed endpoint still throws StartupError.
+      socket_.reset();
+      return CallOutcome::kTimeout;
+    }
+  }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // A REQ socket with a connect in progress queues the message; dontwait keeps a full queue
   // from blocking past the deadline.

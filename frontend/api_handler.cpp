@@ -1,6 +1,8 @@
 #include "frontend/api_handler.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "frontend/api_reply.h"
 #include "frontend/request_parsing.h"
@@ -13,7 +15,43 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 constexpr std::string_view kGet = "GET";
+constexpr std::string_view kHead = "HEAD";
 constexpr std::string_view kPost = "POST";
+// What a GET route allows: HEAD is GET without the body (the HTTP layer drops it).
+constexpr std::string_view kGetAllow = "GET, HEAD";
+
+bool is_get(const ApiRequest& request) {
+  return request.method == kGet || request.method == kHead;
+}
+
+// Parses `body` (discarded when malformed); `duplicate` tells whether some object named a key
+// twice (nlohmann alone would keep the last silently).
+json parse_body(std::string_view body, bool& duplicate) {
+  duplicate = false;
+  std::vector<std::vector<std::string>> open;  // keys of each object being parsed
+  const auto cb = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open.empty()) {
+          auto& keys = open.back();
+          const auto& key = parsed.get_ref<const std::string&>();
+          if (std::find(keys.begin(), keys.end(), key) != keys.end()) duplicate = true;
+          keys.push_back(key);
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  return json::parse(body, cb, /*allow_exceptions=*/false);
+}
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -80,10 +118,10 @@ RouteLabel ApiHandler::label(std::string_view target) {
 
 Routed ApiHandler::route(const ApiRequest& request) const {
   const std::string_view path = path_of(request.target);
-  const bool get = request.method == kGet;
+  const bool get = is_get(request);
 
   if (path == "/products" || path == "/stocks") {
-    if (!get) return method_not_allowed(kGet);
+    if (!get) return method_not_allowed(kGetAllow);
     return BackendCall{ListCall{}};
   }
   if (starts_with(path, "/products/")) return route_item(request, path.substr(10));
@@ -94,11 +132,11 @@ Routed ApiHandler::route(const ApiRequest& request) const {
   }
   if (starts_with(path, "/orders/")) return route_order_get(request, path.substr(8));
   if (path == "/health") {
-    if (!get) return method_not_allowed(kGet);
+    if (!get) return method_not_allowed(kGetAllow);
     return BackendCall{HealthCall{}};
   }
   if (path == "/metrics") {
-    if (!get) return method_not_allowed(kGet);
+    if (!get) return method_not_allowed(kGetAllow);
     // Rendered here, not on a bridge thread: /metrics must answer even when every bridge
     // thread is stuck waiting on a dead service, which is when it is needed most.
     ApiResponse r;
@@ -114,7 +152,7 @@ Routed ApiHandler::route_item(const ApiRequest& request, std::string_view rest) 
   if (rest.find('/') != std::string_view::npos) {
     return error_reply(404, "no route for " + std::string(path_of(request.target)));
   }
-  if (request.method != kGet) return method_not_allowed(kGet);
+  if (!is_get(request)) return method_not_allowed(kGetAllow);
   auto name = percent_decode(rest);
   if (!name) return error_reply(400, "bad percent-encoding in item name");
   if (!valid_item_name(*name)) return error_reply(400, "item name must be 1..64 bytes");
@@ -125,7 +163,7 @@ Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view r
   if (rest.find('/') != std::string_view::npos) {
     return error_reply(404, "no route for " + std::string(path_of(request.target)));
   }
-  if (request.method != kGet) return method_not_allowed(kGet);
+  if (!is_get(request)) return method_not_allowed(kGetAllow);
   auto text = percent_decode(rest);
   std::int64_t number = 0;
   const auto parsed = text ? parse_order_number(*text, number) : OrderNumberParse::kInvalid;
@@ -143,11 +181,18 @@ Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view r
 
 Routed ApiHandler::route_order_post(const ApiRequest& request) const {
   if (request.body.size() > kMaxBodyBytes) return error_reply(413, "request body over 64 KiB");
+  // Why refuse what a lenient parser would skip: a NUL ended the body for some readers and not
+  // others, and with a key twice each reader picks its own value; the order must mean one thing.
+  if (request.body.find('\0') != std::string::npos) {
+    return error_reply(400, "malformed JSON body: NUL byte");
+  }
   if (!json_depth_within(request.body, kMaxJsonDepth)) {
     return error_reply(400, "malformed JSON: nested too deeply");
   }
-  const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  bool duplicate = false;
+  const json body = parse_body(request.body, duplicate);
   if (body.is_discarded()) return error_reply(400, "malformed JSON body");
+  if (duplicate) return error_reply(400, "malformed JSON body: duplicate key");
   if (!body.is_object()) return error_reply(400, "body must be a JSON object");
 
   proto::PlaceOrderRequest order;
@@ -175,6 +220,9 @@ Routed ApiHandler::route_order_post(const ApiRequest& request) const {
     }
   }
 
+  if (request.header_count("Idempotency-Key") > 1) {
+    return error_reply(400, "more than one Idempotency-Key header");
+  }
   if (const std::string* key = request.header("Idempotency-Key")) {
     if (!valid_idempotency_key(*key)) {
       return error_reply(400, "Idempotency-Key must be 1..128 bytes of visible ASCII");

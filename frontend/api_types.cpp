@@ -11,4 +11,12 @@ const std::string* ApiRequest::header(std::string_view name) const {
   return nullptr;
 }
 
+std::size_t ApiRequest::header_count(std::string_view name) const {
+  std::size_t n = 0;
+  for (const auto& [field, value] : headers) {
+    if (boost::algorithm::iequals(field, name)) ++n;
+  }
+  return n;
+}
+
 }  // namespace bazaar::frontend

@@ -21,6 +21,8 @@ struct ApiRequest {
 
   /// The value of the first header named `name` (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;
+  /// How many headers are named `name` (case-insensitive).
+  std::size_t header_count(std::string_view name) const;
 };
 
 /// Content type of every API reply (DESIGN.md section 3).

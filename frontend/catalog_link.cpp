@@ -38,9 +38,24 @@ CatalogLink::~CatalogLink() {
 }
 
 void CatalogLink::make_socket() {
-  socket_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-  common::configure_socket(*socket_);
-  common::connect_or_throw(*socket_, options_.endpoint, "catalog endpoint");
+  // Made whole before it replaces the old one, so a failure leaves the link as it was.
+  auto socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  common::configure_socket(*socket);
+  common::connect_or_throw(*socket, options_.endpoint, "catalog endpoint");
+  socket_ = std::move(socket);
+}
+
+bool CatalogLink::remake_socket() {
+  try {
+    make_socket();
+    return true;
+  } catch (const std::exception& e) {
+    // Out of file descriptors, most likely (zmq_socket needs one for its mailbox). Throwing here
+    // would end the link's thread and the process; the old socket still works as well as it
+    // did, and the next silent attempt period tries again.
+    spdlog::warn("catalog link: cannot make a new socket ({}); keeping the old one", e.what());
+    return false;
+  }
 }
 
 void CatalogLink::start() {
@@ -154,7 +169,7 @@ void CatalogLink::expire(Clock::time_point now, Clock::time_point& last_reply) {
     // connection, or wedged). Drop the socket and whatever it still queues, and start afresh.
     spdlog::debug("catalog link: no reply for {} ms, reconnecting",
                   std::chrono::duration_cast<std::chrono::milliseconds>(now - last_reply).count());
-    make_socket();
+    (void)remake_socket();
     last_reply = now;
   }
   for (auto& job : again) {

@@ -81,6 +81,8 @@ class CatalogLink {
 
   void run();
   void make_socket();
+  /// make_socket() on the link's thread: false (and the old socket kept) when it fails.
+  [[nodiscard]] bool remake_socket();
   /// Sends one attempt of `job` under a fresh id and records it as pending.
   void send_attempt(Job job, Clock::time_point now);
   void receive_replies(Clock::time_point& last_reply);

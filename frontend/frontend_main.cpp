@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "common/cli.h"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
@@ -72,6 +73,25 @@ bool in_range(const po::variables_map& vm, const Limits& l) {
   return false;
 }
 
+// Raises the fd limit and fits --max-connections under it, leaving `reserve` descriptors for
+// everything else: lowered with a warning when the flag was left at its default, a start-up
+// error when it was given (the operator asked for that many).
+void fit_connections_to_fds(const po::variables_map& vm, std::uint64_t reserve,
+                            std::size_t& max_connections) {
+  const std::uint64_t limit = common::raise_fd_limit().soft;
+  if (max_connections + reserve <= limit) return;
+  const std::string need = "--max-connections " + std::to_string(max_connections) + " needs " +
+                           std::to_string(max_connections + reserve) +
+                           " file descriptors with the front end's own " + std::to_string(reserve) +
+                           ", the limit is " + std::to_string(limit);
+  if (!vm["max-connections"].defaulted() || limit < reserve + 16) {
+    throw common::StartupError(need + ": raise ulimit -n or lower --max-connections");
+  }
+  max_connections = static_cast<std::size_t>(limit - reserve);
+  spdlog::warn("{}: serving at most {} connections (raise ulimit -n for more)", need,
+               max_connections);
+}
+
 int run(const po::variables_map& vm) {
   const auto ms = [&](const char* flag) {
     return std::chrono::milliseconds(vm[flag].as<std::int64_t>());
@@ -82,6 +102,8 @@ int run(const po::variables_map& vm) {
   http.port = static_cast<unsigned short>(vm["port"].as<std::int64_t>());
   http.threads = static_cast<std::size_t>(vm["threads"].as<std::int64_t>());
   http.max_connections = static_cast<std::size_t>(vm["max-connections"].as<std::int64_t>());
+  http.max_connections_per_client =
+      static_cast<std::size_t>(vm["max-connections-per-client"].as<std::int64_t>());
   http.read_timeout = ms("read-timeout");
   http.idle_timeout = ms("idle-timeout");
   http.write_timeout = ms("read-timeout");
@@ -102,6 +124,17 @@ int run(const po::variables_map& vm) {
   } else {
     spdlog::info("lookup cache of {} entries", cache_size);
   }
+
+  // Descriptors besides HTTP connections: a ZeroMQ socket costs two (its mailbox and its
+  // connection), one per service on every bridge thread and on the links, plus the bus; an I/O
+  // thread two (epoll, eventfd); the sessions that answer 503 or are being evicted over the
+  // table; and a margin for
+  // logs, start-up probes and ZeroMQ's own threads.
+  const std::uint64_t services = 1 + endpoints.orders.size();
+  const auto workers = static_cast<std::uint64_t>(vm["workers"].as<std::int64_t>());
+  const std::uint64_t reserve =
+      64 + 2 * services * (workers + 1) + 2 + 2 * http.threads + kRejectSessions + kEvictingSlack;
+  fit_connections_to_fds(vm, reserve, http.max_connections);
 
   zmq::context_t ctx(1);
   // Limits and CURVE for every socket. The front end binds no internal socket: no ZAP handler.
@@ -154,6 +187,15 @@ int run(const po::variables_map& vm) {
     snap.cache_enabled = cache.enabled();
     snap.failovers = tracker.failovers();
     snap.connections = server_for_metrics != nullptr ? server_for_metrics->connections() : 0;
+    if (server_for_metrics != nullptr) {
+      const ConnectionCounts c = server_for_metrics->connection_counts();
+      snap.max_connections = http.max_connections;
+      snap.evicted_table_full = c.evicted_idle;
+      snap.evicted_per_client = c.evicted_per_client;
+      snap.refused_table_full = c.rejected_full;
+      snap.refused_per_client = c.rejected_per_client;
+      snap.refused_no_descriptors = c.shed_no_descriptors;
+    }
     snap.bridge_queued = bridge.queued();
     snap.lookups_queued = link.queued();
     snap.orders_queued = order_link.queued();
@@ -216,7 +258,12 @@ int main(int argc, char** argv) {
   add("cache-size", po::value<std::int64_t>()->default_value(10000), "lookup cache entries");
   add("no-cache", po::bool_switch()->default_value(false), "turn the lookup cache off");
   add("max-connections", po::value<std::int64_t>()->default_value(10000),
-      "open HTTP connections; new ones beyond it are closed");
+      "open HTTP connections (lowered to fit the file-descriptor limit); beyond it the one idle "
+      "the longest is closed to admit a new one, or with none idle the new one gets 503");
+  add("max-connections-per-client", po::value<std::int64_t>()->default_value(1000),
+      "open HTTP connections from one client address (0: no bound; behind a balancer all "
+      "connections come from its address); beyond it that client's longest idle one is closed, "
+      "or the new one gets 503");
   add("read-timeout", po::value<std::int64_t>()->default_value(10000),
       "a started request must arrive whole within this (ms); also bounds writing a reply");
   add("idle-timeout", po::value<std::int64_t>()->default_value(30000),
@@ -241,6 +288,7 @@ int main(int argc, char** argv) {
       {"attempt-timeout", 1, 3600000},
       {"cache-size", 0, 100000000},
       {"max-connections", 1, 1000000},
+      {"max-connections-per-client", 0, 1000000},
       {"read-timeout", 1, 3600000},
       {"idle-timeout", 1, 3600000},
   };

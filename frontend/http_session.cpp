@@ -1,10 +1,13 @@
 #include "frontend/http_session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <cctype>
+#include <vector>
 
 #include "frontend/api_reply.h"
 #include "frontend/request_parsing.h"
@@ -31,17 +34,107 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared)
-    : stream_(std::move(socket)), shared_(shared) {
+std::size_t max_read_buffer(const HttpServerOptions& options) {
+  return options.header_limit + options.body_limit + kFramingMargin;
+}
+
+FramingVerdict check_framing(const http::request_header<>& req) {
+  // RFC 9112 section 6: Transfer-Encoding is a list over every field line; chunked must be the
+  // final coding, exactly once, and it is the only coding this server knows.
+  std::vector<std::string> codings;
+  bool any_te = false;
+  for (const auto& field : req) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    any_te = true;
+    std::string_view list(field.value().data(), field.value().size());
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;
+      std::string lower(item);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      codings.push_back(std::move(lower));
+    }
+  }
+  if (any_te) {
+    if (req.version() < 11) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (codings.empty() || codings.back() != "chunked") {
+      return {400, "Transfer-Encoding whose final coding is not chunked"};
+    }
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (codings[i] == "chunked") return {400, "chunked applied more than once"};
+      return {501, "unknown transfer coding '" + codings[i] + "'"};
+    }
+  }
+  if (req.version() >= 11) {
+    std::size_t hosts = 0;
+    for (const auto& field : req) hosts += field.name() == http::field::host ? 1 : 0;
+    if (hosts != 1) return {400, hosts == 0 ? "no Host header" : "more than one Host header"};
+  }
+  return {};
+}
+
+static std::uint64_t steady_now_ns() {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  return static_cast<std::uint64_t>(ns) + 1;  // never kBusy
+}
+
+HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared,
+                         boost::asio::ip::address client, const std::size_t* client_count)
+    : stream_(std::move(socket)),
+      buffer_(max_read_buffer(shared.options)),
+      shared_(shared),
+      client_(std::move(client)),
+      counted_per_client_(true),
+      client_count_(client_count),
+      fd_(stream_.socket().native_handle()),
+      // Idle from the start: a connection that has not spoken yet holds a place like one
+      // between requests (and must not look busy while its first handler is still queued).
+      idle_since_(steady_now_ns()) {
   shared_.active.fetch_add(1);
+}
+
+HttpSession::HttpSession(SessionSocket&& socket, SessionShared& shared, std::string reject_reason)
+    : stream_(std::move(socket)),
+      buffer_(max_read_buffer(shared.options)),
+      shared_(shared),
+      counted_per_client_(false),
+      fd_(stream_.socket().native_handle()),
+      reject_reason_(std::move(reject_reason)) {
+  shared_.active.fetch_add(1);
+  shared_.rejecting.fetch_add(1);
 }
 
 HttpSession::~HttpSession() {
   {
     std::lock_guard<std::mutex> lock(shared_.mu);
     shared_.sessions.erase(this);
+    if (counted_per_client_) {
+      const auto it = shared_.per_client.find(client_);
+      if (it != shared_.per_client.end() && --it->second == 0) shared_.per_client.erase(it);
+    }
   }
+  if (!reject_reason_.empty()) shared_.rejecting.fetch_sub(1);
+  if (idle_since_.load() == kEvicting) shared_.evicting.fetch_sub(1);
   shared_.active.fetch_sub(1);
+}
+
+bool HttpSession::has_unread_bytes() const {
+  int unread = 0;
+  return ::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0;
+}
+
+bool HttpSession::try_evict(std::uint64_t since) {
+  if (since == kBusy || since == kEvicting) return false;
+  if (!idle_since_.compare_exchange_strong(since, kEvicting)) return false;  // it woke up
+  shared_.evicting.fetch_add(1);
+  net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+  return true;
 }
 
 void HttpSession::start() {
@@ -66,6 +159,13 @@ void HttpSession::wait_for_request() {
     close_now();
     return;
   }
+  if (!reject_reason_.empty()) {
+    // Answered before the request is read: the client learns at once, and the drain after the
+    // reply keeps its request from turning the close into a reset.
+    send(error_reply(503, reject_reason_), true);
+    return;
+  }
+  head_ = false;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
   parser_->body_limit(shared_.options.body_limit);
@@ -73,6 +173,16 @@ void HttpSession::wait_for_request() {
     // Idle keep-alive: wait for the first byte under the (long) idle deadline; the (short)
     // read deadline starts once a request has begun.
     state_ = State::kIdle;
+    // Idle from now (a new connection: since it was accepted): the acceptor may close it to
+    // make room. Unless it already claimed it.
+    std::uint64_t since = idle_since_.load();
+    const std::uint64_t now = since == kBusy ? steady_now_ns() : since;
+    while (since != kEvicting && !idle_since_.compare_exchange_weak(since, now)) {
+    }
+    if (since == kEvicting) {
+      close_now();
+      return;
+    }
     stream_.expires_after(shared_.options.idle_timeout);
     stream_.async_read_some(
         buffer_.prepare(kFirstReadBytes),
@@ -83,8 +193,13 @@ void HttpSession::wait_for_request() {
 }
 
 void HttpSession::on_first_bytes(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    close_now();  // idle timeout, the client closed, or shutdown: nothing to answer
+  // Busy from now, unless the acceptor claimed it for eviction first: then it closes without
+  // reading what came (a client must expect an idle keep-alive connection to close).
+  std::uint64_t since = idle_since_.load();
+  while (since != kEvicting && !idle_since_.compare_exchange_weak(since, kBusy)) {
+  }
+  if (since == kEvicting || ec) {
+    close_now();  // evicted, idle timeout, the client closed, or shutdown: nothing to answer
     return;
   }
   buffer_.commit(bytes);
@@ -111,6 +226,14 @@ void HttpSession::on_header(beast::error_code ec, std::size_t) {
     return;
   }
   const auto& req = parser_->get();
+  head_ = req.method() == http::verb::head;
+  if (const FramingVerdict v = check_framing(req); v.status != 0) {
+    // Where the body ends is in doubt (or the request is not HTTP/1.1 as it claims): answer and
+    // close, so nothing after it can be read as a request of its own.
+    shared_.handler.on_rejected(v.status);
+    send(error_reply(v.status, v.message), true);
+    return;
+  }
   const auto expect = req.find(http::field::expect);
   if (expect != req.end() && boost::algorithm::iequals(expect->value(), "100-continue") &&
       !parser_->is_done()) {
@@ -137,9 +260,33 @@ void HttpSession::read_body() {
     on_request({}, 0);
     return;
   }
+  body_wire_bytes_ = 0;
+  // One element (chunk header, chunk data, trailer) a step: an eager parser would keep reading
+  // inside one step while the last element is incomplete, past any count of ours.
+  parser_->eager(false);
   // The read deadline set before the header still runs: it bounds the whole request.
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_request, shared_from_this()));
+  http::async_read_some(stream_, buffer_, *parser_,
+                        beast::bind_front_handler(&HttpSession::on_body_bytes, shared_from_this()));
+}
+
+void HttpSession::on_body_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  // Why count the bytes the parser consumed rather than trust its body limit: Beast counts only
+  // chunk data, so chunk extensions and trailers would cost memory and time without end.
+  body_wire_bytes_ += bytes;
+  if (body_wire_bytes_ > shared_.options.body_limit + kFramingMargin) {
+    on_read_error(http::error::body_limit);
+    return;
+  }
+  if (parser_->is_done()) {
+    on_request({}, 0);
+    return;
+  }
+  http::async_read_some(stream_, buffer_, *parser_,
+                        beast::bind_front_handler(&HttpSession::on_body_bytes, shared_from_this()));
 }
 
 void HttpSession::on_request(beast::error_code ec, std::size_t) {
@@ -154,9 +301,14 @@ void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     shared_.handler.on_rejected(413);
     send(error_reply(413, "request body over 64 KiB"), true);
-  } else if (ec == http::error::header_limit) {
+  } else if (ec == http::error::header_limit ||
+             (ec == http::error::buffer_overflow && !parser_->is_header_done())) {
     shared_.handler.on_rejected(431);
     send(error_reply(431, "request head over 8 KiB"), true);
+  } else if (ec == http::error::buffer_overflow) {
+    // A chunk-size line, extension or trailer longer than any body may be.
+    shared_.handler.on_rejected(413);
+    send(error_reply(413, "request body over 64 KiB (chunk framing counted)"), true);
   } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
              !is_parse_error(ec)) {
     // The client went away, shutdown cancelled the read, or the read deadline passed: on a
@@ -208,9 +360,14 @@ void HttpSession::send(ApiResponse reply, bool close_after) {
   response_.set(http::field::content_type,
                 beast::string_view(reply.content_type.data(), reply.content_type.size()));
   for (auto& [name, value] : reply.headers) response_.set(name, value);
-  response_.body() = std::move(reply.body);
   response_.keep_alive(!close);
-  response_.prepare_payload();
+  if (head_) {
+    // HEAD: the head a GET would get, its Content-Length included, and no body.
+    response_.content_length(reply.body.size());
+  } else {
+    response_.body() = std::move(reply.body);
+    response_.prepare_payload();
+  }
   stream_.expires_after(shared_.options.write_timeout);
   http::async_write(stream_, response_,
                     beast::bind_front_handler(&HttpSession::on_written, shared_from_this(), close));

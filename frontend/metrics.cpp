@@ -203,6 +203,23 @@ std::string Metrics::render(const MetricsSnapshot& extra) const {
          "Times the order leader this front end follows changed to another replica.",
          extra.failovers);
   single(out, "bazaar_http_connections", "gauge", "Open HTTP connections.", extra.connections);
+  single(out, "bazaar_http_connections_max", "gauge",
+         "Most HTTP connections (--max-connections, fitted to the file-descriptor limit).",
+         extra.max_connections);
+  header(out, "bazaar_http_connections_evicted_total", "counter",
+         "Idle connections closed to admit a new one, by the bound that was reached.");
+  sample(out, "bazaar_http_connections_evicted_total", "reason=\"table_full\"",
+         extra.evicted_table_full);
+  sample(out, "bazaar_http_connections_evicted_total", "reason=\"per_client\"",
+         extra.evicted_per_client);
+  header(out, "bazaar_http_connections_refused_total", "counter",
+         "New connections answered 503 with Retry-After and closed, by reason.");
+  sample(out, "bazaar_http_connections_refused_total", "reason=\"table_full\"",
+         extra.refused_table_full);
+  sample(out, "bazaar_http_connections_refused_total", "reason=\"per_client\"",
+         extra.refused_per_client);
+  sample(out, "bazaar_http_connections_refused_total", "reason=\"no_descriptors\"",
+         extra.refused_no_descriptors);
   single(out, "bazaar_bridge_queued", "gauge", "Requests waiting for a bridge thread.",
          extra.bridge_queued);
   single(out, "bazaar_lookups_queued", "gauge",

@@ -30,8 +30,15 @@ const char* to_string(RouteLabel label);
 struct MetricsSnapshot {
   CacheStats cache;
   bool cache_enabled = false;
-  std::uint64_t failovers = 0;       // order leader changes followed (LeaderTracker)
-  std::uint64_t connections = 0;     // open HTTP connections
+  std::uint64_t failovers = 0;        // order leader changes followed (LeaderTracker)
+  std::uint64_t connections = 0;      // open HTTP connections
+  std::uint64_t max_connections = 0;  // --max-connections as fitted to the fd limit
+  // Connections closed to make room (idle the longest), and turned away with 503.
+  std::uint64_t evicted_table_full = 0;
+  std::uint64_t evicted_per_client = 0;
+  std::uint64_t refused_table_full = 0;
+  std::uint64_t refused_per_client = 0;
+  std::uint64_t refused_no_descriptors = 0;
   std::uint64_t bridge_queued = 0;   // jobs waiting for a bridge thread
   std::uint64_t lookups_queued = 0;  // lookups waiting for the catalog link
   std::uint64_t orders_queued = 0;   // orders waiting for the order link
@@ -48,8 +55,8 @@ class Metrics {
                                                       0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                                       1.0,    2.5,     5.0,    10.0};
   /// Status codes counted by value; any other is counted as code="other".
-  static constexpr std::array<unsigned, 11> kCodes = {200, 400, 404, 405, 409, 413,
-                                                      422, 431, 500, 503, 504};
+  static constexpr std::array<unsigned, 12> kCodes = {200, 400, 404, 405, 409, 413,
+                                                      422, 431, 500, 501, 503, 504};
 
   Metrics();
 

@@ -128,7 +128,15 @@ void OrderLink::on_silence(std::uint32_t id, Clock::time_point now) {
   // what else is outstanding there times out like a lost attempt.
   spdlog::debug("order link: nothing from replica {} for {} ms, reconnecting", id,
                 std::chrono::duration_cast<std::chrono::milliseconds>(now - r.last_heard).count());
-  make_socket(id);
+  try {
+    make_socket(id);
+  } catch (const std::exception& e) {
+    // Out of file descriptors, most likely (zmq_socket needs one for its mailbox). Throwing here
+    // would end the link's thread and the process; the old socket still works as well as it
+    // did, and the next silent attempt period tries again.
+    spdlog::warn("order link: cannot make a new socket for replica {} ({}); keeping the old one",
+                 id, e.what());
+  }
   r.last_heard = now;
 }
 

@@ -97,6 +97,8 @@ std::optional<std::int64_t> parse_quantity(const nlohmann::json& value) {
 
 OrderNumberParse parse_order_number(std::string_view text, std::int64_t& number) {
   if (text.empty()) return OrderNumberParse::kInvalid;
+  // One spelling a number: "00" or "007" would name order 0 or 7 under another URL.
+  if (text.size() > 1 && text[0] == '0') return OrderNumberParse::kInvalid;
   std::int64_t v = 0;
   bool overflow = false;
   for (char c : text) {

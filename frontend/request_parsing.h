@@ -31,7 +31,7 @@ std::optional<std::int64_t> parse_quantity(const nlohmann::json& value);
 
 enum class OrderNumberParse : std::uint8_t {
   kOk,
-  kInvalid,     // not a non-negative decimal integer (empty, sign, dot, letters)
+  kInvalid,     // not a non-negative decimal integer (empty, sign, dot, letters, leading 0)
   kOutOfRange,  // digits only, but beyond int64: a valid number no order can have
 };
 /// Parses the <n> of /orders/<n> (already percent-decoded).

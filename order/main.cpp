@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/cli.h"
+#include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/metrics_endpoint.h"
 #include "common/socket_policy.h"
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   }
   common::install_stop_handlers();
   try {
+    common::ensure_fd_limit(common::kServiceFds, "sockets, database, peers");
     zmq::context_t ctx(1);
     common::apply_socket_options(vm, &ctx);  // limits and CURVE, before any socket
     common::MetricsEndpoint metrics_endpoint(

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "frontend/api_handler.h"
+#include "frontend/http_session.h"
 #include "frontend/request_parsing.h"
 #include "tests/unit/frontend_fake_backend.h"
 
@@ -116,6 +117,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (ec || k == 0) break;
     }
     if (ec || !parser.is_done()) return 0;  // 400/413/431 or waiting: the HTTP layer's job
+    // The session's framing checks: a refused head closes the connection.
+    const bazaar::frontend::FramingVerdict framing = bazaar::frontend::check_framing(parser.get());
+    if (framing.status != 0) {
+      if (framing.status != 400 && framing.status != 501) abort();
+      return 0;
+    }
     input.remove_prefix(used);
     ApiRequest request = to_api(parser.get());
     const ApiResponse reply = api.handle(request, backend);

@@ -130,6 +130,11 @@ void Process::stop(int sig) {
 // ---- Cluster ----------------------------------------------------------------------------------
 
 std::string Cluster::bin(const std::string& name) {
+  // BAZAAR_TEST_BIN_DIR runs the tests against other binaries (another commit's, for figures
+  // before and after a change).
+  if (const char* dir = std::getenv("BAZAAR_TEST_BIN_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/" + name;
+  }
   return std::string(BAZAAR_BIN_DIR) + "/" + name;
 }
 
@@ -222,6 +227,7 @@ std::vector<std::string> Cluster::command_for(const std::string& name) const {
                              "--workers",
                              "8"};
   c.insert(c.end(), options_.frontend_args.begin(), options_.frontend_args.end());
+  c.insert(c.begin(), options_.frontend_prefix.begin(), options_.frontend_prefix.end());
   return c;
 }
 
@@ -258,8 +264,16 @@ void Cluster::start(const std::string& name) {
   ASSERT_TRUE(wait_healthy(name)) << name << " not healthy after restart";
 }
 
+void Cluster::launch(const std::string& name) {
+  processes_.at(name)->start();
+}
+
 bool Cluster::running(const std::string& name) {
   return processes_.at(name)->running();
+}
+
+pid_t Cluster::pid(const std::string& name) const {
+  return processes_.at(name)->pid();
 }
 
 bool Cluster::wait_healthy(const std::string& name, std::chrono::milliseconds timeout) {

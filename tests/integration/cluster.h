@@ -58,8 +58,11 @@ struct ClusterOptions {
   int replicas = 3;
   int frontends = 1;
   std::vector<std::string> frontend_args;  // extra flags for every frontend
-  std::vector<std::string> catalog_args;   // extra flags for the catalog
-  std::vector<std::string> service_args;   // extra flags for every process (e.g. --curve-dir)
+  /// Words put before every frontend's command line, e.g. {"prlimit", "--nofile=256", "--"}
+  /// (the wrapper must exec the binary, so that the pid is the frontend's).
+  std::vector<std::string> frontend_prefix;
+  std::vector<std::string> catalog_args;  // extra flags for the catalog
+  std::vector<std::string> service_args;  // extra flags for every process (e.g. --curve-dir)
 };
 
 /// A whole cluster: broker, catalog, order replicas, frontends.
@@ -82,7 +85,12 @@ class Cluster {
   /// Sends `sig` (SIGSTOP, SIGCONT, ...) to a running process and returns at once.
   void signal(const std::string& name, int sig);
   void start(const std::string& name);
+  /// Starts one process without waiting for it to be healthy (a front end whose services are
+  /// deliberately not there).
+  void launch(const std::string& name);
   bool running(const std::string& name);
+  /// The pid of a running process, or -1.
+  pid_t pid(const std::string& name) const;
   /// Waits for one process to be healthy; returns false after `timeout`.
   bool wait_healthy(const std::string& name,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -107,6 +115,7 @@ class Cluster {
   static std::pair<int, std::string> run_binary(
       const std::vector<std::string>& argv,
       std::chrono::seconds timeout = std::chrono::seconds(30));
+  /// The path of a binary: in $BAZAAR_TEST_BIN_DIR when set, else in the build's bin/.
   static std::string bin(const std::string& name);
 
  private:

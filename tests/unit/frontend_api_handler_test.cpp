@@ -148,12 +148,13 @@ TEST_F(ApiHandlerTest, WrongMethodIs405WithAllow) {
     const char* target;
     const char* allow;
   };
-  for (const Case& c : {Case{"POST", "/products/Tux", "GET"}, Case{"DELETE", "/stocks/Tux", "GET"},
-                        Case{"PUT", "/products", "GET"}, Case{"POST", "/stocks", "GET"},
-                        Case{"GET", "/orders", "POST"}, Case{"PUT", "/orders", "POST"},
-                        Case{"POST", "/orders/1", "GET"}, Case{"DELETE", "/orders/1", "GET"},
-                        Case{"POST", "/health", "GET"}, Case{"get", "/health", "GET"},
-                        Case{"HEAD", "/products/Tux", "GET"}}) {
+  for (const Case& c :
+       {Case{"POST", "/products/Tux", "GET, HEAD"}, Case{"DELETE", "/stocks/Tux", "GET, HEAD"},
+        Case{"PUT", "/products", "GET, HEAD"}, Case{"POST", "/stocks", "GET, HEAD"},
+        Case{"GET", "/orders", "POST"}, Case{"PUT", "/orders", "POST"},
+        Case{"HEAD", "/orders", "POST"}, Case{"POST", "/orders/1", "GET, HEAD"},
+        Case{"DELETE", "/orders/1", "GET, HEAD"}, Case{"POST", "/health", "GET, HEAD"},
+        Case{"get", "/health", "GET, HEAD"}}) {
     const auto r = call(c.method, c.target, R"({"name":"Tux","quantity":1})");
     EXPECT_EQ(r.status, 405u) << c.method << " " << c.target;
     EXPECT_EQ(header(r, "Allow"), c.allow) << c.method << " " << c.target;
@@ -294,14 +295,15 @@ TEST_F(ApiHandlerTest, GetOrder) {
   EXPECT_EQ(r.body, R"({"data":{"number":7,"name":"Tux","type":"buy","quantity":2}})");
   backend_.get_result.order.side = proto::Side::kSell;
   EXPECT_NE(call("GET", "/orders/0").body.find(R"("type":"sell")"), std::string::npos);
-  EXPECT_EQ(call("GET", "/orders/007").status, 200u);
   EXPECT_EQ(call("GET", "/orders/%37").status, 200u);
+  EXPECT_EQ(call("HEAD", "/orders/7").status, 200u);  // GET without a body (the HTTP layer)
   EXPECT_EQ(backend_.got, (std::vector<std::int64_t>{7, 0, 7, 7}));
 }
 
 TEST_F(ApiHandlerTest, BadOrderNumbersAre400) {
-  for (const char* target : {"/orders/-1", "/orders/abc", "/orders/1.5", "/orders/", "/orders/+1",
-                             "/orders/1e3", "/orders/%zz", "/orders/%20"}) {
+  for (const char* target :
+       {"/orders/-1", "/orders/abc", "/orders/1.5", "/orders/", "/orders/+1", "/orders/1e3",
+        "/orders/%zz", "/orders/%20", "/orders/00", "/orders/007", "/orders/%300"}) {
     EXPECT_EQ(call("GET", target).status, 400u) << target;
   }
   EXPECT_TRUE(backend_.got.empty());
@@ -346,6 +348,27 @@ TEST(ApiReply, ErrorBodyShape) {
   EXPECT_EQ(m.status, 405u);
   ASSERT_EQ(m.headers.size(), 1u);
   EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));
+}
+
+// Issue 14, E: what a lenient parser would read one way and another reader another way.
+TEST_F(ApiHandlerTest, NulDuplicateKeysAndTwoIdempotencyKeysAre400) {
+  const std::string nul = std::string(R"({"name":"Tux","quantity":1})") + '\0' + "junk";
+  EXPECT_EQ(post_order(nul).status, 400u);
+  EXPECT_EQ(post_order(R"({"name":"Tux","quantity":1,"quantity":50})").status, 400u);
+  EXPECT_EQ(post_order(R"({"name":"Tux","name":"Whale","quantity":1})").status, 400u);
+  EXPECT_EQ(post_order(R"({"name":"Tux","quantity":1})",
+                       {{"Idempotency-Key", "a"}, {"idempotency-key", "b"}})
+                .status,
+            400u);
+  EXPECT_TRUE(backend_.placed.empty());
+  // The same key name in two different objects is no duplicate.
+  EXPECT_EQ(post_order(R"({"name":"Tux","quantity":1,"x":{"name":1}})").status, 200u);
+}
+
+TEST_F(ApiHandlerTest, HeadIsServedOnGetRoutes) {
+  EXPECT_EQ(call("HEAD", "/products/Tux").status, 200u);
+  EXPECT_EQ(call("HEAD", "/products").status, 200u);
+  EXPECT_EQ(call("HEAD", "/health").status, 200u);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // CatalogLink against an in-process fake catalog (a ROUTER socket on a loopback port): many
 // lookups in flight, retries of lost requests under new ids, deadlines, late replies, shutdown.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -8,6 +11,7 @@
 #include <thread>
 #include <zmq_addon.hpp>
 
+#include "common/fd_limit.h"
 #include "common/zmq_util.h"
 #include "fake_router.h"
 #include "frontend/catalog_link.h"
@@ -215,6 +219,29 @@ TEST(CatalogLink, StopAnswersWhatANeverStartedLinkHolds) {
   ASSERT_TRUE(got.wait_for(2, 1s));
   std::lock_guard<std::mutex> lock(got.mu);
   for (const auto& [r, inc] : got.results) EXPECT_EQ(r.status, proto::Status::kUnavailable);
+}
+
+// With every file descriptor taken, the link cannot make a new socket after a silent attempt
+// period: it must keep the old one and answer at the deadline, not let zmq::error_t end its
+// thread (and the process: issue 14, B). Run in a child process, whose descriptors it fills.
+int lookup_with_no_descriptors_left() {
+  const rlimit low{common::open_fds() + 48, common::open_fds() + 48};
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) return 10;
+  zmq::context_t ctx(1);
+  Results got;
+  CatalogLink link(ctx, options("tcp://127.0.0.1:1"));  // nobody listens on port 1
+  link.start();
+  std::vector<int> hogs;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) hogs.push_back(fd);
+  if (!link.try_lookup("item1", got.done())) return 11;
+  if (!got.wait_for(1, 5s)) return 12;
+  for (int fd : hogs) ::close(fd);
+  return got.results[0].first.status == proto::Status::kUnavailable ? 0 : 13;
+}
+
+TEST(CatalogLinkDeathTest, OutOfDescriptorsKeepsTheOldSocketAndAnswers) {
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  EXPECT_EXIT(std::exit(lookup_with_no_descriptors_left()), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/cli.h"
 #include "frontend/api_dispatcher.h"
@@ -150,6 +151,116 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   expect_json_error(read_reply(s, buf), 413);
 }
 
+// Chunk framing that never ends is refused once it outgrows the read buffer's bound (head +
+// body + framing margin), not buffered until the read deadline (issue 14, A).
+TEST_F(HttpServerTest, EndlessChunkFramingIs413) {
+  HttpServerOptions o;
+  o.read_timeout = 2000ms;
+  start(o);
+  const std::string head = "POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string filler(256 * 1024, '0');
+  for (const std::string& shape : {head + "1", head + "1;e=", head + "1\r\nx\r\n0\r\nX-T: a"}) {
+    SCOPED_TRACE(shape.substr(head.size()));
+    auto s = connect();
+    send(s, shape + filler);
+    boost::beast::flat_buffer buf;
+    auto res = read_reply(s, buf);
+    expect_json_error(res, 413);
+    EXPECT_FALSE(res.keep_alive());
+  }
+  // Every piece ends, but chunk extensions count against the body limit.
+  std::string many = head;
+  for (int i = 0; i < 100; ++i) many += "1;e=" + std::string(1024, 'e') + "\r\nx\r\n";
+  auto s = connect();
+  send(s, many);
+  boost::beast::flat_buffer buf;
+  expect_json_error(read_reply(s, buf), 413);
+}
+
+// A request line that never ends is a head over the limit.
+TEST_F(HttpServerTest, EndlessRequestLineIs431) {
+  start();
+  auto s = connect();
+  send(s, "GET /" + std::string(200 * 1024, 'a'));
+  boost::beast::flat_buffer buf;
+  expect_json_error(read_reply(s, buf), 431);
+}
+
+// Framing a proxy could read differently (issue 14, D): before, "xchunked", "identity" and
+// "chunked, identity" meant no body (and the body ran as the next request), "gzip, chunked" and
+// Transfer-Encoding on HTTP/1.0 meant chunked. Each is refused and the connection closes.
+TEST_F(HttpServerTest, TransferEncodingOtherThanAFinalChunkedIsRefused) {
+  start();
+  const std::string smuggled = "GET /orders/0 HTTP/1.1\r\nHost: t\r\n\r\n";
+  struct Case {
+    std::string head;
+    unsigned status;
+  };
+  for (const Case& c : {
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n", 400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: identity\r\n", 400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, identity\r\n",
+                400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                "Transfer-Encoding: chunked\r\n",
+                400},
+           Case{"POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+           Case{"POST /orders HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n", 400},
+       }) {
+    SCOPED_TRACE(c.head);
+    auto s = connect();
+    send(s, c.head + "\r\n" + smuggled);
+    boost::beast::flat_buffer buf;
+    auto res = read_reply(s, buf);
+    expect_json_error(res, c.status);
+    EXPECT_FALSE(res.keep_alive());
+    EXPECT_TRUE(closed_by_server(s));  // and the smuggled GET never answered
+  }
+}
+
+TEST_F(HttpServerTest, Http11WithoutExactlyOneHostIs400) {
+  start();
+  for (const std::string& req :
+       {std::string("GET /products/Tux HTTP/1.1\r\n\r\n"),
+        std::string("GET /products/Tux HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")}) {
+    auto s = connect();
+    send(s, req);
+    boost::beast::flat_buffer buf;
+    expect_json_error(read_reply(s, buf), 400);
+  }
+  auto s = connect();
+  send(s, "GET /products/Tux HTTP/1.0\r\n\r\n");  // HTTP/1.0 needs none
+  boost::beast::flat_buffer buf;
+  EXPECT_EQ(read_reply(s, buf).result_int(), 200u);
+}
+
+TEST_F(HttpServerTest, HeadGetsTheGetHeadWithoutABody) {
+  start();
+  auto s = connect();
+  send(s, "HEAD /products/Tux HTTP/1.1\r\nHost: t\r\n\r\nHEAD /orders HTTP/1.1\r\nHost: t\r\n\r\n" +
+              std::string(kGetTux));
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> p1;
+  p1.skip(true);  // a reply to HEAD: no body follows, whatever Content-Length says
+  boost::beast::error_code ec;
+  http::read(s, buf, p1, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(p1.get().result_int(), 200u);
+  EXPECT_EQ(p1.get()[http::field::content_length],
+            std::to_string(
+                std::string(R"({"data":{"name":"Tux","price":25.99,"quantity":100}})").size()));
+  http::response_parser<http::string_body> p2;
+  p2.skip(true);
+  http::read(s, buf, p2, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(p2.get().result_int(), 405u);
+  EXPECT_EQ(p2.get()[http::field::allow], "POST");
+  // Had a body been sent after either head, this would read it as the next reply.
+  auto third = read_reply(s, buf);
+  EXPECT_EQ(third.result_int(), 200u);
+  EXPECT_EQ(third.body(), R"({"data":{"name":"Tux","price":25.99,"quantity":100}})");
+}
+
 TEST_F(HttpServerTest, HugeHeadIs431) {
   start();
   auto s = connect();
@@ -199,18 +310,81 @@ TEST_F(HttpServerTest, SlowRequestAndIdleConnectionAreClosed) {
   EXPECT_GE(std::chrono::steady_clock::now() - t1, 450ms);
 }
 
-TEST_F(HttpServerTest, ConnectionLimitClosesNewConnections) {
+// A full table makes room by closing the connection idle the longest (issue 14, C). Before,
+// the new connection was closed unanswered and the idle ones kept their places for 30 s.
+TEST_F(HttpServerTest, FullTableClosesTheLongestIdleToAdmitANewOne) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  start(o);
+  auto a = connect();
+  boost::beast::flat_buffer abuf;
+  send(a, kGetTux);
+  EXPECT_EQ(read_reply(a, abuf).result_int(), 200u);
+  std::this_thread::sleep_for(20ms);
+  auto b = connect();
+  boost::beast::flat_buffer bbuf;
+  send(b, kGetTux);
+  EXPECT_EQ(read_reply(b, bbuf).result_int(), 200u);
+  auto c = connect();
+  boost::beast::flat_buffer cbuf;
+  send(c, kGetTux);
+  EXPECT_EQ(read_reply(c, cbuf).result_int(), 200u);
+  EXPECT_TRUE(closed_by_server(a));  // the longest idle
+  send(b, kGetTux);
+  EXPECT_EQ(read_reply(b, bbuf).result_int(), 200u);
+}
+
+// With every connection in the middle of a request, a new one gets 503 with Retry-After.
+TEST_F(HttpServerTest, FullTableWithNoneIdleAnswers503WithRetryAfter) {
   HttpServerOptions o;
   o.max_connections = 1;
   start(o);
-  auto first = connect();
+  auto busy = connect();
+  send(busy, "GET /products/Tux HTTP/1.1\r\nHo");  // a request under way: not idle
+  std::this_thread::sleep_for(50ms);
+  auto late = connect();
+  send(late, kGetTux);
   boost::beast::flat_buffer buf;
-  send(first, kGetTux);
-  EXPECT_EQ(read_reply(first, buf).result_int(), 200u);
-  auto second = connect();
-  EXPECT_TRUE(closed_by_server(second));
-  send(first, kGetTux);
-  EXPECT_EQ(read_reply(first, buf).result_int(), 200u);
+  auto res = read_reply(late, buf);
+  expect_json_error(res, 503);
+  EXPECT_EQ(res[http::field::retry_after], "1");
+  EXPECT_FALSE(res.keep_alive());
+  EXPECT_TRUE(closed_by_server(late));
+  send(busy, "st: t\r\n\r\n");
+  boost::beast::flat_buffer busy_buf;
+  EXPECT_EQ(read_reply(busy, busy_buf).result_int(), 200u);
+}
+
+// One address over its cap closes its own longest idle, or gets 503; another address is not
+// affected (127.0.0.2 is loopback too).
+TEST_F(HttpServerTest, PerClientCapTouchesOnlyThatClient) {
+  HttpServerOptions o;
+  o.max_connections_per_client = 2;
+  start(o);
+  auto a1 = connect();
+  auto a2 = connect();
+  std::this_thread::sleep_for(20ms);
+  auto a3 = connect();  // a1, never used, is the longest idle
+  boost::beast::flat_buffer buf3;
+  send(a3, kGetTux);
+  EXPECT_EQ(read_reply(a3, buf3).result_int(), 200u);
+  EXPECT_TRUE(closed_by_server(a1));
+  send(a2, "GET /products/Tux HTTP/1.1\r\nHo");
+  send(a3, "GET /products/Tux HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(50ms);
+  auto a4 = connect();
+  boost::beast::flat_buffer buf4;
+  expect_json_error(read_reply(a4, buf4), 503);
+
+  tcp::socket other(ioc_);
+  other.open(tcp::v4());
+  other.bind(tcp::endpoint(net::ip::make_address("127.0.0.2"), 0));
+  other.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  timeval tv{3, 0};
+  setsockopt(other.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  boost::beast::flat_buffer obuf;
+  send(other, kGetTux);
+  EXPECT_EQ(read_reply(other, obuf).result_int(), 200u);
 }
 
 TEST_F(HttpServerTest, HttpClientReusesAndReconnects) {

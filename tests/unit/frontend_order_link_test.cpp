@@ -1,7 +1,10 @@
 // OrderLink against in-process fake order replicas (ROUTER sockets on loopback ports answering
 // StatusRequest and PlaceOrderRequest as a replica would): many orders in flight, hints,
 // fail-over from a silent leader, back-off, deadlines, bounds and shutdown.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <thread>
 #include <zmq_addon.hpp>
 
+#include "common/fd_limit.h"
 #include "common/zmq_util.h"
 #include "fake_router.h"
 #include "frontend/order_link.h"
@@ -482,6 +486,33 @@ TEST(OrderLink, StopAnswersOrdersInFlightAndRefusesNewOnes) {
   EXPECT_FALSE(link.try_place(order("late"), got.done()));
   link.stop();  // idempotent
   EXPECT_EQ(got.get().size(), 5u);
+}
+
+// The order link's socket rebuild with every descriptor taken (see the CatalogLink test of the
+// same name): the order gets 503-worthy kUnavailable at its deadline, the process lives.
+int order_with_no_descriptors_left() {
+  const rlimit low{common::open_fds() + 64, common::open_fds() + 64};
+  if (setrlimit(RLIMIT_NOFILE, &low) != 0) return 10;
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 2);
+  cluster[1].silent = true;
+  cluster[2].silent = true;
+  LeaderTracker tracker(2, 1000ms);
+  tracker.note_leader(2, 1);
+  Results got;
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  std::vector<int> hogs;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) hogs.push_back(fd);
+  if (!link.try_place(order("x"), got.done())) return 11;
+  if (!got.wait_for(1, 5s)) return 12;
+  for (int fd : hogs) ::close(fd);
+  return got.get()[0].status == proto::Status::kUnavailable ? 0 : 13;
+}
+
+TEST(OrderLinkDeathTest, OutOfDescriptorsKeepsTheOldSocketAndAnswers) {
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  EXPECT_EXIT(std::exit(order_with_no_descriptors_left()), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
