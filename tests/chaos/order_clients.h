@@ -1,15 +1,25 @@
 // The chaos harness's clients: closed-loop threads that place keyed orders over HTTP and retry
 // the SAME key with the SAME body after any failure until the order gets a final answer, and
-// record what each key was finally told.
+// record what each key was finally told. After each acknowledgement a client reads the order
+// back (GET /orders/N) and looks its item up through the same front end (read-your-writes). A
+// few "one-shot" clients send each order once without a key and give up on any failure: the
+// client G2 must also hold for.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
+
+namespace bazaar::frontend {
+class HttpClient;
+}
 
 namespace bazaar::chaos {
 
@@ -22,6 +32,31 @@ enum class KeyOutcome : std::uint8_t {
 };
 const char* to_string(KeyOutcome outcome);
 
+/// What reading an acknowledged order back (GET /orders/N, right after the ack) gave.
+enum class ReadBack : std::uint8_t {
+  kNotChecked,   // not acknowledged, so nothing to read
+  kOk,           // 200 with the order as acknowledged
+  kNotFound,     // 404: the front end called an acknowledged order unknown (G7)
+  kWrong,        // another order, or another final error
+  kUnavailable,  // only 5xx/timeouts within the read-back budget
+};
+/// Inline: the checker (linked without the clients) prints it too.
+inline const char* to_string(ReadBack r) {
+  switch (r) {
+    case ReadBack::kNotChecked:
+      return "not checked";
+    case ReadBack::kOk:
+      return "ok";
+    case ReadBack::kNotFound:
+      return "404";
+    case ReadBack::kWrong:
+      return "wrong";
+    case ReadBack::kUnavailable:
+      return "unavailable";
+  }
+  return "?";
+}
+
 /// One Idempotency-Key and its fate.
 struct KeyRecord {
   std::string key;
@@ -32,13 +67,27 @@ struct KeyRecord {
   std::int64_t number = -1;  // the acknowledged order number
   int attempts = 0;
   std::string last_error;  // the last failure seen for this key (status and body, or I/O error)
+  bool oneshot = false;    // sent once, without a key (`key` is empty); unfinished = gave up
+  int frontend = -1;       // index of the front end that gave the final answer
+  ReadBack readback = ReadBack::kNotChecked;
+  std::string readback_detail;          // the reply that made readback not kOk
+  std::int64_t expected_quantity = -1;  // the item's quantity after this order (owned items)
+  std::int64_t looked_up = -1;          // what that front end served right after (-1: no reply)
 };
 
 struct ClientOptions {
-  std::vector<int> http_ports;  // one per frontend; client c starts on ports[c % size]
+  std::vector<std::string>
+      urls;  // one per frontend ("http://HOST:PORT"); client c starts on c % size
   int clients = 8;
+  int oneshot_clients = 0;  // more threads: no key, one attempt, never retried
   std::uint64_t seed = 1;
   std::vector<std::string> items;  // item names to trade
+  // Item ownership for the read-your-writes check: keyed client c alone trades items[c], so it
+  // knows the exact quantity after each acknowledged order; the items past the keyed clients go
+  // to the one-shot clients. Needs clients < items.size() and `initial`; off otherwise.
+  bool own_items = false;
+  std::map<std::string, std::int64_t> initial;
+  std::chrono::milliseconds readback_budget{20000};  // retrying 5xx/timeouts of a read-back
   std::chrono::milliseconds attempt_timeout{5000};
   int max_quantity = 5;  // most orders are 1..max_quantity; one in 16 is 20..60
 };
@@ -52,6 +101,8 @@ struct ClientFigures {
   std::int64_t failed_connection = 0;          // refused, reset, or a broken reply
   std::chrono::milliseconds worst_attempt{0};  // one HTTP exchange
   std::chrono::milliseconds worst_order{0};    // first attempt of a key to its final answer
+  std::int64_t readbacks = 0, readback_retries = 0;  // GET /orders/N after an ack, and retries
+  std::int64_t lookups_checked = 0;                  // owned-item lookups compared after an ack
   std::int64_t failures() const { return failed_5xx + failed_timeout + failed_connection; }
 };
 
@@ -80,6 +131,10 @@ class OrderClients {
 
  private:
   void run(int client);
+  void run_oneshot(int client);
+  /// Reads order `r.number` back through `http[f]` (then the others), filling r.readback.
+  void read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend::HttpClient>>& http,
+                 std::size_t f, std::mt19937_64& rng);
   void note_attempt(std::chrono::milliseconds took, int failure_class);
 
   ClientOptions options_;

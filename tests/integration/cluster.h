@@ -81,6 +81,8 @@ class Cluster {
   void kill(const std::string& name, int sig = 9);
   void start(const std::string& name);
   bool running(const std::string& name);
+  /// The pid of process `name` (-1 when it does not run), e.g. for SIGSTOP/SIGCONT.
+  pid_t pid(const std::string& name) const { return processes_.at(name)->pid(); }
   /// Waits for one process to be healthy; returns false after `timeout`.
   bool wait_healthy(const std::string& name,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
