@@ -263,6 +263,36 @@ TEST(ChaosSchedule, CoversDurationWithChosenKindsAndBounds) {
   EXPECT_GE(total, o.duration);
 }
 
+// The network kinds join the schedule without changing what a kill-only seed draws.
+TEST(ChaosSchedule, ClassesAndKillOnlySchedules) {
+  std::vector<FaultKind> kills;
+  for (int k = 0; k < kFaultKinds; ++k) {
+    const auto kind = static_cast<FaultKind>(k);
+    FaultClass parsed;
+    ASSERT_TRUE(parse_fault_class(to_string(class_of(kind)), parsed));
+    EXPECT_EQ(parsed, class_of(kind));
+    if (class_of(kind) == FaultClass::kKill) kills.push_back(kind);
+  }
+  EXPECT_EQ(kills.size(), 7u);
+  EXPECT_EQ(class_of(FaultKind::kFlap), FaultClass::kPartition);
+  EXPECT_EQ(class_of(FaultKind::kPause), FaultClass::kPause);
+  EXPECT_EQ(class_of(FaultKind::kDelay), FaultClass::kDelay);
+  FaultClass unused;
+  EXPECT_FALSE(parse_fault_class("netem", unused));
+  ScheduleOptions o;
+  o.seed = 11;
+  o.kinds = kills;
+  for (const auto& e : FaultSchedule(o).events()) {
+    EXPECT_EQ(class_of(e.kind), FaultClass::kKill);
+    EXPECT_LE(e.down, o.max_down);
+  }
+  o.kinds = {FaultKind::kPause, FaultKind::kSplit};
+  for (const auto& e : FaultSchedule(o).events()) {
+    EXPECT_GE(e.down, o.min_net);
+    EXPECT_LE(e.down, o.max_net);
+  }
+}
+
 TEST(ChaosSchedule, KindNamesRoundTrip) {
   for (int k = 0; k < kFaultKinds; ++k) {
     FaultKind parsed;

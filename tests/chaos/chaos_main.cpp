@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -64,6 +65,13 @@ bool netns_available(std::string& why) {
 }
 
 std::mutex print_mu;
+
+// Set by SIGINT/SIGTERM/SIGHUP: the run stops early and main returns, so that every destructor
+// runs (the namespace cluster's takes it down: namespaces, rules, delayers).
+std::atomic<bool> interrupted{false};
+void on_interrupt(int) {
+  interrupted = true;
+}
 
 void say(const std::string& line) {
   std::lock_guard<std::mutex> lock(print_mu);
@@ -247,6 +255,13 @@ int main(int argc, char** argv) {
   std::string netns_dir = vm["run-dir"].as<std::string>();
   const bool own_netns_dir = netns_dir.empty();
   const auto started = Clock::now();
+  {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+  }
   if (use_netns) {
     if (own_netns_dir) {
       std::string tmpl = (fs::temp_directory_path() / "bazaar-chaos-netns-XXXXXX").string();
@@ -322,6 +337,7 @@ int main(int argc, char** argv) {
 
   // ---- chaos -------------------------------------------------------------------------------
   // The faults run on this thread, the one that started the cluster (see FaultInjector).
+  injector.set_stop_flag(&interrupted);
   load.start();
   injector.run(Clock::now() + std::chrono::seconds(duration), [&load](int s) {
     if (s % 10 == 0) {
@@ -330,6 +346,11 @@ int main(int argc, char** argv) {
   });
   say(fmt("faults stopped after %d events; starting whatever is down", injector.events_done()));
 
+  if (interrupted) {
+    load.finish(Clock::now());
+    say("interrupted: no checks; taking the cluster down");
+    return kExitSetup;
+  }
   // ---- quiet -------------------------------------------------------------------------------
   for (const auto& name : injector.repair_all()) say("started " + name);
   // G2 must hold without a leader change after the faults: the quiet period starts once the

@@ -38,6 +38,7 @@ bool FaultInjector::sleep_for(std::chrono::milliseconds d) {
     const auto next_tick = t0_ + std::chrono::seconds(ticked_ + 1);
     const auto wake = std::min({until, end_, next_tick});
     std::this_thread::sleep_until(wake);
+    if (stop_ && stop_->load()) end_ = Clock::now();
     if (Clock::now() >= next_tick) {
       ++ticked_;
       if (tick_) tick_(ticked_);

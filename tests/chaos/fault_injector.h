@@ -4,6 +4,7 @@
 // time; and notices any process that died without being killed.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -35,6 +36,9 @@ class FaultInjector {
   /// restart waits up to 20 s for health), no new one starts. `tick` is called about once a
   /// second with the seconds since run() began (for progress lines).
   void run(std::chrono::steady_clock::time_point end, const std::function<void(int)>& tick);
+
+  /// When `*stop` becomes true (a signal), run() ends within about a second, as at `end`.
+  void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
 
   /// Events carried out per fault kind, and in all.
   const std::map<std::string, int>& faults_by_kind() const { return faults_; }
@@ -68,6 +72,7 @@ class FaultInjector {
   std::function<void(const std::string&)> log_;
   std::chrono::steady_clock::time_point t0_, end_;
   std::function<void(int)> tick_;
+  const std::atomic<bool>* stop_ = nullptr;
   int ticked_ = 0;                 // whole seconds reported through tick_
   std::vector<std::string> down_;  // killed by us and not yet restarted
   std::map<std::string, int> faults_;
