@@ -44,10 +44,14 @@ constexpr int kExitSetup = 2;
 // frontend still retries on its own has ended before anything is read.
 constexpr auto kSettle = 3500ms;
 constexpr auto kConvergePatience = 15s;
-// The quiet period starts once one leader has held the same term this long (a restarted
-// higher replica takes office back first, by design); at most kStablePatience is waited.
+// The quiet period starts once the highest replica leads and has held the same term this long:
+// the leader hands office to a higher replica once that one is up to date (DESIGN.md section
+// 5), a leader change by design that must come before the quiet period. When the highest one
+// does not lead within kHighestPatience, any leader stable for kStableFor will do; at most
+// kStablePatience in all.
 constexpr auto kStableFor = 2s;
-constexpr auto kStablePatience = 20s;
+constexpr auto kHighestPatience = 30s;
+constexpr auto kStablePatience = 45s;
 
 // True when this process may make network namespaces.
 bool netns_available(std::string& why) {
@@ -358,7 +362,8 @@ int main(int argc, char** argv) {
   std::string quiet_leader;
   std::uint64_t quiet_term = 0;
   {
-    const auto give_up = Clock::now() + kStablePatience;
+    const auto from = Clock::now();
+    const std::string highest = "order-" + std::to_string(cluster.replicas());
     auto since = Clock::now();
     for (;;) {
       std::uint64_t term = 0;
@@ -367,10 +372,11 @@ int main(int argc, char** argv) {
         quiet_leader = l;
         quiet_term = term;
         since = Clock::now();
-      } else if (Clock::now() - since >= kStableFor) {
+      } else if (Clock::now() - since >= kStableFor &&
+                 (l == highest || Clock::now() - from > kHighestPatience)) {
         break;
       }
-      if (Clock::now() > give_up) break;
+      if (Clock::now() - from > kStablePatience) break;
       std::this_thread::sleep_for(200ms);
     }
   }
