@@ -473,6 +473,11 @@ int main(int argc, char** argv) {
             static_cast<unsigned long long>(end_term)));
   }
   for (const auto& p : injector.problems()) violations.push_back("process: " + p);
+  if (netns) {
+    for (const auto& r : netns->leftover_rules()) {
+      violations.push_back("harness: a fault's rule was left after healing: " + r);
+    }
+  }
   for (const auto& f : harness_failures(gtest_results, gtest_seen)) {
     violations.push_back("harness: " + f);
   }

@@ -250,6 +250,18 @@ bool NetnsCluster::slow(const std::string& a, const std::string& b, int delay_ms
   return true;
 }
 
+std::vector<std::string> NetnsCluster::leftover_rules() {
+  std::vector<std::string> out;
+  for (const auto& [name, host] : hosts_) {
+    auto [rc, text] =
+        Cluster::run_binary({ip_path(), "netns", "exec", host.first, "iptables-save"}, 10s);
+    for (const auto& line : testing::lines_of(text)) {
+      if (line.find(kRuleTag) != std::string::npos) out.push_back(name + ": " + line);
+    }
+  }
+  return out;
+}
+
 void NetnsCluster::heal() {
   // Rules first (new packets flow again), then the delayers, which accept what they still hold.
   for (const auto& name : touched_) {

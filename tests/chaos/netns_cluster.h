@@ -55,6 +55,9 @@ class NetnsCluster : public ClusterControl {
             double loss_percent, std::uint64_t seed);
   /// Removes every rule and stops every delayer added since the last heal().
   void heal();
+  /// Rules of ours still in any namespace (`iptables-save` lines), to prove heal() complete: a
+  /// rule left would turn a harness bug into a false violation.
+  std::vector<std::string> leftover_rules();
   /// The namespace address of process `name`.
   std::string address(const std::string& name) const;
 
