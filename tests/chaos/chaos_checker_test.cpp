@@ -282,12 +282,14 @@ TEST(ChaosSchedule, ClassesAndKillOnlySchedules) {
   ScheduleOptions o;
   o.seed = 11;
   o.kinds = kills;
-  for (const auto& e : FaultSchedule(o).events()) {
+  const FaultSchedule kill_only(o);
+  for (const auto& e : kill_only.events()) {
     EXPECT_EQ(class_of(e.kind), FaultClass::kKill);
     EXPECT_LE(e.down, o.max_down);
   }
   o.kinds = {FaultKind::kPause, FaultKind::kSplit};
-  for (const auto& e : FaultSchedule(o).events()) {
+  const FaultSchedule network(o);
+  for (const auto& e : network.events()) {
     EXPECT_GE(e.down, o.min_net);
     EXPECT_LE(e.down, o.max_net);
   }

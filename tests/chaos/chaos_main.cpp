@@ -137,6 +137,9 @@ int main(int argc, char** argv) {
       "netns", "run the cluster in network namespaces even for kill and pause faults only")(
       "run-dir", po::value<std::string>()->default_value(""),
       "the namespace cluster's run directory (new or empty; default: a fresh one under /tmp)")(
+      "readers", po::value<int>()->default_value(-1),
+      "more clients that keep reading the latest acknowledged orders through any front end "
+      "(0..16; default 2 on a namespace cluster, 0 on loopback)")(
       "oneshot-clients", po::value<int>()->default_value(-1),
       "more clients that send each order once without a key and give up on failure (0..16; "
       "default 2 on a namespace cluster, 0 on loopback)")(
@@ -205,12 +208,15 @@ int main(int argc, char** argv) {
       vm.count("netns") || has_class(FaultClass::kPartition) || has_class(FaultClass::kDelay);
   int oneshot = vm["oneshot-clients"].as<int>();
   if (oneshot < 0) oneshot = use_netns ? 2 : 0;
+  int readers = vm["readers"].as<int>();
+  if (readers < 0) readers = use_netns ? 2 : 0;
   std::string bad;
   if (duration < 1 || duration > 86400) bad = "--duration must be 1..86400";
   if (clients < 1 || clients > 64) bad = "--clients must be 1..64";
   if (frontends < 1 || frontends > 4) bad = "--frontends must be 1..4";
   if (quiet < 1 || quiet > 3600) bad = "--quiet-timeout must be 1..3600";
   if (oneshot > 16) bad = "--oneshot-clients must be 0..16";
+  if (readers > 16) bad = "--readers must be 0..16";
   if (classes.empty()) bad = "--faults names no fault class";
   if (!bad.empty()) {
     bazaar::common::print_error(kProgram, bad);
@@ -236,9 +242,9 @@ int main(int argc, char** argv) {
           frontends, use_netns ? "each process in a network namespace" : "loopback"));
   say(
       fmt("replay: launch/bazaar chaos --seed %llu --duration %d --clients %d --frontends %d "
-          "--faults %s --oneshot-clients %d%s%s%s",
+          "--faults %s --oneshot-clients %d --readers %d%s%s%s",
           static_cast<unsigned long long>(seed), duration, clients, frontends, faults_arg.c_str(),
-          oneshot, vm.count("netns") ? " --netns" : "",
+          oneshot, readers, vm.count("netns") ? " --netns" : "",
           vm["kinds"].as<std::string>().empty() ? "" : " --kinds ",
           vm["kinds"].as<std::string>().c_str()));
   // The namespace cluster's directory goes when the run is over, after the cluster (declared
@@ -327,6 +333,7 @@ int main(int argc, char** argv) {
   for (int k = 1; k <= frontends; ++k) client_options.urls.push_back(cluster.url(k));
   client_options.clients = clients;
   client_options.oneshot_clients = oneshot;
+  client_options.readers = readers;
   client_options.seed = seed;
   for (const auto& [name, q] : initial) client_options.items.push_back(name);
   // Each keyed client alone trades one item (read-your-writes is then exact); the rest of the
@@ -446,9 +453,10 @@ int main(int argc, char** argv) {
   }
   say(
       fmt("read back right after the ack: %lld orders (%lld retries of a 5xx/timeout); owned-item "
-          "lookups compared: %lld",
+          "lookups compared: %lld; acknowledged orders read again: %lld (%lld 5xx/timeouts)",
           static_cast<long long>(fig.readbacks), static_cast<long long>(fig.readback_retries),
-          static_cast<long long>(fig.lookups_checked)));
+          static_cast<long long>(fig.lookups_checked), static_cast<long long>(fig.rereads),
+          static_cast<long long>(fig.rereads_unavailable)));
   say(fmt("orders committed %lld, identical on %d replicas: %s",
           static_cast<long long>(checker.committed()), cluster.replicas(),
           checker.passed() ? "yes" : "see below"));
@@ -463,6 +471,7 @@ int main(int argc, char** argv) {
           static_cast<long long>(fig.worst_order.count())));
 
   std::vector<std::string> violations = checker.violations();
+  for (const auto& f : load.reread_failures()) violations.push_back("G7 read again: " + f);
   if (end_leader != quiet_leader || end_term != quiet_term) {
     violations.push_back(
         fmt("G2 quiet: the leadership changed during the quiet period (%s term %llu, then %s term "

@@ -53,6 +53,9 @@ void OrderClients::start() {
   for (int c = 0; c < options_.oneshot_clients; ++c) {
     threads_.emplace_back([this, c] { run_oneshot(options_.clients + c); });
   }
+  for (int r = 0; r < options_.readers; ++r) {
+    reader_threads_.emplace_back([this, r] { run_reader(r); });
+  }
 }
 
 void OrderClients::finish(Clock::time_point deadline) {
@@ -62,6 +65,12 @@ void OrderClients::finish(Clock::time_point deadline) {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // The readers last: they read the orders acknowledged until the very end.
+  stop_readers_ = true;
+  for (auto& t : reader_threads_) {
+    if (t.joinable()) t.join();
+  }
+  reader_threads_.clear();
 }
 
 std::vector<KeyRecord> OrderClients::records() const {
@@ -183,6 +192,7 @@ void OrderClients::run(int client) {
     if (r.attempts == 0) continue;  // never sent (the deadline came first): not issued
     const auto total = duration_cast<milliseconds>(Clock::now() - first);
     if (r.outcome == KeyOutcome::kAcknowledged) {
+      remember_ack(r);
       read_back(r, http, f, rng);
       if (options_.own_items) {
         auto& q = owned_quantity;
@@ -217,6 +227,76 @@ void OrderClients::run(int client) {
 namespace bazaar::chaos {
 
 using namespace std::chrono_literals;
+
+void OrderClients::remember_ack(const KeyRecord& r) {
+  constexpr std::size_t kRecent = 256;
+  std::lock_guard<std::mutex> lock(mu_);
+  KeyRecord copy;
+  copy.name = r.name;
+  copy.sell = r.sell;
+  copy.quantity = r.quantity;
+  copy.number = r.number;
+  if (recent_.size() < kRecent) {
+    recent_.push_back(std::move(copy));
+  } else {
+    recent_[recent_next_] = std::move(copy);
+  }
+  recent_next_ = (recent_next_ + 1) % kRecent;
+}
+
+std::vector<std::string> OrderClients::reread_failures() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reread_failures_;
+}
+
+void OrderClients::run_reader(int reader) {
+  std::mt19937_64 rng(options_.seed * 7919ULL + static_cast<std::uint64_t>(reader));
+  std::vector<std::unique_ptr<frontend::HttpClient>> http;
+  for (const auto& url : options_.urls) {
+    http.push_back(std::make_unique<frontend::HttpClient>(url, 2000ms));
+  }
+  while (!stop_readers_) {
+    KeyRecord o;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!recent_.empty()) {
+        // The latest acks most often: the one that counts is the order acknowledged just
+        // before a leader was cut off, read while the next one takes office.
+        const std::size_t back = std::min<std::size_t>(recent_.size(), 1 + rng() % 32);
+        o = recent_[(recent_next_ + recent_.size() - back) % recent_.size()];
+      }
+    }
+    if (o.number < 0) {
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    const std::size_t f = rng() % http.size();
+    const auto res = http[f]->get("/orders/" + std::to_string(o.number));
+    std::string wrong;
+    if (!res.ok()) {
+      http[f]->close();
+    } else if (res.reply.status == 200) {
+      const auto j = nlohmann::json::parse(res.reply.body, nullptr, false);
+      const auto d = j.is_object() ? j.value("data", nlohmann::json()) : nlohmann::json();
+      const bool same = d.is_object() && d.value("number", std::int64_t{-1}) == o.number &&
+                        d.value("name", std::string()) == o.name &&
+                        d.value("type", std::string()) == (o.sell ? "sell" : "buy") &&
+                        d.value("quantity", std::int64_t{-1}) == o.quantity;
+      if (!same) wrong = "200 with another order: " + excerpt(res.reply.body);
+    } else if (res.reply.status < 500) {
+      wrong = std::to_string(res.reply.status) + " " + excerpt(res.reply.body);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ++figures_.rereads;
+    if (!res.ok() || res.reply.status >= 500) ++figures_.rereads_unavailable;
+    if (!wrong.empty() && reread_failures_.size() < 100) {
+      reread_failures_.push_back("order " + std::to_string(o.number) + " (" +
+                                 (o.sell ? "sell " : "buy ") + std::to_string(o.quantity) + " " +
+                                 o.name + "), acknowledged, read again through frontend-" +
+                                 std::to_string(f + 1) + ": " + wrong);
+    }
+  }
+}
 
 void OrderClients::read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend::HttpClient>>& http,
                              std::size_t f, std::mt19937_64& rng) {
@@ -313,7 +393,10 @@ void OrderClients::run_oneshot(int client) {
     }
     note_attempt(took, failure);
     r.frontend = static_cast<int>(f);
-    if (r.outcome == KeyOutcome::kAcknowledged) read_back(r, http, f, rng);
+    if (r.outcome == KeyOutcome::kAcknowledged) {
+      remember_ack(r);
+      read_back(r, http, f, rng);
+    }
     // Given up (kUnfinished): the client moves on, as one without a key would; the next order
     // goes to the next front end.
     if (failure != kNoFailure) {

@@ -80,6 +80,10 @@ struct ClientOptions {
       urls;  // one per frontend ("http://HOST:PORT"); client c starts on c % size
   int clients = 8;
   int oneshot_clients = 0;  // more threads: no key, one attempt, never retried
+  // More threads that keep reading recently acknowledged orders (GET /orders/N through any
+  // front end, again and again), so a read meets every fail-over (G7), not only the one
+  // read-back right after the ack.
+  int readers = 0;
   std::uint64_t seed = 1;
   std::vector<std::string> items;  // item names to trade
   // Item ownership for the read-your-writes check: keyed client c alone trades items[c], so it
@@ -101,8 +105,9 @@ struct ClientFigures {
   std::int64_t failed_connection = 0;          // refused, reset, or a broken reply
   std::chrono::milliseconds worst_attempt{0};  // one HTTP exchange
   std::chrono::milliseconds worst_order{0};    // first attempt of a key to its final answer
-  std::int64_t readbacks = 0, readback_retries = 0;  // GET /orders/N after an ack, and retries
-  std::int64_t lookups_checked = 0;                  // owned-item lookups compared after an ack
+  std::int64_t readbacks = 0, readback_retries = 0;   // GET /orders/N after an ack, and retries
+  std::int64_t lookups_checked = 0;                   // owned-item lookups compared after an ack
+  std::int64_t rereads = 0, rereads_unavailable = 0;  // the readers' reads, and their 5xx/timeouts
   std::int64_t failures() const { return failed_5xx + failed_timeout + failed_connection; }
 };
 
@@ -126,12 +131,18 @@ class OrderClients {
   /// Valid after finish(): the same, moved out (records() is empty afterwards).
   std::vector<KeyRecord> take_records();
   ClientFigures figures() const;
+  /// Valid after finish(): the readers' wrong answers for acknowledged orders (a 404, another
+  /// order), one line each, at most 100.
+  std::vector<std::string> reread_failures() const;
   /// Keys given a final answer so far (for progress lines while running).
   std::int64_t finished_keys() const { return finished_.load(); }
 
  private:
   void run(int client);
   void run_oneshot(int client);
+  void run_reader(int reader);
+  /// Remembers an acknowledged order for the readers (a bounded ring of the latest).
+  void remember_ack(const KeyRecord& r);
   /// Reads order `r.number` back through `http[f]` (then the others), filling r.readback.
   void read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend::HttpClient>>& http,
                  std::size_t f, std::mt19937_64& rng);
@@ -139,9 +150,14 @@ class OrderClients {
 
   ClientOptions options_;
   std::vector<std::thread> threads_;
+  std::vector<std::thread> reader_threads_;
   std::atomic<bool> stop_new_{false};
   std::atomic<std::int64_t> deadline_ns_{0};  // steady_clock ns since epoch; 0: none yet
   std::atomic<std::int64_t> finished_{0};
+  std::atomic<bool> stop_readers_{false};
+  std::vector<KeyRecord> recent_;  // ring of the latest acks (guarded by mu_), bounded
+  std::size_t recent_next_ = 0;
+  std::vector<std::string> reread_failures_;  // guarded by mu_
   mutable std::mutex mu_;
   std::vector<KeyRecord> records_;
   ClientFigures figures_;
