@@ -63,6 +63,20 @@ netns_wrap() {
   CMD=(ip netns exec "$(netns_name_of "$1")" "${CMD[@]}")
 }
 
+# With --netns the pid started first runs ip, which execs the service only after entering the
+# namespace: until then (and during that exec) /proc/PID says neither "exited" nor "the
+# service" reliably. Waits (bounded, 2 s) until PID is the bazaar binary itself.
+netns_wait_exec() {
+  netns_on || return 0
+  local i exe
+  for ((i = 0; i < 200; i++)); do
+    exe="$(readlink "/proc/$1/exe" 2>/dev/null || true)"
+    case "$exe" in */bazaar-*) return 0 ;; esac
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.01
+  done
+}
+
 # Checks that this machine can make namespaces; one line on stderr and false when not.
 netns_usable() {
   [ "$(id -u)" -eq 0 ] || { say "--netns needs root (namespaces, veths, a bridge)"; return 1; }
