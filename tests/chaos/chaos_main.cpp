@@ -52,6 +52,7 @@ constexpr auto kConvergePatience = 15s;
 constexpr auto kStableFor = 2s;
 constexpr auto kHighestPatience = 30s;
 constexpr auto kStablePatience = 45s;
+constexpr int kQuietTries = 3;
 
 // True when this process may make network namespaces.
 bool netns_available(std::string& why) {
@@ -365,13 +366,18 @@ int main(int argc, char** argv) {
   // ---- quiet -------------------------------------------------------------------------------
   for (const auto& name : injector.repair_all()) say("started " + name);
   // G2 must hold without a leader change after the faults: the quiet period starts once the
-  // leadership has settled, and the same leader in the same term must still lead at the end.
+  // leadership has settled, and the same leader in the same term must still lead when the
+  // state has been read. A leader change in between (no fault is running: a replica starved of
+  // CPU on a loaded machine, say) would roll given-up trades forward and hide V1, so the state
+  // of such a quiet period is not used: a new one is waited for, at most kQuietTries in all.
   std::string quiet_leader;
   std::uint64_t quiet_term = 0;
-  {
+  const auto settle_leadership = [&] {
     const auto from = Clock::now();
     const std::string highest = "order-" + std::to_string(cluster.replicas());
     auto since = Clock::now();
+    quiet_leader.clear();
+    quiet_term = 0;
     for (;;) {
       std::uint64_t term = 0;
       const std::string l = cluster.leader(&term);
@@ -386,26 +392,37 @@ int main(int argc, char** argv) {
       if (Clock::now() - from > kStablePatience) break;
       std::this_thread::sleep_for(200ms);
     }
-  }
-  say(fmt("quiet period: %s leads term %llu",
-          quiet_leader.empty() ? "nobody" : quiet_leader.c_str(),
-          static_cast<unsigned long long>(quiet_term)));
+    say(fmt("quiet period: %s leads term %llu",
+            quiet_leader.empty() ? "nobody" : quiet_leader.c_str(),
+            static_cast<unsigned long long>(quiet_term)));
+  };
+  settle_leadership();
   const auto quiet_start = Clock::now();
   load.finish(Clock::now() + std::chrono::seconds(quiet));
   say(fmt("clients done %.1f s after the faults stopped",
           std::chrono::duration<double>(Clock::now() - quiet_start).count()));
-  std::this_thread::sleep_for(kSettle);
-  auto replicas = reader.converged_replicas(cluster.replicas(), kConvergePatience);
 
   bazaar::chaos::CheckInput input;
-  input.replicas = std::move(replicas);
   input.initial = initial;
-  input.current = reader.catalog(error);
-  if (input.current.empty()) say("cannot read the catalog: " + error);
-  input.keys = load.take_records();
-  input.applied = reader.applied_trades();
   std::uint64_t end_term = 0;
-  const std::string end_leader = cluster.leader(&end_term);
+  std::string end_leader;
+  for (int tries = 1;; ++tries) {
+    std::this_thread::sleep_for(kSettle);
+    input.replicas = reader.converged_replicas(cluster.replicas(), kConvergePatience);
+    input.current = reader.catalog(error);
+    if (input.current.empty()) say("cannot read the catalog: " + error);
+    input.applied = reader.applied_trades();
+    end_leader = cluster.leader(&end_term);
+    if ((end_leader == quiet_leader && end_term == quiet_term) || tries >= kQuietTries) break;
+    say(
+        fmt("the leadership changed during the quiet period (%s term %llu, now %s term %llu): "
+            "its state is not used; waiting for another (%d of %d)",
+            quiet_leader.c_str(), static_cast<unsigned long long>(quiet_term),
+            end_leader.empty() ? "nobody" : end_leader.c_str(),
+            static_cast<unsigned long long>(end_term), tries + 1, kQuietTries));
+    settle_leadership();
+  }
+  input.keys = load.take_records();
   const bazaar::chaos::ConsistencyChecker checker(input);
 
   // ---- figures and verdict -----------------------------------------------------------------
@@ -474,9 +491,9 @@ int main(int argc, char** argv) {
   for (const auto& f : load.reread_failures()) violations.push_back("G7 read again: " + f);
   if (end_leader != quiet_leader || end_term != quiet_term) {
     violations.push_back(
-        fmt("G2 quiet: the leadership changed during the quiet period (%s term %llu, then %s term "
-            "%llu): conservation must hold without a leader change",
-            quiet_leader.empty() ? "nobody" : quiet_leader.c_str(),
+        fmt("G2 quiet: the leadership changed in each of %d quiet periods (the last: %s term %llu, "
+            "then %s term %llu): conservation is not shown without a leader change",
+            kQuietTries, quiet_leader.empty() ? "nobody" : quiet_leader.c_str(),
             static_cast<unsigned long long>(quiet_term),
             end_leader.empty() ? "nobody" : end_leader.c_str(),
             static_cast<unsigned long long>(end_term)));
