@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # launch/chaos.sh (run as `launch/bazaar chaos [options]`): the chaos harness, bazaar-chaos.
-# Starts its own stock-flavour cluster on free loopback ports in a temporary directory (it never
-# touches run/ or a cluster started with `up`), SIGKILLs and restarts the leader, followers, the
-# catalog, the broker and frontends on a seeded schedule under keyed order load, then checks
-# G1-G3 on the quiet system and prints figures and a verdict. See docs/CHAOS.md.
+# Starts its own stock-flavour cluster in a temporary directory (it never touches run/ or a
+# cluster started with `up`): with network faults (the default) every process in a network
+# namespace of its own (`launch/bazaar up --netns`, root), else on free loopback ports. On a
+# seeded schedule it SIGKILLs and restarts processes, pauses them (SIGSTOP), cuts links
+# (partitions, flapping pairs, splits) and slows them, under keyed and one-shot order load,
+# then checks G1-G4 and G7 on the quiet system and prints figures and a verdict. docs/CHAOS.md.
 #
-#   launch/bazaar chaos [--duration S] [--seed N] [--runs R] [bazaar-chaos flags...]
+#   launch/bazaar chaos [--faults kill,partition,pause,delay] [--duration S] [--seed N] [--runs R]
 #
 # --runs R runs R seeds in a row (N, N+1, ...; a random N when none is given), each with the
 # given duration, and stops at the first failing seed. Other flags go to bazaar-chaos as they
-# are (--clients, --frontends, --kinds, --quiet-timeout, --keep; see bazaar-chaos --help).
-# Exit status: 0 when every run passed, 1 on a violation, 2 on a setup error.
+# are (--faults, --clients, --frontends, --kinds, --oneshot-clients, --quiet-timeout, --keep;
+# see bazaar-chaos --help). Exit status: 0 when every run passed, 1 on a violation, 2 on a
+# setup error.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS="${2:?--runs needs a value}"; shift 2 ;;
     --runs=*) RUNS="${1#*=}"; shift ;;
     -h | --help)
-      sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       [ -x "$BIN_DIR/bazaar-chaos" ] && "$BIN_DIR/bazaar-chaos" --help
       exit 0 ;;
     *) ARGS+=("$1"); shift ;;

@@ -184,6 +184,67 @@ TEST(ChaosSchedule, SeedDeterminesSchedule) {
   EXPECT_TRUE(differs);
 }
 
+// V2 as the clients see it: an acknowledged order answered 404 right after its ack.
+TEST(ChaosChecker, AcknowledgedOrderReadBackNotFound) {
+  CheckInput in = healthy();
+  for (auto& k : in.keys) {
+    if (k.outcome == KeyOutcome::kAcknowledged) k.readback = ReadBack::kOk;
+  }
+  EXPECT_TRUE(ConsistencyChecker(in).passed());
+  in.keys[1].readback = ReadBack::kNotFound;
+  in.keys[1].readback_detail = "frontend-1: 404 not found";
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "G7 read back: key k1"));
+  in.keys[1].readback = ReadBack::kUnavailable;
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "read back right after: unavailable"));
+}
+
+// A front end serving an owned item's quantity from before its own acknowledged trade.
+TEST(ChaosChecker, StaleLookupAfterOwnTrade) {
+  CheckInput in = healthy();
+  in.keys[0].expected_quantity = 97;
+  in.keys[0].looked_up = 97;
+  EXPECT_TRUE(ConsistencyChecker(in).passed());
+  in.keys[0].looked_up = 100;
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "which then served FishCo quantity 100"));
+}
+
+KeyRecord oneshot(std::string name, bool sell, std::int64_t q, KeyOutcome outcome,
+                  std::int64_t number = -1) {
+  KeyRecord r = key("", std::move(name), sell, q, outcome, number);
+  r.oneshot = true;
+  return r;
+}
+
+// One-shot orders (no key): an acknowledged one is found by number; a given-up one may or may
+// not be committed; a committed order beyond those is unexplained.
+TEST(ChaosChecker, OneShotOrdersAreAccountedFor) {
+  CheckInput in = healthy();
+  for (auto& r : in.replicas) {
+    r.orders.push_back(order(2, "fe-random-1", "FishCo", true, 4));
+    r.orders.push_back(order(3, "fe-random-2", "BoarCo", false, 1));
+    for (std::size_t i = 2; i < 4; ++i) r.dump.push_back(line(r.orders[i]));
+  }
+  in.current = {{"FishCo", 101}, {"BoarCo", 101}};
+  in.keys.push_back(oneshot("FishCo", true, 4, KeyOutcome::kAcknowledged, 2));
+  in.keys.push_back(oneshot("BoarCo", false, 1, KeyOutcome::kUnfinished));  // gave up; landed
+  in.keys.push_back(oneshot("BoarCo", false, 3, KeyOutcome::kUnfinished));  // gave up; did not
+  ConsistencyChecker ok(in);
+  EXPECT_TRUE(ok.passed()) << ok.violations().front();
+  in.keys.pop_back();
+  in.keys.pop_back();
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "which no client issued"));
+  in.keys.push_back(oneshot("BoarCo", false, 1, KeyOutcome::kAcknowledged, 9));
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "acknowledged as order 9, which is not in"));
+}
+
+// V1 as the checker sees it: a one-shot buy given up on, applied at the catalog, no order.
+TEST(ChaosChecker, GivenUpTradeThatMovedStockIsCaught) {
+  CheckInput in = healthy();
+  in.keys.push_back(oneshot("FishCo", false, 2, KeyOutcome::kUnfinished));
+  in.current["FishCo"] = 95;
+  EXPECT_TRUE(mentions(ConsistencyChecker(in), "G2 conservation: item FishCo: catalog holds 95"));
+}
+
 TEST(ChaosSchedule, CoversDurationWithChosenKindsAndBounds) {
   ScheduleOptions o;
   o.seed = 7;
@@ -200,6 +261,38 @@ TEST(ChaosSchedule, CoversDurationWithChosenKindsAndBounds) {
     total += e.gap + e.down;
   }
   EXPECT_GE(total, o.duration);
+}
+
+// The network kinds join the schedule without changing what a kill-only seed draws.
+TEST(ChaosSchedule, ClassesAndKillOnlySchedules) {
+  std::vector<FaultKind> kills;
+  for (int k = 0; k < kFaultKinds; ++k) {
+    const auto kind = static_cast<FaultKind>(k);
+    FaultClass parsed;
+    ASSERT_TRUE(parse_fault_class(to_string(class_of(kind)), parsed));
+    EXPECT_EQ(parsed, class_of(kind));
+    if (class_of(kind) == FaultClass::kKill) kills.push_back(kind);
+  }
+  EXPECT_EQ(kills.size(), 7u);
+  EXPECT_EQ(class_of(FaultKind::kFlap), FaultClass::kPartition);
+  EXPECT_EQ(class_of(FaultKind::kPause), FaultClass::kPause);
+  EXPECT_EQ(class_of(FaultKind::kDelay), FaultClass::kDelay);
+  FaultClass unused;
+  EXPECT_FALSE(parse_fault_class("netem", unused));
+  ScheduleOptions o;
+  o.seed = 11;
+  o.kinds = kills;
+  const FaultSchedule kill_only(o);
+  for (const auto& e : kill_only.events()) {
+    EXPECT_EQ(class_of(e.kind), FaultClass::kKill);
+    EXPECT_LE(e.down, o.max_down);
+  }
+  o.kinds = {FaultKind::kPause, FaultKind::kSplit};
+  const FaultSchedule network(o);
+  for (const auto& e : network.events()) {
+    EXPECT_GE(e.down, o.min_net);
+    EXPECT_LE(e.down, o.max_net);
+  }
 }
 
 TEST(ChaosSchedule, KindNamesRoundTrip) {

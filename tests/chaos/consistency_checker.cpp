@@ -39,6 +39,7 @@ ConsistencyChecker::ConsistencyChecker(const CheckInput& input) {
   numbering(first->orders);
   exactly_once(input, first->orders);
   conservation(input, first->orders);
+  client_reads(input);
   for (const auto& [category, count] : per_category_) {
     if (count > kLinesPerCategory) {
       violations_.push_back(category + ": ... and " + std::to_string(count - kLinesPerCategory) +
@@ -108,7 +109,20 @@ void ConsistencyChecker::exactly_once(const CheckInput& in,
   // keys, and copies of every key and request id would double the harness's memory.
   std::unordered_map<std::string_view, const KeyRecord*> keys;
   keys.reserve(in.keys.size());
-  for (const auto& k : in.keys) keys.emplace(k.key, &k);
+  // One-shot orders have no key: an acknowledged one is found by its number, and the orders
+  // no key explains may be at most the one-shot orders that were given up on.
+  std::unordered_map<std::int64_t, const KeyRecord*> oneshot_acked;
+  std::int64_t oneshot_given_up = 0;
+  for (const auto& k : in.keys) {
+    if (!k.oneshot) {
+      keys.emplace(k.key, &k);
+    } else if (k.outcome == KeyOutcome::kAcknowledged) {
+      oneshot_acked.emplace(k.number, &k);
+    } else if (k.outcome == KeyOutcome::kUnfinished) {
+      ++oneshot_given_up;
+    }
+  }
+  std::int64_t unexplained = 0;
   std::unordered_map<std::string_view, const CommittedOrder*> by_id;  // the first of each id
   by_id.reserve(log.size());
   std::map<std::string_view, std::string> repeated;  // id -> the numbers it was committed as
@@ -128,6 +142,17 @@ void ConsistencyChecker::exactly_once(const CheckInput& in,
   for (const auto& o : log) {
     const auto k = keys.find(o.request_id);
     if (k == keys.end()) {
+      if (const auto a = oneshot_acked.find(o.number); a != oneshot_acked.end()) {
+        const KeyRecord& one = *a->second;
+        if (one.name != o.name || one.sell != o.sell || one.quantity != o.quantity) {
+          add("G1 as acknowledged",
+              "order " + std::to_string(o.number) + " (acknowledged to a one-shot client) is '" +
+                  describe(o.sell, o.quantity, o.name) + "' but the client asked '" +
+                  describe(one.sell, one.quantity, one.name) + "'");
+        }
+        continue;
+      }
+      if (++unexplained <= oneshot_given_up) continue;  // a given-up one-shot order that landed
       add("G2 order without a request", "order " + std::to_string(o.number) + " '" + dump_line(o) +
                                             "' has request id '" + o.request_id +
                                             "', which no client issued");
@@ -146,6 +171,20 @@ void ConsistencyChecker::exactly_once(const CheckInput& in,
     }
   }
   for (const auto& key : in.keys) {
+    if (key.oneshot) {
+      if (key.outcome == KeyOutcome::kAcknowledged &&
+          (key.number < 0 || key.number >= static_cast<std::int64_t>(log.size()))) {
+        add("G1 acknowledged order lost",
+            "a one-shot '" + describe(key.sell, key.quantity, key.name) +
+                "' was acknowledged as order " + std::to_string(key.number) +
+                ", which is not in the committed log");
+      }
+      if (key.outcome == KeyOutcome::kRejected) {
+        add("unexpected reply", "one-shot '" + describe(key.sell, key.quantity, key.name) +
+                                    "' got a final error: " + key.last_error);
+      }
+      continue;
+    }
     const auto c = by_id.find(key.key);
     const CommittedOrder* o = c == by_id.end() ? nullptr : c->second;
     switch (key.outcome) {
@@ -228,6 +267,32 @@ void ConsistencyChecker::conservation(const CheckInput& in,
     if (!applied_ids.contains(o.request_id)) {
       add("G2 evidence", "order " + std::to_string(o.number) + " (" + o.request_id +
                              ") has no applied trade at the catalog");
+    }
+  }
+}
+
+}  // namespace bazaar::chaos
+
+namespace bazaar::chaos {
+
+void ConsistencyChecker::client_reads(const CheckInput& in) {
+  for (const auto& k : in.keys) {
+    const std::string who =
+        k.oneshot ? "one-shot order " + std::to_string(k.number) : "key " + k.key;
+    if (k.outcome == KeyOutcome::kAcknowledged && k.readback != ReadBack::kOk &&
+        k.readback != ReadBack::kNotChecked) {
+      add("G7 read back",
+          who + " (" + describe(k.sell, k.quantity, k.name) + ") acknowledged as order " +
+              std::to_string(k.number) + " by frontend-" + std::to_string(k.frontend + 1) +
+              ", read back right after: " + to_string(k.readback) + ": " + k.readback_detail);
+    }
+    if (k.expected_quantity >= 0 && k.looked_up >= 0 && k.looked_up != k.expected_quantity) {
+      add("G4 read-your-writes",
+          who + " (" + describe(k.sell, k.quantity, k.name) + ", order " +
+              std::to_string(k.number) + ") acknowledged by frontend-" +
+              std::to_string(k.frontend + 1) + ", which then served " + k.name + " quantity " +
+              std::to_string(k.looked_up) + "; after this order it is " +
+              std::to_string(k.expected_quantity) + " (the client alone trades it)");
     }
   }
 }

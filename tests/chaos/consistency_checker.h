@@ -1,4 +1,4 @@
-// The chaos harness's verdict: G1-G3 checked on the quiet system from what the replicas, the
+// The chaos harness's verdict: G1-G4 and G7 checked on the quiet system from what the replicas, the
 // catalog and the clients hold. Pure: the caller reads the databases and passes their contents.
 #pragma once
 
@@ -61,6 +61,9 @@ class ConsistencyChecker {
   void numbering(const std::vector<CommittedOrder>& log);
   void exactly_once(const CheckInput& in, const std::vector<CommittedOrder>& log);
   void conservation(const CheckInput& in, const std::vector<CommittedOrder>& log);
+  /// G7: every acknowledged order read back 200 as acknowledged; G4: an owned item's lookup
+  /// right after an acknowledged order shows exactly the quantity it left.
+  void client_reads(const CheckInput& in);
   void add(const std::string& category, const std::string& line);
 
   std::vector<std::string> violations_;

@@ -9,7 +9,8 @@ namespace {
 // Relative weights per kind, in enum order. The leader is the interesting one (trades applied at
 // the catalog and not yet committed); double faults are rarer so the system also has time to
 // serve between them.
-constexpr int kWeights[kFaultKinds] = {30, 15, 20, 15, 8, 6, 6};
+// Network faults: the leader's links weigh most, as the leader's kills do.
+constexpr int kWeights[kFaultKinds] = {30, 15, 20, 15, 8, 6, 6, 14, 12, 10, 10, 10, 18, 12};
 
 }  // namespace
 
@@ -29,8 +30,64 @@ const char* to_string(FaultKind kind) {
       return "leader+catalog";
     case FaultKind::kMajority:
       return "majority";
+    case FaultKind::kPartitionLeader:
+      return "partition-leader";
+    case FaultKind::kPartitionCatalog:
+      return "partition-catalog";
+    case FaultKind::kPartitionFrontend:
+      return "partition-frontend";
+    case FaultKind::kFlap:
+      return "flap";
+    case FaultKind::kSplit:
+      return "split";
+    case FaultKind::kPause:
+      return "pause";
+    case FaultKind::kDelay:
+      return "delay";
   }
   return "?";
+}
+
+FaultClass class_of(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kPartitionLeader:
+    case FaultKind::kPartitionCatalog:
+    case FaultKind::kPartitionFrontend:
+    case FaultKind::kFlap:
+    case FaultKind::kSplit:
+      return FaultClass::kPartition;
+    case FaultKind::kPause:
+      return FaultClass::kPause;
+    case FaultKind::kDelay:
+      return FaultClass::kDelay;
+    default:
+      return FaultClass::kKill;
+  }
+}
+
+const char* to_string(FaultClass c) {
+  switch (c) {
+    case FaultClass::kKill:
+      return "kill";
+    case FaultClass::kPartition:
+      return "partition";
+    case FaultClass::kPause:
+      return "pause";
+    case FaultClass::kDelay:
+      return "delay";
+  }
+  return "?";
+}
+
+bool parse_fault_class(const std::string& name, FaultClass& c) {
+  for (FaultClass k :
+       {FaultClass::kKill, FaultClass::kPartition, FaultClass::kPause, FaultClass::kDelay}) {
+    if (name == to_string(k)) {
+      c = k;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool parse_fault_kind(const std::string& name, FaultKind& kind) {
@@ -69,7 +126,11 @@ FaultSchedule::FaultSchedule(const ScheduleOptions& options) {
         break;
       }
     }
-    e.down = std::chrono::milliseconds(uniform(options.min_down.count(), options.max_down.count()));
+    // One draw either way, so a kill-only schedule is the one the same seed always gave.
+    const bool net = class_of(e.kind) != FaultClass::kKill;
+    e.down = std::chrono::milliseconds(
+        net ? uniform(options.min_net.count(), options.max_net.count())
+            : uniform(options.min_down.count(), options.max_down.count()));
     e.pick = static_cast<std::uint32_t>(rng());
     covered += e.gap + e.down;
     events_.push_back(e);
