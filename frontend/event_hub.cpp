@@ -31,6 +31,11 @@ TakeOutcome EventSubscription::take(std::string& out) {
   return closed_ ? TakeOutcome::kClosed : TakeOutcome::kNothing;
 }
 
+bool EventSubscription::ended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_ || queue_.overflowed();
+}
+
 PushOutcome EventSubscription::push(std::string event) {
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return PushOutcome::kDropped;

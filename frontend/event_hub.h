@@ -54,6 +54,10 @@ class EventSubscription {
   /// Moves every queued event's bytes to the end of `out`.
   [[nodiscard]] TakeOutcome take(std::string& out);
 
+  /// True once the client fell behind (overflow) or the hub closed the stream: a writer in the
+  /// middle of a write stops at once instead of finishing it.
+  bool ended();
+
   /// Hub side: queue one formatted event; wakes the writer when the queue was empty or has just
   /// overflowed.
   PushOutcome push(std::string event);

@@ -33,7 +33,13 @@ void EventStreamWriter::start(unsigned http_version) {
 }
 
 void EventStreamWriter::drain() {
-  if (closed_ || busy_) return;
+  if (closed_) return;
+  if (busy_) {
+    // Woken during a write: only an overflow or the hub's stop matters now, and either ends
+    // the stream without waiting for a client that does not read.
+    if (subscription_->ended()) close();
+    return;
+  }
   switch (subscription_->take(pending_)) {
     case TakeOutcome::kOverflowed:
     case TakeOutcome::kClosed:
