@@ -187,6 +187,13 @@ def run(args):
         check(True, "the cluster page names order-3 as leader, three replicas up")
         wait_for("the order chart", lambda: "orders in the last minute" in
                  driver.find_element(By.ID, "chart-figures").text)
+        if args.screenshots:
+            # Only for the pictures in docs/: some orders, so the chart has something to show.
+            subprocess.run([f"{args.bin_dir}/bazaar-client", "--url", base, "load", "--clients", "2",
+                            "--duration", "10", "--p", "0.02", "--max-quantity", "1",
+                            "--items", ",".join(TOYS)],
+                           capture_output=True, timeout=30, check=False)
+            time.sleep(1.5)
         launch(args, "kill", "leader")
         killed_at = time.monotonic()
         text = wait_for("a new leader on the page", lambda: re.match(
@@ -201,6 +208,10 @@ def run(args):
         wait_for("the killed replica shown down", lambda: len(driver.find_elements(
             By.CSS_SELECTOR, "#replicas td.down")) == 1, timeout=3)
         check(True, "the page shows the killed replica down")
+        new_leader_row = f"#replicas tbody tr:nth-child({text.group(1)}) td:nth-child(3)"
+        wait_for("the replica table showing the new leader", lambda: driver.find_element(
+            By.CSS_SELECTOR, new_leader_row).text == "leader", timeout=3)
+        check(True, f"the replica table shows order-{text.group(1)} as leader")
         no_alert(driver)
         if args.screenshots:
             driver.save_screenshot(f"{args.screenshots}/cluster.png")
@@ -215,6 +226,7 @@ def main():
     p.add_argument("--launch", required=True)
     p.add_argument("--profile", required=True)
     p.add_argument("--screenshots")
+    p.add_argument("--bin-dir", default="")
     args = p.parse_args()
     started = time.monotonic()
     try:

@@ -51,7 +51,7 @@ url="$("$B" up --run-dir "$RUN" --port "$HTTP" --base-port "$BASE" --catalog "$R
   fail "launch/bazaar up failed"
 
 setsid "$PY" "$ROOT/tests/browser/browser_test.py" --url "$url" --run-dir "$RUN" \
-  --launch "$B" --profile "$RUN/chromium-profile" ${BAZAAR_SCREENSHOT_DIR:+--screenshots "$BAZAAR_SCREENSHOT_DIR"} &
+  --launch "$B" --bin-dir "$BAZAAR_BIN_DIR" --profile "$RUN/chromium-profile" ${BAZAAR_SCREENSHOT_DIR:+--screenshots "$BAZAAR_SCREENSHOT_DIR"} &
 DRIVER_PID=$!
 wait "$DRIVER_PID"
 rc=$?
