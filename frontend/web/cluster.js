@@ -23,8 +23,16 @@
     while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
   }
 
+  // Before the front end's first round of probes there is nothing to say about anyone.
+  const probed = () => view && view.probe_age_ms >= 0;
+
+  function state(up) {
+    if (!probed()) return ['…', ''];
+    return up ? ['up', 'up'] : ['down', 'down'];
+  }
+
   function replicaUp(id) {
-    if (!view) return true;
+    if (!probed()) return true;
     const r = view.replicas.find((x) => x.id === id);
     return !r || r.up;
   }
@@ -32,8 +40,8 @@
   // The newest word on the leader: the probes' or the stream's, whichever has the higher term,
   // unless the probes show that replica down (killed, not yet replaced).
   function currentLeader() {
-    const probed = view ? view.leader : null;
-    let best = probed;
+    const fromProbes = view ? view.leader : null;
+    let best = fromProbes;
     if (announced && (!best || announced.term > best.term)) best = announced;
     if (best && !replicaUp(best.id)) best = null;
     return best;
@@ -62,7 +70,7 @@
     for (const r of view.replicas) {
       row(reps, [
         ['order-' + r.id, ''],
-        [r.up ? 'up' : 'down', r.up ? 'up' : 'down'],
+        state(r.up),
         [r.up ? r.role : null, ''],
         [r.up ? r.term : null, 'num'],
         [r.up ? r.committed : null, 'num'],
@@ -71,9 +79,9 @@
     }
     const svc = $('services').querySelector('tbody');
     clear(svc);
-    row(svc, [['broker', ''], [view.broker.up ? 'up' : 'down', view.broker.up ? 'up' : 'down'],
+    row(svc, [['broker', ''], state(view.broker.up),
       [view.broker.role, ''], [view.broker.up ? view.broker.events + ' events forwarded' : null, '']]);
-    row(svc, [['catalog', ''], [view.catalog.up ? 'up' : 'down', view.catalog.up ? 'up' : 'down'],
+    row(svc, [['catalog', ''], state(view.catalog.up),
       [view.catalog.role, ''], [view.catalog.up ? view.catalog.items + ' items' : null, '']]);
     $('probe').textContent = view.probe_age_ms < 0 ? 'asking the services…'
       : 'asked ' + view.probe_age_ms + ' ms ago';
