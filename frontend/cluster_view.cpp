@@ -34,8 +34,8 @@ std::optional<LeaderInfo> probed_leader(const ClusterProbe& probe) {
 
 std::string cluster_json(const ClusterSnapshot& snap) {
   const auto leader = probed_leader(snap.probe);
-  std::optional<std::uint64_t> leader_committed;
-  if (leader) leader_committed = snap.probe.replicas[leader->id - 1]->log_size;
+  std::optional<std::uint64_t> leader_last;
+  if (leader) leader_last = snap.probe.replicas[leader->id - 1]->last_index;
 
   ordered_json broker = service_json(snap.probe.broker);
   if (snap.probe.broker) broker["events"] = snap.probe.broker->log_size;
@@ -51,9 +51,11 @@ std::string cluster_json(const ClusterSnapshot& snap) {
       j["term"] = r->term;
       j["leader_id"] = r->leader_id;
       j["committed"] = r->log_size;
-      // Committed orders the leader has and this replica does not know of yet.
-      if (leader_committed) {
-        j["behind"] = *leader_committed > r->log_size ? *leader_committed - r->log_size : 0;
+      j["commit_index"] = r->commit_index;
+      j["last_index"] = r->last_index;
+      // Log entries the leader holds and this replica has not received yet.
+      if (leader_last) {
+        j["behind"] = *leader_last > r->last_index ? *leader_last - r->last_index : 0;
       } else {
         j["behind"] = nullptr;
       }

@@ -39,7 +39,8 @@ struct ClusterSnapshot {
 std::optional<LeaderInfo> probed_leader(const ClusterProbe& probe);
 
 /// {"data": {...}} as documented in docs/ARCHITECTURE.md ("The pages"): broker, catalog, each
-/// replica (up, role, term, leader_id, committed orders, how many behind the leader), the
+/// replica (up, role, term, leader_id, committed orders, commit and last index, how many log
+/// entries behind the leader's last), the
 /// leader, this front end (cache size and hit ratio, bus, streams) and the order chart.
 std::string cluster_json(const ClusterSnapshot& snapshot);
 

@@ -73,8 +73,10 @@
         state(r.up),
         [r.up ? r.role : null, ''],
         [r.up ? r.term : null, 'num'],
-        [r.up ? r.committed : null, 'num'],
+        [r.up ? r.commit_index : null, 'num'],
+        [r.up ? r.last_index : null, 'num'],
         [r.up ? r.behind : null, 'num'],
+        [r.up ? r.committed : null, 'num'],
       ], leader && leader.id === r.id ? 'is-leader' : '');
     }
     const svc = $('services').querySelector('tbody');

@@ -290,14 +290,16 @@ TEST(StaticAssets, TheCompiledInPagesAreThere) {
 // ---- the cluster view -------------------------------------------------------------------------
 
 proto::StatusReply replica(std::uint32_t id, const char* role, std::uint64_t term,
-                           std::uint64_t committed) {
+                           std::uint64_t committed, std::uint64_t last = 0) {
   return proto::StatusReply{.service = "order",
                             .id = id,
                             .role = role,
                             .term = term,
                             .leader_id = 3,
                             .incarnation = 1,
-                            .log_size = committed};
+                            .log_size = committed,
+                            .commit_index = committed + 2,
+                            .last_index = last};
 }
 
 TEST(ClusterView, LeaderIsTheHighestTermLeaderThatAnswered) {
@@ -315,7 +317,8 @@ TEST(ClusterView, JsonShowsEveryServiceReplicaLagCacheAndChart) {
   ClusterSnapshot s;
   s.probe.broker = proto::StatusReply{.service = "broker", .role = "bus", .log_size = 40};
   s.probe.catalog = proto::StatusReply{.service = "catalog", .role = "serving", .log_size = 10};
-  s.probe.replicas = {replica(1, "follower", 4, 90), std::nullopt, replica(3, "leader", 4, 100)};
+  s.probe.replicas = {replica(1, "follower", 4, 90, 95), std::nullopt,
+                      replica(3, "leader", 4, 100, 104)};
   s.probe.age_ms = 120;
   s.announced_leader = LeaderInfo{.id = 3, .term = 4};
   s.bus_alive = true;
@@ -338,7 +341,9 @@ TEST(ClusterView, JsonShowsEveryServiceReplicaLagCacheAndChart) {
   ASSERT_EQ(d["replicas"].size(), 3u);
   EXPECT_EQ(d["replicas"][0]["role"], "follower");
   EXPECT_EQ(d["replicas"][0]["committed"], 90);
-  EXPECT_EQ(d["replicas"][0]["behind"], 10);
+  EXPECT_EQ(d["replicas"][0]["commit_index"], 92);
+  EXPECT_EQ(d["replicas"][0]["last_index"], 95);
+  EXPECT_EQ(d["replicas"][0]["behind"], 9);  // entries: the leader's last index 104 - 95
   EXPECT_EQ(d["replicas"][1], (json{{"id", 2}, {"up", false}}));
   EXPECT_EQ(d["replicas"][2]["behind"], 0);
   EXPECT_EQ(d["frontend"]["announced_leader"]["id"], 3);
