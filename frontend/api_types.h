@@ -2,12 +2,15 @@
 // router and handlers can be unit-tested without sockets.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace bazaar::frontend {
+
+class StreamHandoff;  // stream_handoff.h
 
 /// Header fields as (name, value) pairs, in arrival order.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -38,6 +41,9 @@ struct ApiResponse {
   HeaderList headers;  // extra headers, e.g. Allow, Retry-After
   /// Must view static storage (one of the constants above): replies outlive any local string.
   std::string_view content_type = kJsonContentType;
+  /// Set on a reply that turns the connection into a long-lived stream (GET /events): the HTTP
+  /// layer then writes nothing itself and hands the connection to it (stream_handoff.h).
+  std::shared_ptr<StreamHandoff> stream;
 };
 
 }  // namespace bazaar::frontend

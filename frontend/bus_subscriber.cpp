@@ -12,14 +12,19 @@ constexpr std::chrono::milliseconds kPollInterval{100};
 }  // namespace
 
 BusSubscriber::BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub,
-                             LeaderTracker& tracker, CacheCoherence* coherence)
-    : socket_(ctx, zmq::socket_type::sub), tracker_(tracker), coherence_(coherence) {
+                             LeaderTracker& tracker, CacheCoherence* coherence, EventHub* events)
+    : socket_(ctx, zmq::socket_type::sub),
+      tracker_(tracker),
+      coherence_(coherence),
+      events_(events) {
   common::configure_socket(socket_);
   socket_.set(zmq::sockopt::subscribe, proto::kTopicLeader);
   socket_.set(zmq::sockopt::subscribe, proto::kTopicHeartbeat);
   // Subscribed before connecting, like the others, so the first heartbeat we hear proves the
   // broker has our "inv" subscription too.
-  if (coherence_ != nullptr) socket_.set(zmq::sockopt::subscribe, proto::kTopicInvalidation);
+  if (coherence_ != nullptr || events_ != nullptr) {
+    socket_.set(zmq::sockopt::subscribe, proto::kTopicInvalidation);
+  }
   common::connect_or_throw(socket_, broker_xpub, "bus endpoint");
 }
 
@@ -75,20 +80,36 @@ void BusSubscriber::on_message(const zmq::message_t& topic, const zmq::message_t
     auto hb = proto::decode<proto::Heartbeat>(bytes);
     if (hb) {
       tracker_.note_heartbeat(hb->interval_ms, now);
-      if (coherence_ != nullptr) coherence_->on_heartbeat(*hb, now);
+      if (coherence_ != nullptr) {
+        const StreamStep step = coherence_->on_heartbeat(*hb, now);
+        if (events_ != nullptr &&
+            (step == StreamStep::kGap || step == StreamStep::kNewIncarnation)) {
+          events_->publish_resync("bus");
+        }
+      }
     } else {
       spdlog::debug("bus: undecodable heartbeat: {}", proto::to_string(hb.error));
     }
   } else if (t == proto::kTopicInvalidation) {
-    if (coherence_ == nullptr) return;
+    if (coherence_ == nullptr && events_ == nullptr) return;
     auto inv = proto::decode<proto::Invalidation>(bytes);
     if (inv) {
-      coherence_->on_invalidation(*inv);
+      const StreamStep step =
+          coherence_ != nullptr ? coherence_->on_invalidation(*inv) : StreamStep::kNext;
+      if (events_ != nullptr) {
+        if (step == StreamStep::kGap || step == StreamStep::kNewIncarnation) {
+          events_->publish_resync("catalog");
+        }
+        events_->publish_item(inv->name, inv->version);
+      }
+    } else if (coherence_ == nullptr) {
+      events_->publish_resync("catalog");
     } else {
       // We cannot tell which item changed: everything may be stale.
       spdlog::warn("bus: undecodable invalidation ({}): flushing the cache",
                    proto::to_string(inv.error));
       coherence_->on_undecodable_invalidation();
+      if (events_ != nullptr) events_->publish_resync("catalog");
     }
   } else if (t == proto::kTopicLeader) {
     auto ann = proto::decode<proto::LeaderAnnouncement>(bytes);
@@ -102,6 +123,7 @@ void BusSubscriber::on_message(const zmq::message_t& topic, const zmq::message_t
     } else if (!before || before->id != ann->id || before->term != ann->term) {
       // Leaders re-announce periodically: log changes only.
       spdlog::info("leader is order replica {} (term {}, {})", ann->id, ann->term, ann->endpoint);
+      if (events_ != nullptr) events_->publish_leader(ann->id, ann->term);
     }
   }
 }

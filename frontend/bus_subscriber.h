@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "frontend/cache_coherence.h"
+#include "frontend/event_hub.h"
 #include "frontend/leader_tracker.h"
 
 namespace bazaar::frontend {
@@ -20,8 +21,11 @@ class BusSubscriber {
   /// Connects (throws common::StartupError on a malformed endpoint); does not start reading.
   /// `coherence` (may be null: no cache) is then used by the reading thread only; it also gets
   /// a tick after every poll, at most kPollInterval apart, to notice lost heartbeats.
+  /// `events` (may be null) gets every invalidation (after the cache has applied it, so a page
+  /// that fetches the item again never reads the stale copy), every leader change, and a resync
+  /// when events may have been lost (a bus restart, a sequence gap).
   BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub, LeaderTracker& tracker,
-                CacheCoherence* coherence = nullptr);
+                CacheCoherence* coherence = nullptr, EventHub* events = nullptr);
   ~BusSubscriber();
 
   BusSubscriber(const BusSubscriber&) = delete;
@@ -39,6 +43,7 @@ class BusSubscriber {
   zmq::socket_t socket_;  // used only by thread_ once started
   LeaderTracker& tracker_;
   CacheCoherence* const coherence_;
+  EventHub* const events_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

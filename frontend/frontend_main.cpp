@@ -18,6 +18,8 @@
 #include "frontend/bus_subscriber.h"
 #include "frontend/cache_coherence.h"
 #include "frontend/catalog_link.h"
+#include "frontend/cluster_monitor.h"
+#include "frontend/event_hub.h"
 #include "frontend/http_server.h"
 #include "frontend/leader_tracker.h"
 #include "frontend/lookup_cache.h"
@@ -25,6 +27,8 @@
 #include "frontend/order_link.h"
 #include "frontend/request_parsing.h"
 #include "frontend/service_backend.h"
+#include "frontend/static_assets.h"
+#include "frontend/web_handler.h"
 
 namespace po = boost::program_options;
 using namespace bazaar;
@@ -155,7 +159,15 @@ int run(const po::variables_map& vm) {
   LookupCache* const cache_or_null = cache.enabled() ? &cache : nullptr;
   CacheCoherence coherence(cache);
   Metrics metrics;
-  BusSubscriber subscriber(ctx, bus, tracker, cache.enabled() ? &coherence : nullptr);
+  // The pages' push stream (GET /events), fed by the bus thread.
+  const std::string edition = vm["edition"].as<std::string>();
+  if (edition != "products" && edition != "stocks") {
+    throw common::StartupError("--edition must be products or stocks, not '" + edition + "'");
+  }
+  EventHub hub(EventHubOptions{
+      .max_streams = static_cast<std::size_t>(vm["max-event-streams"].as<std::int64_t>()),
+      .queue_limit = static_cast<std::size_t>(vm["event-queue"].as<std::int64_t>())});
+  BusSubscriber subscriber(ctx, bus, tracker, cache.enabled() ? &coherence : nullptr, &hub);
 
   BridgePool bridge(static_cast<std::size_t>(vm["workers"].as<std::int64_t>()),
                     static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
@@ -181,6 +193,7 @@ int run(const po::variables_map& vm) {
   OrderLink order_link(ctx, order_options, tracker, &metrics);
 
   const HttpServer* server_for_metrics = nullptr;  // set before the server starts serving
+  const WebHandler* web_for_metrics = nullptr;     // likewise
   ApiHandler api(random_request_id, [&]() {
     MetricsSnapshot snap;
     snap.cache = cache.stats();
@@ -199,13 +212,40 @@ int run(const po::variables_map& vm) {
     snap.bridge_queued = bridge.queued();
     snap.lookups_queued = link.queued();
     snap.orders_queued = order_link.queued();
-    return metrics.render(snap);
+    return metrics.render(snap) + hub.render_metrics() +
+           (web_for_metrics != nullptr ? web_for_metrics->render_metrics() : std::string());
   });
   ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link, &order_link);
-  HttpServer server(http, dispatcher);
+
+  // The storefront and the cluster page, in front of the API (docs/ARCHITECTURE.md, "The pages").
+  const StaticAssets assets(embedded_files(), edition);
+  const std::string broker_status = vm["broker-status"].as<std::string>();
+  check_endpoint(ctx, broker_status, "broker status endpoint");
+  ClusterMonitor monitor(ctx, ClusterMonitorOptions{.broker = broker_status,
+                                                    .catalog = endpoints.catalog,
+                                                    .replicas = endpoints.orders});
+  RateWindow order_rate;
+  ClusterSource cluster = [&]() {
+    ClusterSnapshot s;
+    s.probe = monitor.latest();
+    s.announced_leader = tracker.leader();
+    s.bus_alive = tracker.bus_alive(LeaderTracker::Clock::now());
+    s.cache_enabled = cache.enabled();
+    s.cache = cache.stats();
+    s.event_streams = hub.counters().open.load();
+    s.orders = order_rate.samples(RateWindow::Clock::now());
+    s.edition = edition;
+    return s;
+  };
+  EventStreamOptions stream_options;
+  stream_options.write_timeout = http.write_timeout;
+  WebHandler web(dispatcher, assets, &hub, cluster, &order_rate, stream_options);
+  web_for_metrics = &web;
+  HttpServer server(http, web);
   server_for_metrics = &server;
 
   subscriber.start();
+  monitor.start();
   link.start();
   order_link.start();
   server.start();
@@ -215,12 +255,14 @@ int run(const po::variables_map& vm) {
   while (!common::stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
   spdlog::info("stopping: finishing in-flight requests");
+  hub.stop();  // ends the event streams, which would otherwise hold their connections open
   // In-flight requests end within their own deadline; allow that plus writing the reply.
   server.shutdown(timeouts.request + std::chrono::milliseconds(1000));
   link.stop();
   order_link.stop();
   bridge.stop();
   subscriber.stop();
+  monitor.stop();
   spdlog::info("stopped");
   return 0;
 }
@@ -268,6 +310,14 @@ int main(int argc, char** argv) {
       "a started request must arrive whole within this (ms); also bounds writing a reply");
   add("idle-timeout", po::value<std::int64_t>()->default_value(30000),
       "a keep-alive connection may idle this long (ms)");
+  add("broker-status", po::value<std::string>()->default_value("tcp://127.0.0.1:5552"),
+      "broker status (REP) endpoint, asked by the cluster page");
+  add("edition", po::value<std::string>()->default_value("products"),
+      "the storefront's edition: products (toys) or stocks (stocks: buy and sell)");
+  add("max-event-streams", po::value<std::int64_t>()->default_value(256),
+      "open GET /events streams; beyond it 503");
+  add("event-queue", po::value<std::int64_t>()->default_value(256),
+      "events one stream may fall behind before it is dropped");
   options.add(own);
   options.add(common::socket_options());
 
@@ -291,6 +341,8 @@ int main(int argc, char** argv) {
       {"max-connections-per-client", 0, 1000000},
       {"read-timeout", 1, 3600000},
       {"idle-timeout", 1, 3600000},
+      {"max-event-streams", 1, 100000},
+      {"event-queue", 1, 1 << 20},
   };
   for (const auto& l : limits) {
     if (!in_range(vm, l)) return common::kExitUsage;

@@ -11,6 +11,7 @@
 
 #include "frontend/api_reply.h"
 #include "frontend/request_parsing.h"
+#include "frontend/stream_handoff.h"
 
 namespace bazaar::frontend {
 
@@ -351,6 +352,10 @@ void HttpSession::handle_request() {
 }
 
 void HttpSession::send(ApiResponse reply, bool close_after) {
+  if (reply.stream && !close_after) {
+    hand_over(std::move(reply));
+    return;
+  }
   state_ = State::kWriting;
   const bool close = close_after || !keep_alive_ || shared_.stopping.load();
   response_ = {};
@@ -371,6 +376,19 @@ void HttpSession::send(ApiResponse reply, bool close_after) {
   stream_.expires_after(shared_.options.write_timeout);
   http::async_write(stream_, response_,
                     beast::bind_front_handler(&HttpSession::on_written, shared_from_this(), close));
+}
+
+void HttpSession::hand_over(ApiResponse reply) {
+  // The stream owns the connection from here: the session's read and idle deadlines stop, and
+  // with the socket gone the session ends once this handler returns. Bytes the client sent
+  // after the request (in buffer_) are dropped: a stream takes no further requests.
+  state_ = State::kClosing;
+  if (shared_.stopping.load()) {
+    close_now();
+    return;
+  }
+  stream_.expires_never();
+  reply.stream->start(stream_.release_socket(), version_);
 }
 
 void HttpSession::on_written(bool close, beast::error_code ec, std::size_t) {

@@ -153,6 +153,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void handle_request();
   void on_read_error(boost::beast::error_code ec);
   void send(ApiResponse reply, bool close_after);
+  void hand_over(ApiResponse reply);
   void on_written(bool close, boost::beast::error_code ec, std::size_t bytes);
   void close_gracefully();
   void on_drained(boost::beast::error_code ec, std::size_t bytes);

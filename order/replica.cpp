@@ -769,6 +769,8 @@ proto::StatusReply Replica::status() const {
   st.term = core_.term();
   st.leader_id = core_.leader_id();
   st.log_size = static_cast<std::uint64_t>(committed_orders());
+  st.commit_index = core_.commit_index();
+  st.last_index = core_.last_index();
   return st;
 }
 

@@ -123,7 +123,12 @@ struct StatusReply {
   std::int32_t leader_id = -1;  // -1: unknown
   std::uint64_t incarnation = 0;
   std::uint64_t log_size = 0;  // committed orders (order) or items (catalog)
-  MSGPACK_DEFINE(service, id, role, term, leader_id, incarnation, log_size)
+  // Order replicas: the Raft commit index and the index of the last entry in the log (0 for
+  // the other services). Appended for the cluster page.
+  std::uint64_t commit_index = 0;
+  std::uint64_t last_index = 0;
+  MSGPACK_DEFINE(service, id, role, term, leader_id, incarnation, log_size, commit_index,
+                 last_index)
 };
 
 // ---- catalog -------------------------------------------------------------------------------
