@@ -368,19 +368,24 @@ TradeResult ItemStore::apply_trade_locked(const proto::TradeRequest& request, st
       }
     }
     proto::Item item;
+    bool known = false;
     {
       SQLite::Statement& s = stmts_->lookup;
       ResetOnExit reset(s);
       s.bind(1, request.name);
-      if (!s.executeStep()) {
-        // Not recorded: items are never created later, so a repeat gets the same answer anyway.
-        out.status = proto::Status::kUnknownItem;
-        return out;
+      if (s.executeStep()) {
+        item = read_item(s);
+        known = true;
       }
-      item = read_item(s);
     }
     constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-    if (request.side == proto::Side::kBuy) {
+    if (!known) {
+      // Recorded like a refused buy: the request id stays bound to this order, so reusing it for
+      // another order is a conflict, whatever the first answer was (issue 14, E).
+      out.status = proto::Status::kUnknownItem;
+      item.name = request.name;
+      item.version = 0;
+    } else if (request.side == proto::Side::kBuy) {
       if (request.quantity > item.quantity) {
         out.status = proto::Status::kInsufficient;
       } else {

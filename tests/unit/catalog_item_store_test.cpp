@@ -120,6 +120,15 @@ TEST_F(CatalogItemStore, TradeOfUnknownItem) {
   const TradeResult r = store->trade(trade("r1", "Nope", proto::Side::kBuy, 1));
   EXPECT_EQ(r.status, proto::Status::kUnknownItem);
   EXPECT_FALSE(r.changed);
+  // The request id is bound to that order like any other outcome (issue 14, E): a repeat gets
+  // the same answer, and reusing it for another order is a conflict, not a new trade.
+  const TradeResult again = store->trade(trade("r1", "Nope", proto::Side::kBuy, 1));
+  EXPECT_EQ(again.status, proto::Status::kUnknownItem);
+  EXPECT_TRUE(again.duplicate);
+  const TradeResult reused = store->trade(trade("r1", "Tux", proto::Side::kBuy, 1));
+  EXPECT_EQ(reused.status, proto::Status::kConflict);
+  EXPECT_FALSE(reused.changed);
+  EXPECT_EQ(store->lookup("Tux").item.quantity, 100);
 }
 
 TEST_F(CatalogItemStore, DuplicateRequestIdReturnsFirstOutcomeAndChangesNothing) {
