@@ -95,6 +95,16 @@ proto::Item read_item(const SQLite::Statement& s, int first = 0) {
   return item;
 }
 
+// Reads a trade (request_id, name, side, quantity) from the current row's first four columns.
+proto::TradeRequest read_trade(const SQLite::Statement& s) {
+  proto::TradeRequest t;
+  t.request_id = s.getColumn(0).getString();
+  t.name = s.getColumn(1).getString();
+  t.side = static_cast<proto::Side>(s.getColumn(2).getInt());
+  t.quantity = s.getColumn(3).getInt64();
+  return t;
+}
+
 // Resets a cached statement when it goes out of scope, whatever happened: a statement left
 // mid-way would pin an old read snapshot of the WAL and keep the next read from seeing changes.
 class ResetOnExit {
@@ -149,7 +159,7 @@ struct ItemStore::Statements {
                     "WHERE confirmed = 0 AND term < ? AND request_id > ? "
                     "ORDER BY request_id LIMIT ?"),
         applied_trade(db,
-                      "SELECT name, side, quantity FROM applied_trades "
+                      "SELECT request_id, name, side, quantity FROM applied_trades "
                       "WHERE request_id = ? AND status = 0"),
         abandon(db, "INSERT OR IGNORE INTO abandoned_batches (term, batch) VALUES (?, ?)"),
         abandoned(db, "SELECT 1 FROM abandoned_batches WHERE term = ? AND batch = ?"),
@@ -503,12 +513,7 @@ ReconcileResult ItemStore::reconcile(std::uint64_t term, const std::string& afte
           out.more = true;
           break;
         }
-        proto::TradeRequest t;
-        t.request_id = s.getColumn(0).getString();
-        t.name = s.getColumn(1).getString();
-        t.side = static_cast<proto::Side>(s.getColumn(2).getInt());
-        t.quantity = s.getColumn(3).getInt64();
-        out.trades.push_back(std::move(t));
+        out.trades.push_back(read_trade(s));
       }
     }
     tx.commit();
@@ -550,13 +555,7 @@ ResolveResult ItemStore::resolve(std::uint64_t term, std::uint64_t batch,
       SQLite::Statement& s = stmts_->applied_trade;
       ResetOnExit reset(s);
       s.bind(1, id);
-      if (!s.executeStep()) continue;
-      proto::TradeRequest t;
-      t.request_id = id;
-      t.name = s.getColumn(0).getString();
-      t.side = static_cast<proto::Side>(s.getColumn(1).getInt());
-      t.quantity = s.getColumn(2).getInt64();
-      out.applied.push_back(std::move(t));
+      if (s.executeStep()) out.applied.push_back(read_trade(s));
     }
     tx.commit();
   } catch (const SQLite::Exception& e) {
