@@ -40,6 +40,12 @@ int main(int argc, char** argv) {
       "silence before a follower campaigns, milliseconds (>= 4 heartbeats)")(
       "announce-interval", po::value<int>()->default_value(500),
       "milliseconds between leader announcements on the bus (10..10000)")(
+      "catalog-probe-interval", po::value<int>()->default_value(250),
+      "milliseconds between probes of the catalog (10..10000; 0: none): a replica the catalog "
+      "does not answer hands office to one it answers")(
+      "no-forwarding",
+      "as follower, answer \"not leader\" to what only the leader can serve instead of passing it "
+      "on (by default it forwards, so a client that reaches only a follower is still served)")(
       "no-leadership-transfer",
       "as leader, never hand office to a caught-up replica with a higher id (by default it does, "
       "so the highest live replica leads)")("dump",
@@ -68,6 +74,7 @@ int main(int argc, char** argv) {
   const int heartbeat = vm["heartbeat-interval"].as<int>();
   const int election = vm["election-timeout"].as<int>();
   const int announce = vm["announce-interval"].as<int>();
+  const int probe = vm["catalog-probe-interval"].as<int>();
   std::vector<std::string> peers;
   if (!vm["peers"].as<std::string>().empty()) {
     boost::split(peers, vm["peers"].as<std::string>(), boost::is_any_of(","));
@@ -83,6 +90,8 @@ int main(int argc, char** argv) {
   if (election < 4 * heartbeat || election > 60000)
     bad = "--election-timeout must be 4 heartbeats..60000";
   if (announce < 10 || announce > 10000) bad = "--announce-interval must be 10..10000";
+  if (probe != 0 && (probe < 10 || probe > 10000))
+    bad = "--catalog-probe-interval must be 0 or 10..10000";
   if (!bad.empty()) {
     common::print_error(program, bad);
     return common::kExitUsage;
@@ -112,6 +121,7 @@ int main(int argc, char** argv) {
     ro.raft.seed = common::new_incarnation();
     ro.raft.transfer = vm.count("no-leadership-transfer") == 0;
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
+    ro.forward = vm.count("no-forwarding") == 0;
     spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
                  log.entries().size(), log.commit_index());
     order::Replica replica(ro, log.hard_state(), log.entries(), log.commit_index(), 1,
@@ -124,9 +134,14 @@ int main(int argc, char** argv) {
                                common::new_incarnation());
     order::OrderServer server(
         ctx,
-        {vm["endpoint"].as<std::string>(), vm["catalog"].as<std::string>(), peers,
-         static_cast<std::uint32_t>(id), std::chrono::milliseconds(announce),
-         [&metrics](const order::Replica& r, std::uint64_t now) { metrics.sample(r, now); }},
+        {.endpoint = vm["endpoint"].as<std::string>(),
+         .catalog_endpoint = vm["catalog"].as<std::string>(),
+         .peer_endpoints = peers,
+         .id = static_cast<std::uint32_t>(id),
+         .announce_interval = std::chrono::milliseconds(announce),
+         .catalog_probe_interval = std::chrono::milliseconds(probe),
+         .after_iteration = [&metrics](const order::Replica& r,
+                                       std::uint64_t now) { metrics.sample(r, now); }},
         replica, bus);
     server.run();
   } catch (const common::StartupError& e) {

@@ -116,6 +116,12 @@ void OrderServer::read_catalog() {
         replica_.on_resolve(call.term, call.batch, decoded<proto::ResolveReply>(reply.body),
                             now_ms());
         break;
+      case CatalogCall::Kind::kProbe:
+        if (reply.tag == probe_call_) {
+          probe_call_ = 0;
+          replica_.on_catalog_probe(true, now_ms());
+        }
+        break;
       case CatalogCall::Kind::kTrades:
         // An answer that does not decode says nothing about what applied: the batch stays at
         // the Replica until its deadline, and is then resolved like any batch in doubt.
@@ -170,7 +176,7 @@ void OrderServer::send_outputs() {
   for (auto& [to, bytes] : out.peers) send_peer(to, bytes);
 }
 
-void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
+bool OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
   const std::uint64_t id = next_batch_++;
   // Never block: with ZMQ_IMMEDIATE a DEALER whose catalog is down refuses the first frame, and a
   // blocked leader would stop heartbeating. The trades fail at once as "catalog unreachable"
@@ -179,9 +185,28 @@ void OrderServer::send_catalog(const std::string& bytes, CatalogCall call) {
     if (call.kind == CatalogCall::Kind::kTrades) {
       replica_.on_trade_batch(call.batch, std::nullopt, now_ms());
     }
-    return;
+    return false;
   }
+  if (call.kind == CatalogCall::Kind::kProbe) probe_call_ = id;
   calls_.emplace(id, std::move(call));
+  return true;
+}
+
+void OrderServer::probe_catalog(std::uint64_t now) {
+  const auto interval = static_cast<std::uint64_t>(options_.catalog_probe_interval.count());
+  if (interval == 0) return;
+  if (probe_call_ != 0 && now - probe_sent_ms_ >= 2 * interval) {
+    calls_.erase(probe_call_);  // a late answer is then ignored
+    probe_call_ = 0;
+    replica_.on_catalog_probe(false, now);
+  }
+  if (probe_call_ != 0 || now < next_probe_ms_) return;
+  next_probe_ms_ = now + interval;
+  probe_sent_ms_ = now;
+  if (!send_catalog(proto::encode(proto::StatusRequest{}),
+                    {.kind = CatalogCall::Kind::kProbe, .sent_ms = now})) {
+    replica_.on_catalog_probe(false, now);
+  }
 }
 
 void OrderServer::announce() {
@@ -215,6 +240,7 @@ void OrderServer::run() {
     if (items[0].revents & ZMQ_POLLIN) read_clients();
     const std::uint64_t now = now_ms();
     replica_.tick(now);
+    probe_catalog(now);
     send_outputs();
     // Announce at once on taking office, then every announce_interval.
     const bool leader = replica_.core().role() == RaftRole::kLeader;

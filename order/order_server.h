@@ -18,7 +18,7 @@ namespace bazaar::order {
 
 /// One request the server has at the catalog.
 struct CatalogCall {
-  enum class Kind : std::uint8_t { kTrades, kReconcile, kResolve };
+  enum class Kind : std::uint8_t { kTrades, kReconcile, kResolve, kProbe };
   Kind kind = Kind::kTrades;
   std::uint64_t batch = 0;  // a trade batch's id (TradeBatch::id), also of a resolution
   std::uint64_t term = 0;   // a reconciliation's or resolution's term
@@ -32,6 +32,9 @@ struct ServerOptions {
   std::vector<std::string> peer_endpoints;  // all replicas' peer endpoints, in id order
   std::uint32_t id = 1;
   std::chrono::milliseconds announce_interval{500};
+  /// Every replica asks the catalog for its status this often (one probe at a time; a probe
+  /// unanswered after two intervals is a miss: Replica::on_catalog_probe). 0: no probes.
+  std::chrono::milliseconds catalog_probe_interval{250};
   /// Called at the end of every loop iteration, after the replica was flushed (metrics).
   std::function<void(const Replica&, std::uint64_t now_ms)> after_iteration;
 };
@@ -54,7 +57,10 @@ class OrderServer {
   void read_peers();
   void read_catalog();
   void send_outputs();
-  void send_catalog(const std::string& bytes, CatalogCall call);
+  /// Returns whether the catalog socket took the request (it refuses at once when not connected).
+  bool send_catalog(const std::string& bytes, CatalogCall call);
+  /// Sends the next catalog probe when one is due, and reports a probe past its deadline.
+  void probe_catalog(std::uint64_t now);
   void send_peer(std::uint32_t to, const std::string& bytes);
   void announce();
 
@@ -75,6 +81,9 @@ class OrderServer {
   std::map<std::uint64_t, CatalogCall> calls_;
   std::uint64_t next_batch_ = 1;
   std::uint64_t next_token_ = 1;
+  std::uint64_t probe_call_ = 0;     // call id of the probe at the catalog; 0: none
+  std::uint64_t probe_sent_ms_ = 0;  // when it went
+  std::uint64_t next_probe_ms_ = 0;  // when the next goes
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 

@@ -320,7 +320,7 @@ void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
 
 void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   if (m.term < hard_.term) {
-    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1, m.round});
+    refuse_append(m, log_.size() + 1);
     return;
   }
   if (m.term > hard_.term || role_ != RaftRole::kFollower ||
@@ -332,7 +332,7 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   last_leader_contact_ = now_ms;
   heard_leader_ = true;
   if (m.prev_index > log_.size()) {
-    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0, log_.size() + 1, m.round});
+    refuse_append(m, log_.size() + 1);
     return;
   }
   if (term_at(m.prev_index) != m.prev_term) {
@@ -341,8 +341,7 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
     const std::uint64_t bad = term_at(m.prev_index);
     std::uint64_t i = m.prev_index;
     while (i > commit_ + 1 && term_at(i - 1) == bad) --i;
-    send(m.leader, proto::AppendReply{hard_.term, config_.id, false, 0,
-                                      std::max<std::uint64_t>(i, 1), m.round});
+    refuse_append(m, std::max<std::uint64_t>(i, 1));
     return;
   }
   std::uint64_t index = m.prev_index;
@@ -356,7 +355,22 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   }
   const std::uint64_t match = m.prev_index + m.entries.size();
   set_commit(std::min(m.commit, match));
-  send(m.leader, proto::AppendReply{hard_.term, config_.id, true, match, match + 1, m.round});
+  send(m.leader, proto::AppendReply{.term = hard_.term,
+                                    .from = config_.id,
+                                    .success = true,
+                                    .match_index = match,
+                                    .next_index = match + 1,
+                                    .round = m.round,
+                                    .healthy = healthy()});
+}
+
+void RaftCore::refuse_append(const proto::AppendEntries& m, std::uint64_t next_index) {
+  send(m.leader, proto::AppendReply{.term = hard_.term,
+                                    .from = config_.id,
+                                    .success = false,
+                                    .next_index = next_index,
+                                    .round = m.round,
+                                    .healthy = healthy()});
 }
 
 void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms) {
@@ -371,6 +385,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   p.last_heard = now_ms;
   p.replied = true;
   p.round = std::max(p.round, m.round);  // a refusal of this term confirms the term as well
+  p.healthy = m.healthy;
   if (m.success) {
     if (m.match_index > p.match && m.match_index <= log_.size()) {
       p.match = m.match_index;
@@ -440,7 +455,9 @@ void RaftCore::watch_peers(std::uint64_t now_ms) {
       p.behind_since.reset();
     }
     const bool alive = p.replied && now_ms - p.last_heard <= tolerance;
-    if (!alive || (behind && lagged)) {
+    // An unhealthy peer could not serve if it led: it is no candidate for office, and once
+    // healthy again it must stay so for a stable while, like one that just caught up.
+    if (!alive || !p.healthy || (behind && lagged)) {
       p.steady_since.reset();
     } else if (lagged || !p.steady_since) {
       p.steady_since = now_ms;  // steady from here (a long lag that just ended restarts the run)
@@ -459,10 +476,16 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
     }
   } else {
     if (now_ms < next_transfer_ms_) return;
+    // A healthy leader hands office only upwards, so leadership climbs to the highest live id
+    // and never flips back and forth. One that has not been able to serve for a stable while
+    // hands it to the highest peer that can, lower ids too. Both need a healthy target
+    // (watch_peers), so the two rules cannot undo each other: leadership moves down only away from
+    // an unhealthy leader, and back up only to a peer that has been healthy for transfer_stable_ms.
+    const bool stepping_aside =
+        unhealthy_since_ && now_ms - *unhealthy_since_ >= config_.transfer_stable_ms;
     std::uint32_t target = 0;
     for (const auto& [peer, p] : progress_) {
-      // Only upwards, so leadership climbs to the highest live id and never flips back and forth.
-      if (peer > config_.id && peer > target && p.steady_since &&
+      if ((peer > config_.id || stepping_aside) && peer > target && p.steady_since &&
           now_ms - *p.steady_since >= config_.transfer_stable_ms) {
         target = peer;
       }
@@ -496,6 +519,14 @@ void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) 
   if (role_ == RaftRole::kLeader) return;
   // No pre-vote: the leader asked for this election, and its lease must not stop it.
   start_election(now_ms, true);
+}
+
+void RaftCore::set_healthy(bool healthy, std::uint64_t now_ms) {
+  if (healthy) {
+    unhealthy_since_.reset();
+  } else if (!unhealthy_since_) {
+    unhealthy_since_ = now_ms;
+  }
 }
 
 std::map<std::uint32_t, std::uint64_t> RaftCore::match_indexes() const {

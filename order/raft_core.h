@@ -114,6 +114,16 @@ class RaftCore {
   /// The highest round a majority has answered in this term (0 off office or before any).
   std::uint64_t confirmed_round() const;
 
+  /// Whether this replica could serve as leader now: the caller decides (for an order replica,
+  /// the catalog answers it). Followers report it in every AppendReply. A leader hands office
+  /// (RaftConfig::transfer) only to a healthy peer that keeps up: upwards while it is healthy
+  /// itself; to the highest such peer of any id once it has been unhealthy for
+  /// transfer_stable_ms (so peers that lose the same service a moment later have said so by
+  /// then, and are passed over). Healthy until told otherwise; not persisted (a restarted
+  /// replica is healthy until its caller says otherwise).
+  void set_healthy(bool healthy, std::uint64_t now_ms);
+  bool healthy() const { return !unhealthy_since_; }
+
   RaftRole role() const { return role_; }
   std::uint64_t term() const { return hard_.term; }
   std::int32_t leader_id() const { return leader_; }
@@ -159,6 +169,7 @@ class RaftCore {
     std::optional<std::uint64_t> behind_since;  // match below the commit index since then
     std::optional<std::uint64_t> steady_since;  // alive and keeping up without a break since
     std::uint64_t round = 0;                    // highest read round it answered, this term
+    bool healthy = true;                        // as of its latest AppendReply
   };
   // A leadership transfer under way: proposals are refused until it ends (see drive_transfer).
   struct Transfer {
@@ -190,6 +201,8 @@ class RaftCore {
   void on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms);
   void on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms);
   void on_append(const proto::AppendEntries& m, std::uint64_t now_ms);
+  /// Answers `m` with a refusal and the index the leader should try next.
+  void refuse_append(const proto::AppendEntries& m, std::uint64_t next_index);
   void on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms);
   void on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms);
 
@@ -213,6 +226,7 @@ class RaftCore {
   std::mt19937_64 rng_;
   Ready ready_;
   bool hard_dirty_ = false;
+  std::optional<std::uint64_t> unhealthy_since_;  // see set_healthy()
   Counters counters_;
 };
 

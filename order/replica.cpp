@@ -268,6 +268,8 @@ void Replica::on_trade_batch(std::uint64_t batch,
     // A late answer settles the doubt as well as a ResolveRequest would.
     trades = std::move(doubt->second.trades);
     in_doubt_.erase(doubt);
+    spdlog::info("replica {} (term {}): batch {} in doubt resolved by its late answer", core_.id(),
+                 core_.term(), batch);
   } else {
     return;  // from before a change of leadership
   }
@@ -447,8 +449,8 @@ void Replica::ask_catalog(std::uint64_t now_ms) {
 
 bool Replica::forward(std::uint64_t token, std::string_view request, proto::MessageType type,
                       std::uint64_t now_ms) {
-  if (!core_.hears_leader(now_ms) || forwarded_.size() >= options_.max_pending ||
-      request.size() > proto::kMaxForwardedBytes) {
+  if (!options_.forward || !core_.hears_leader(now_ms) ||
+      forwarded_.size() >= options_.max_pending || request.size() > proto::kMaxForwardedBytes) {
     return false;
   }
   const std::uint64_t ticket = next_ticket_++;
@@ -518,6 +520,23 @@ void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
     return;
   }
   core_.receive(*m, now_ms);
+}
+
+void Replica::on_catalog_probe(bool answered, std::uint64_t now_ms) {
+  now_ms_ = now_ms;
+  catalog_misses_ = answered ? 0 : catalog_misses_ + 1;
+  const bool healthy = catalog_misses_ < options_.catalog_misses_unhealthy;
+  if (healthy == core_.healthy()) return;
+  core_.set_healthy(healthy, now_ms);
+  if (healthy) {
+    spdlog::info("replica {}: the catalog answers again", core_.id());
+  } else {
+    spdlog::warn("replica {}: the catalog does not answer ({} probes){}", core_.id(),
+                 catalog_misses_,
+                 core_.role() == RaftRole::kLeader
+                     ? "; office goes to a follower that reaches it, if one does"
+                     : "");
+  }
 }
 
 void Replica::tick(std::uint64_t now_ms) {

@@ -30,6 +30,13 @@ struct ReplicaOptions {
   /// Confirmations ride on the next trade batch; without trades they go alone once the oldest
   /// has waited this long (they only shorten a future reconciliation, so they can wait).
   std::uint64_t confirm_delay_ms = 100;
+  /// Catalog probes in a row left unanswered (on_catalog_probe) after which this replica calls
+  /// itself unable to lead (RaftCore::set_healthy(false)): as leader it then hands office to a
+  /// follower the catalog answers. More than one, so a single slow answer moves nothing.
+  std::uint32_t catalog_misses_unhealthy = 2;
+  /// A follower that hears its leader passes on requests it cannot answer (on_client); off, it
+  /// answers them "not leader" with a hint (for comparison runs: docs/CHAOS.md).
+  bool forward = true;
 };
 
 /// Where a replica stands as leader. A new leader serves orders only once the catalog has
@@ -97,6 +104,11 @@ class Replica {
   void on_reconcile(std::uint64_t term, const std::string& after,
                     const std::optional<proto::ReconcileReply>& reply, std::uint64_t now_ms);
   void tick(std::uint64_t now_ms);
+  /// The fate of one probe of the catalog (any role probes, on a timer of the server's): answered,
+  /// or not within its deadline. ReplicaOptions::catalog_misses_unhealthy misses in a row make
+  /// the replica unhealthy for leadership; one answer makes it healthy again (the leader's
+  /// transfer rule then waits for a stable while before it trusts that).
+  void on_catalog_probe(bool answered, std::uint64_t now_ms);
 
   /// Persists what the inputs since the last flush produced (one transaction: group commit),
   /// queues the peer messages, and answers orders that committed. Call after a batch of inputs
@@ -116,6 +128,8 @@ class Replica {
   std::size_t in_doubt() const { return in_doubt_.size(); }
   /// Trades that went in doubt, since start (a running total, for the metrics).
   std::uint64_t trades_doubted() const { return trades_doubted_; }
+  /// The catalog answered this replica's latest probes (see on_catalog_probe).
+  bool catalog_reachable() const { return core_.healthy(); }
   /// Client orders waiting on the catalog or on commit (bounded by max_pending).
   std::size_t waiting() const { return waiting_; }
   /// Committed orders (the count, and so the next committed number).
@@ -196,6 +210,7 @@ class Replica {
   std::uint64_t rolled_forward_ = 0;
   std::uint64_t adopted_ = 0;
   std::uint64_t trades_doubted_ = 0;
+  std::uint32_t catalog_misses_ = 0;  // catalog probes unanswered in a row
 
   // Reads that wait for the leader to confirm its office before it says "not found" (leader
   // only; answered "not leader" when office ends, "unavailable" past their deadline). Bounded by

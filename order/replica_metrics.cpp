@@ -79,7 +79,13 @@ ReplicaMetrics::ReplicaMetrics(prometheus::Registry& registry)
                    .Name("bazaar_order_orders_waiting")
                    .Help("Client orders waiting on the catalog or on commit")
                    .Register(registry)
-                   .Add({})) {
+                   .Add({})),
+      catalog_reachable_(prometheus::BuildGauge()
+                             .Name("bazaar_order_catalog_reachable")
+                             .Help("1 while the catalog answers this replica's probes (a leader "
+                                   "it does not answer hands office to a follower it answers)")
+                             .Register(registry)
+                             .Add({})) {
   // Own names: to_string() calls a pre-candidate a candidate.
   role_gauges_[RaftRole::kFollower] = &role_.Add({{"role", "follower"}});
   role_gauges_[RaftRole::kPreCandidate] = &role_.Add({{"role", "pre_candidate"}});
@@ -94,6 +100,7 @@ void ReplicaMetrics::sample(const Replica& replica, std::uint64_t now_ms) {
   commit_index_.Set(static_cast<double>(core.commit_index()));
   last_index_.Set(static_cast<double>(core.last_index()));
   waiting_.Set(static_cast<double>(replica.waiting()));
+  catalog_reachable_.Set(replica.catalog_reachable() ? 1 : 0);
 
   const RaftCore::Counters& c = core.counters();
   elections_started_.Increment(static_cast<double>(c.elections_started - fed_.elections_started));

@@ -54,6 +54,7 @@ class ReplicaMetrics {
   prometheus::Counter& rolled_forward_;
   prometheus::Counter& in_doubt_;
   prometheus::Gauge& waiting_;
+  prometheus::Gauge& catalog_reachable_;
 
   // What the counters were last fed from the replica's own totals (they only grow).
   RaftCore::Counters fed_{};

@@ -349,7 +349,11 @@ struct AppendReply {
   std::uint64_t match_index = 0;
   std::uint64_t next_index = 0;
   std::uint64_t round = 0;  // AppendEntries.round of the message this answers
-  MSGPACK_DEFINE(term, from, success, match_index, next_index, round)
+  /// The sender could serve as leader now (for an order replica: the catalog answers it). A
+  /// leader hands office only to a healthy peer (RaftCore::set_healthy). Absent (an older
+  /// sender): healthy.
+  bool healthy = true;
+  MSGPACK_DEFINE(term, from, success, match_index, next_index, round, healthy)
 };
 
 /// Leadership transfer (Raft thesis §3.10): the leader of `term` has made the receiver's log

@@ -279,6 +279,87 @@ TEST(RaftTransfer, LowerIdNeverGetsATransfer) {
   EXPECT_FALSE(two[2].transfer_target());
 }
 
+// Health (RaftCore::set_healthy): a leader that cannot serve (for an order replica: the catalog
+// does not answer it) hands office to a healthy follower, lower ids included, and leadership
+// does not move to a replica that cannot serve.
+TEST(RaftTransfer, UnhealthyLeaderHandsOfficeToTheHighestHealthyFollower) {
+  Net net(3);
+  net.run_until(3000);
+  ASSERT_EQ(net.leader(), 3u);
+  const std::uint64_t term = net[3].term();
+  net[3].set_healthy(false, net.now());
+  // Both followers have kept up for long: the transfer starts once the leader has been unhealthy
+  // for transfer_stable_ms, and not before.
+  net.run_until(3000 + RaftConfig{}.transfer_stable_ms - 10);
+  EXPECT_EQ(net.leader(), 3u);
+  EXPECT_TRUE(net.run_until(3800, [&] { return net.leader() == 2u; }));
+  const auto nows = net.sent<proto::TimeoutNow>();
+  ASSERT_EQ(nows.size(), 1u);
+  EXPECT_EQ(std::get<0>(nows[0]), 3u);
+  EXPECT_EQ(std::get<1>(nows[0]), 2u);  // the higher of the two healthy ones
+  EXPECT_EQ(net[2].term(), term + 1);
+}
+
+TEST(RaftTransfer, UnhealthyLeaderSkipsAnUnhealthyFollower) {
+  Net net(3);
+  net.run_until(3000);
+  ASSERT_EQ(net.leader(), 3u);
+  net[2].set_healthy(false, net.now());
+  net.run_until(3200);  // replica 2 says so in its next replies
+  net[3].set_healthy(false, net.now());
+  EXPECT_TRUE(net.run_until(4000, [&] { return net.leader() == 1u; }));
+  for (const auto& [from, to, m] : net.sent<proto::TimeoutNow>()) EXPECT_EQ(to, 1u);
+}
+
+TEST(RaftTransfer, UnhealthyLeaderWithNoHealthyPeerKeepsOffice) {
+  Net net(3);
+  net.run_until(3000);
+  ASSERT_EQ(net.leader(), 3u);
+  // The catalog goes away for everyone, the followers noticing a little later than the leader:
+  // they say so before the leader's stable while is over, so nobody qualifies.
+  net[3].set_healthy(false, net.now());
+  net.run_until(3300);
+  for (std::uint32_t id : {1u, 2u}) net[id].set_healthy(false, net.now());
+  net.run_until(6000);
+  EXPECT_EQ(net.leader(), 3u);
+  EXPECT_TRUE(net.sent<proto::TimeoutNow>().empty());
+  EXPECT_FALSE(net[3].transfer_target());
+}
+
+TEST(RaftTransfer, NoTransferUpToAnUnhealthyHigherIdUntilItIsHealthyForAStableWhile) {
+  Net net(3);
+  lower_id_leads_then_three_rejoins(net, 50);
+  net[3].set_healthy(false, net.now());
+  net.run_until(4000);
+  EXPECT_EQ(net.leader(), 2u);
+  EXPECT_EQ(net[3].last_index(), net[2].last_index());  // caught up, alive: only health stops it
+  EXPECT_TRUE(net.sent<proto::TimeoutNow>().empty());
+  net[3].set_healthy(true, net.now());
+  const std::uint64_t healed = net.now();
+  EXPECT_TRUE(net.run_until(6000, [&] { return net.leader() == 3u; }));
+  EXPECT_GE(net.now(), healed + RaftConfig{}.transfer_stable_ms);
+}
+
+TEST(RaftTransfer, HandOffAwayFromAnUnhealthyLeaderDoesNotComeBack) {
+  Net net(3);
+  net.run_until(3000);
+  ASSERT_EQ(net.leader(), 3u);
+  net[3].set_healthy(false, net.now());
+  ASSERT_TRUE(net.run_until(3800, [&] { return net.leader() == 2u; }));
+  // Replica 2 leads and replica 3, the highest id, keeps up but stays unhealthy: the upward rule
+  // must not hand office back (which would then hand it down again, and so on).
+  for (std::uint64_t t = 3400; t <= 12000; t += 100) {
+    net.run_until(t);
+    std::uint64_t index = 0;
+    ASSERT_EQ(net[2].propose(order(static_cast<int>(t)), index), ProposeOutcome::kAccepted) << t;
+  }
+  EXPECT_EQ(net.leader(), 2u);
+  EXPECT_EQ(net.sent<proto::TimeoutNow>().size(), 1u);
+  net[3].set_healthy(true, net.now());
+  EXPECT_TRUE(net.run_until(14000, [&] { return net.leader() == 3u; }));
+  EXPECT_EQ(net.sent<proto::TimeoutNow>().size(), 2u);
+}
+
 TEST(RaftTransfer, ProposalsRefusedDuringTransferThenAbortAndBackOff) {
   Net net(3);
   // The target never hears TimeoutNow: the transfer cannot finish.

@@ -314,6 +314,22 @@ TEST_F(ReplicaTest, CatalogSilenceTimesOutAndPendingIsBounded) {
   EXPECT_EQ(replica_->committed_orders(), 1);
 }
 
+TEST_F(ReplicaTest, CatalogProbesMissedInARowMakeItUnhealthyAndOneAnswerHealthyAgain) {
+  EXPECT_TRUE(replica_->catalog_reachable());
+  replica_->on_catalog_probe(false, now_);  // one slow answer moves nothing
+  EXPECT_TRUE(replica_->core().healthy());
+  replica_->on_catalog_probe(true, now_);
+  replica_->on_catalog_probe(false, now_);
+  EXPECT_TRUE(replica_->core().healthy());  // the answer in between reset the count
+  replica_->on_catalog_probe(false, now_);
+  EXPECT_FALSE(replica_->core().healthy());
+  EXPECT_FALSE(replica_->catalog_reachable());
+  replica_->on_catalog_probe(false, now_);
+  EXPECT_FALSE(replica_->core().healthy());
+  replica_->on_catalog_probe(true, now_);
+  EXPECT_TRUE(replica_->core().healthy());
+}
+
 TEST_F(ReplicaTest, QueriesStatusAndGarbage) {
   place(1, "a", 2);
   trade_answer("a", proto::Status::kOk);
