@@ -13,7 +13,9 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "common/cli.h"
 #include "common/rpc_client.h"
+#include "common/socket_policy.h"
 #include "frontend/http_client.h"
 
 namespace bazaar::chaos {
@@ -94,6 +96,16 @@ bool NetnsCluster::up(std::string& error) {
       std::chrono::seconds(120));
   if (rc != 0) {
     error = "launch/bazaar up --netns failed (" + std::to_string(rc) + "): " + out;
+    return false;
+  }
+  // This cluster's keys for the harness's own sockets (status requests). The process reads
+  // BAZAAR_CURVE_DIR once, at its first socket, and a test may run one cluster after another.
+  try {
+    common::SocketPolicy policy = common::socket_policy();
+    policy.curve = common::load_curve_keys(options_.dir + "/curve");
+    common::set_socket_policy(std::move(policy));
+  } catch (const common::StartupError& e) {
+    error = std::string("cannot read the cluster's keys: ") + e.what();
     return false;
   }
   base_port_ = kBasePort;
