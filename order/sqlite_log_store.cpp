@@ -1,0 +1,257 @@
+#include "order/sqlite_log_store.h"
+
+#include <stdexcept>
+
+#include "common/cli.h"
+#include "common/sqlite_growth.h"
+
+namespace bazaar::order {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+SQLite::Database open_db(const std::string& path) {
+  try {
+    return SQLite::Database(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+  } catch (const SQLite::Exception& e) {
+    throw common::StartupError("order database " + path + ": " + e.what());
+  }
+}
+
+std::int64_t meta(SQLite::Database& db, const char* key, std::int64_t fallback) {
+  SQLite::Statement q(db, "SELECT value FROM meta WHERE key=?");
+  q.bind(1, key);
+  return q.executeStep() ? q.getColumn(0).getInt64() : fallback;
+}
+
+// The columns of OrderLog's entries table (schema 2), kept as they are in schema 3.
+constexpr const char* kColumns = "idx, term, kind, order_number, request_id, name, side, quantity";
+
+proto::LogEntry read_entry(SQLite::Statement& q) {
+  proto::LogEntry e;
+  e.term = static_cast<std::uint64_t>(q.getColumn(1).getInt64());
+  e.kind = static_cast<std::uint8_t>(q.getColumn(2).getInt());
+  e.order_number = q.getColumn(3).getInt64();
+  e.request_id = q.getColumn(4).getString();
+  e.name = q.getColumn(5).getString();
+  e.side = q.getColumn(6).getInt() == 1 ? proto::Side::kSell : proto::Side::kBuy;
+  e.quantity = q.getColumn(7).getInt64();
+  return e;
+}
+
+// Schema 3's additions: finding an order by number (GET /orders/N) and a request by its id (the
+// dedupe of retries) without a scan, once the entries no longer all live in memory.
+constexpr const char* kIndexes =
+    "CREATE INDEX IF NOT EXISTS entries_by_order ON entries(order_number) WHERE kind=1;"
+    "CREATE INDEX IF NOT EXISTS entries_by_request ON entries(request_id) WHERE kind=1";
+
+}  // namespace
+
+SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
+  const std::string where = "order database " + path + ": ";
+  try {
+    db_.exec("PRAGMA journal_mode=WAL");
+    // FULL: an acknowledged order (or vote) must survive power loss, not only a process crash.
+    db_.exec("PRAGMA synchronous=FULL");
+    common::grow_in_chunks(db_);
+    const bool has_meta = db_.tableExists("meta");
+    const std::int64_t version = has_meta ? meta(db_, "schema_version", -1) : -1;
+    if (!has_meta) {
+      if (db_.tableExists("entries")) throw common::StartupError(where + "not an order database");
+      create_schema();
+    } else if (version == -1) {
+      throw common::StartupError(where + "not an order database (no schema version)");
+    } else if (version == 2) {
+      migrate_from_2(where);
+    } else if (version != kSchemaVersion) {
+      throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
+    }
+    if (!db_.tableExists("entries")) throw common::StartupError(where + "not an order database");
+    hard_.term = static_cast<std::uint64_t>(meta(db_, "term", 0));
+    hard_.voted_for = static_cast<std::int32_t>(meta(db_, "voted_for", -1));
+    commit_ = static_cast<std::uint64_t>(meta(db_, "commit_index", 0));
+    // Both read one end of the primary key's B-tree: constant time, whatever the history.
+    SQLite::Statement last(db_, "SELECT idx, term FROM entries ORDER BY idx DESC LIMIT 1");
+    if (last.executeStep()) {
+      last_index_ = static_cast<std::uint64_t>(last.getColumn(0).getInt64());
+      last_term_ = static_cast<std::uint64_t>(last.getColumn(1).getInt64());
+      SQLite::Statement first(db_, "SELECT idx FROM entries ORDER BY idx LIMIT 1");
+      if (!first.executeStep() || first.getColumn(0).getInt64() != 1) {
+        throw common::StartupError(where + "the log does not start at index 1");
+      }
+    }
+    if (commit_ > last_index_) throw common::StartupError(where + "commit index past the log");
+    put_meta_ = std::make_unique<SQLite::Statement>(
+        db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
+    append_ = std::make_unique<SQLite::Statement>(
+        db_, std::string("INSERT INTO entries(") + kColumns + ") VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    term_ = std::make_unique<SQLite::Statement>(db_, "SELECT term FROM entries WHERE idx=?");
+    range_ = std::make_unique<SQLite::Statement>(
+        db_, std::string("SELECT ") + kColumns +
+                 " FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx");
+  } catch (const SQLite::Exception& e) {
+    throw common::StartupError(where + e.what());
+  }
+}
+
+void SqliteLogStore::create_schema() {
+  SQLite::Transaction txn(db_);
+  db_.exec(
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "CREATE TABLE entries("
+      "  idx INTEGER PRIMARY KEY,"
+      "  term INTEGER NOT NULL,"
+      "  kind INTEGER NOT NULL CHECK(kind IN (0,1)),"
+      "  order_number INTEGER NOT NULL,"
+      "  request_id TEXT NOT NULL,"
+      "  name TEXT NOT NULL,"
+      "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+      "  quantity INTEGER NOT NULL)");
+  db_.exec(kIndexes);
+  db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', " +
+           std::to_string(kSchemaVersion) + ")");
+  txn.commit();
+}
+
+void SqliteLogStore::migrate_from_2(const std::string& where) {
+  // Version 2 was checked in full at every open (OrderLog reads the whole log); from 3 on the
+  // store's own writes keep it whole (raft::check_write), so the check runs once, here. One
+  // transaction: a file that fails it, or a crash meanwhile, stays at version 2.
+  SQLite::Transaction txn(db_);
+  SQLite::Statement q(db_, "SELECT idx, kind, order_number FROM entries ORDER BY idx");
+  std::uint64_t expected = 1;
+  std::int64_t orders = 0;
+  while (q.executeStep()) {
+    const auto idx = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+    if (idx != expected) {
+      throw common::StartupError(where + "the log has a hole at " + std::to_string(expected));
+    }
+    ++expected;
+    if (q.getColumn(1).getInt() == proto::LogEntry::kOrder &&
+        q.getColumn(2).getInt64() != orders++) {
+      throw common::StartupError(where + "order numbers out of sequence at entry " +
+                                 std::to_string(idx));
+    }
+  }
+  db_.exec(kIndexes);
+  db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
+           " WHERE key='schema_version'");
+  txn.commit();
+}
+
+void SqliteLogStore::put_meta(const char* key, std::int64_t value) {
+  put_meta_->bind(1, key);
+  put_meta_->bind(2, static_cast<int64_t>(value));
+  put_meta_->exec();
+  put_meta_->reset();
+}
+
+std::optional<std::uint64_t> SqliteLogStore::term(std::uint64_t index) const {
+  if (index == 0) return 0;
+  if (index > last_index_) return std::nullopt;
+  if (index == last_index_) return last_term_;
+  term_->bind(1, static_cast<int64_t>(index));
+  std::optional<std::uint64_t> t;
+  if (term_->executeStep()) t = static_cast<std::uint64_t>(term_->getColumn(0).getInt64());
+  term_->reset();
+  if (!t) throw std::runtime_error("order database: no entry " + std::to_string(index));
+  return t;
+}
+
+raft::EntriesRead SqliteLogStore::entries(std::uint64_t lo, std::uint64_t hi,
+                                          std::size_t max_bytes) const {
+  raft::EntriesRead out;
+  if (lo < first_index()) {
+    out.outcome = raft::ReadOutcome::kCompacted;
+    return out;
+  }
+  if (lo > hi || hi > last_index_ + 1) {
+    out.outcome = raft::ReadOutcome::kUnavailable;
+    return out;
+  }
+  if (lo == hi) return out;
+  range_->bind(1, static_cast<int64_t>(lo));
+  range_->bind(2, static_cast<int64_t>(hi));
+  std::size_t bytes = 0;
+  std::uint64_t expected = lo;
+  try {
+    while (range_->executeStep()) {
+      if (static_cast<std::uint64_t>(range_->getColumn(0).getInt64()) != expected++) {
+        throw std::runtime_error("order database: the log has a hole at " +
+                                 std::to_string(expected - 1));
+      }
+      proto::LogEntry e = read_entry(*range_);
+      bytes += raft::entry_bytes(e);
+      if (bytes > max_bytes && !out.entries.empty()) break;
+      out.entries.push_back(std::move(e));
+    }
+  } catch (...) {
+    range_->reset();
+    throw;
+  }
+  range_->reset();
+  if (out.entries.empty())
+    throw std::runtime_error("order database: no entry " + std::to_string(lo));
+  return out;
+}
+
+raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w) {
+  const raft::WriteOutcome check = raft::check_write(*this, w);
+  if (check != raft::WriteOutcome::kWritten || w.empty()) return check;
+  // A write that only moves the commit index need not reach the platter now: the index is a
+  // lower bound a restart may find a little behind (Raft keeps it in memory only), and the next
+  // synced transaction carries it to disk. Everything else is synced before it is acted on.
+  const bool commit_only = !w.hard_state && !w.truncate_from && w.entries.empty();
+  if (commit_only != relaxed_) {
+    db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+    relaxed_ = commit_only;
+  }
+  std::uint64_t last = last_index_;
+  std::uint64_t last_term = last_term_;
+  SQLite::Transaction txn(db_);
+  if (w.hard_state) {
+    put_meta("term", static_cast<std::int64_t>(w.hard_state->term));
+    put_meta("voted_for", w.hard_state->voted_for);
+  }
+  // Entries that overlap the log cut its tail, as a truncation does (check_write: not below the
+  // commit index). Deleting at the end of the primary key costs one B-tree seek.
+  std::optional<std::uint64_t> cut = w.truncate_from;
+  if (!w.entries.empty() && w.first_index <= last) {
+    cut = cut ? std::min(*cut, w.first_index) : w.first_index;
+  }
+  if (cut && *cut <= last) {
+    truncate_->bind(1, static_cast<int64_t>(*cut));
+    truncate_->exec();
+    truncate_->reset();
+    last = *cut - 1;
+    last_term = last == 0 ? 0 : term(last).value_or(0);
+  }
+  for (std::size_t k = 0; k < w.entries.size(); ++k) {
+    const auto& e = w.entries[k];
+    append_->bind(1, static_cast<int64_t>(w.first_index + k));
+    append_->bind(2, static_cast<int64_t>(e.term));
+    append_->bind(3, static_cast<int>(e.kind));
+    append_->bind(4, static_cast<int64_t>(e.order_number));
+    append_->bind(5, e.request_id);
+    append_->bind(6, e.name);
+    append_->bind(7, static_cast<int>(e.side));
+    append_->bind(8, static_cast<int64_t>(e.quantity));
+    append_->exec();
+    append_->reset();
+  }
+  if (!w.entries.empty()) {
+    last = w.first_index + w.entries.size() - 1;
+    last_term = w.entries.back().term;
+  }
+  if (w.commit_index) put_meta("commit_index", static_cast<std::int64_t>(*w.commit_index));
+  txn.commit();
+  if (w.hard_state) hard_ = *w.hard_state;
+  if (w.commit_index) commit_ = *w.commit_index;
+  last_index_ = last;
+  last_term_ = last_term;
+  return raft::WriteOutcome::kWritten;
+}
+
+}  // namespace bazaar::order
