@@ -12,7 +12,7 @@
 #include "common/curve_keys.h"
 #include "common/rpc_client.h"
 #include "common/socket_policy.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 #include "proto_msgs/codec.h"
 
 namespace bazaar::testing {
@@ -72,7 +72,7 @@ TEST_F(CurveTest, KeyedClusterServesAndStrangersGetNoAnswerAndChangeNothing) {
   cluster.start_all();
 
   // Every hop works with the keys: frontend -> order leader -> catalog, and the bus.
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(cluster.http_port()), 5000ms);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(cluster.http_port()), 5000ms);
   auto buy = http.request("POST", "/orders", R"({"name":"Tux","quantity":2})", {});
   ASSERT_TRUE(buy.ok()) << buy.message;
   ASSERT_EQ(buy.reply.status, 200u) << buy.reply.body;

@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "client/http_client.h"
 #include "common/cli.h"
 #include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
 #include "frontend/bridge_pool.h"
-#include "frontend/http_client.h"
 #include "frontend/http_server.h"
 #include "frontend/request_parsing.h"
 #include "frontend_fake_backend.h"
@@ -29,6 +29,8 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using client::HttpClient;
+using client::HttpClientError;
 
 class HttpServerTest : public ::testing::Test {
  protected:
