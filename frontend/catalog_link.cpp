@@ -130,7 +130,12 @@ void CatalogLink::fail(Job& job, const std::string& message) {
   guarded([&] {
     std::visit(Overloaded{
                    [&](LookupDone& d) {
-                     d(LookupResult{.status = proto::Status::kUnavailable, .message = message}, 0);
+                     // Assigned, not designated: GCC 12 warns falsely (-Wmaybe-uninitialized)
+                     // about the skipped item's strings.
+                     LookupResult result;
+                     result.status = proto::Status::kUnavailable;
+                     result.message = message;
+                     d(std::move(result), 0);
                    },
                    [&](ListDone& d) {
                      d(ListResult{.status = proto::Status::kUnavailable, .message = message});

@@ -114,7 +114,12 @@ void OrderLink::finish_shutting_down(Done& done) {
   if (std::holds_alternative<PlaceDone>(done)) {
     result = PlaceOrderResult{.status = proto::Status::kUnavailable, .message = kShuttingDown};
   } else if (std::holds_alternative<GetDone>(done)) {
-    result = GetOrderResult{.status = proto::Status::kUnavailable, .message = kShuttingDown};
+    // Assigned, not designated: GCC 12 warns falsely (-Wmaybe-uninitialized) about the skipped
+    // order's strings.
+    GetOrderResult get;
+    get.status = proto::Status::kUnavailable;
+    get.message = kShuttingDown;
+    result = std::move(get);
   }
   finish(done, std::move(result));
 }

@@ -87,7 +87,7 @@ void OrderPlacement::restart(std::uint64_t key, Request& r, Clock::time_point no
       return;
     case Kind::kFindLeader:
       if (tracker_.routable_leader(now) >= 1) {
-        answer(key, FindLeaderResult{tracker_.leader()}, out);
+        answer(key, FindLeaderResult{.leader = tracker_.leader()}, out);
       } else {
         wait_for_leader(key, r, now, out);
       }
@@ -518,7 +518,7 @@ void OrderPlacement::end_discovery(std::int32_t target, Clock::time_point now, O
       // Only a replica that calls itself leader counts here; a follower's hint is not proof.
       const auto leader = tracker_.leader();
       const bool found = target >= 1 && leader && leader->id == static_cast<std::uint32_t>(target);
-      answer(key, FindLeaderResult{found ? leader : std::nullopt}, out);
+      answer(key, FindLeaderResult{.leader = found ? leader : std::nullopt}, out);
     } else if (target >= 1) {
       route_place(key, r, target, now, out);
     } else {
