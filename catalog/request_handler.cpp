@@ -57,11 +57,6 @@ HandlerResult RequestHandler::handle(std::string_view request_bytes) {
       if (!decode_or_reject(*env, req, out)) return out;
       return on_list();
     }
-    case proto::MessageType::kTradeRequest: {
-      proto::TradeRequest req;
-      if (!decode_or_reject(*env, req, out)) return out;
-      return on_trade(req);
-    }
     case proto::MessageType::kTradeBatchRequest: {
       proto::TradeBatchRequest req;
       if (!decode_or_reject(*env, req, out)) return out;
@@ -117,29 +112,6 @@ HandlerResult RequestHandler::on_list() {
   rep.items = std::move(r.items);
   rep.incarnation = incarnation_;
   return HandlerResult{proto::encode(rep), {}};
-}
-
-HandlerResult RequestHandler::on_trade(const proto::TradeRequest& req) {
-  TradeResult r = store_.trade(req);
-  if (r.duplicate) {
-    spdlog::debug("trade {} repeated: first outcome {}", req.request_id,
-                  proto::to_string(r.status));
-  } else if (r.status == proto::Status::kOk || r.status == proto::Status::kInsufficient) {
-    spdlog::debug("trade {}: {} {} {} -> {} (left {}, version {})", req.request_id,
-                  proto::to_string(req.side), req.quantity, req.name, proto::to_string(r.status),
-                  r.item.quantity, r.item.version);
-  } else {
-    spdlog::debug("trade {}: {} {} {} -> {}", req.request_id, proto::to_string(req.side),
-                  req.quantity, req.name, proto::to_string(r.status));
-  }
-  if (metrics_) metrics_->count_trade(r.status, r.duplicate);
-  proto::TradeReply rep;
-  rep.status = r.status;
-  rep.item = r.item;
-  rep.duplicate = r.duplicate;
-  HandlerResult out{proto::encode(rep), {}};
-  if (r.changed) out.changed.push_back(std::move(r.item));
-  return out;
 }
 
 HandlerResult RequestHandler::on_trade_batch(const proto::TradeBatchRequest& req) {

@@ -21,8 +21,8 @@ struct HandlerResult {
 /// Answers one catalog request against a store. No sockets, no threads: the service feeds it the
 /// bytes of a request and sends back `reply`.
 ///
-/// Answers StatusRequest, LookupRequest, ListRequest, TradeRequest, TradeBatchRequest,
-/// ReconcileRequest and ResolveRequest with their replies. Bytes
+/// Answers StatusRequest, LookupRequest, ListRequest, TradeBatchRequest, ReconcileRequest and
+/// ResolveRequest with their replies (a trade travels in a batch, of one if need be). Bytes
 /// that do not decode (garbage, another protocol version, an unknown or unexpected message type,
 /// a wrong shape or a field out of bounds) get an ErrorReply with status kBadRequest and the
 /// reason; nothing changes. Never throws on any input.
@@ -41,7 +41,6 @@ class RequestHandler {
   HandlerResult on_status();
   HandlerResult on_lookup(const proto::LookupRequest& req);
   HandlerResult on_list();
-  HandlerResult on_trade(const proto::TradeRequest& req);
   HandlerResult on_trade_batch(const proto::TradeBatchRequest& req);
   HandlerResult on_reconcile(const proto::ReconcileRequest& req);
   HandlerResult on_resolve(const proto::ResolveRequest& req);

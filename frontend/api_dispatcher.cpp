@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 
 #include "frontend/api_reply.h"
 
@@ -22,16 +23,21 @@ ApiResponse guarded(Render&& render) {
     return error_reply(500, "internal error");
   }
 }
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
 }  // namespace
 
-ApiDispatcher::ApiDispatcher(const ApiHandler& api, BridgePool& bridge, LookupCache* cache,
-                             Metrics* metrics, CatalogLink* link, OrderLink* orders)
+ApiDispatcher::ApiDispatcher(const ApiHandler& api, Services& services, LookupCache* cache,
+                             Metrics* metrics)
     : api_(api),
-      bridge_(bridge),
+      services_(services),
       cache_(cache != nullptr && cache->enabled() ? cache : nullptr),
-      metrics_(metrics),
-      link_(link),
-      orders_(orders) {}
+      metrics_(metrics) {}
 
 void ApiDispatcher::on_rejected(unsigned status) {
   if (metrics_) metrics_->observe_rejected(status);
@@ -41,21 +47,17 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
   const auto start = Clock::now();
   const RouteLabel label = ApiHandler::label(request.target);
   Routed routed = api_.route(request);
-  auto* call = std::get_if<BackendCall>(&routed);
+  auto* call = std::get_if<ServiceCall>(&routed);
   if (call == nullptr) {
     ApiResponse& reply = std::get<ApiResponse>(routed);
     if (metrics_) metrics_->observe(label, reply.status, Clock::now() - start);
     done(std::move(reply));
     return;
   }
-  const auto* lookup = std::get_if<LookupCall>(call);
   // The hot path: a cached item is answered here, without a hop to another thread and back.
-  // With the link, the miss is counted here (get); without it, the bridge's
-  // ServiceBackend::lookup() looks again and counts it.
   FillTicket ticket;
-  if (lookup != nullptr && cache_ != nullptr) {
-    auto item = link_ != nullptr ? cache_->get(lookup->name) : cache_->get_if_cached(lookup->name);
-    if (item) {
+  if (auto* lookup = std::get_if<LookupCall>(call); lookup != nullptr && cache_ != nullptr) {
+    if (auto item = cache_->get(lookup->name)) {
       ApiResponse reply = item_reply(*item);
       if (metrics_) metrics_->observe(label, reply.status, Clock::now() - start);
       done(std::move(reply));
@@ -64,50 +66,53 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
     // Taken before the request leaves (see LookupCache::fill).
     ticket = cache_->ticket();
   }
-  // std::function needs a copyable callable, so the callback is shared between the job and
-  // this frame; only one of them ever calls it.
+  // std::function needs a copyable callable, so the callback is shared; only one of the
+  // service's callback and this frame ever calls it.
   auto shared_done = std::make_shared<ReplyCallback>(std::move(done));
   Metrics* const metrics = metrics_;
   auto finish = [shared_done, metrics, label, start](ApiResponse reply) {
     if (metrics) metrics->observe(label, reply.status, Clock::now() - start);
     (*shared_done)(std::move(reply));
   };
-  if (lookup != nullptr && link_ != nullptr) {
-    LookupCache* const cache = cache_;
-    CatalogLink::Done on_reply = [cache, ticket, finish, name = lookup->name](
-                                     LookupResult result, std::uint64_t incarnation) {
-      if (cache != nullptr) cache->offer(result, ticket, incarnation);
-      finish(ApiHandler::lookup_reply(name, result));
-    };
-    if (!link_->try_lookup(lookup->name, std::move(on_reply))) {
-      finish(error_reply(503, "front end overloaded, try again"));
-    }
-    return;
-  }
-  if (auto* place = std::get_if<PlaceOrderCall>(call); place != nullptr && orders_ != nullptr) {
-    LookupCache* const cache = cache_;
-    // The link sends this copy; the request stays here, for the reply (it names the item).
-    proto::PlaceOrderRequest order = place->request;
-    OrderLink::Done on_reply = [cache, finish,
-                                placed = std::move(place->request)](PlaceOrderResult result) {
-      if (cache != nullptr) cache->on_order_answer(placed.name, result.status);
-      finish(guarded([&] { return ApiHandler::order_reply(placed, result); }));
-    };
-    if (!orders_->try_place(std::move(order), std::move(on_reply))) {
-      finish(error_reply(503, "front end overloaded, try again"));
-    }
-    return;
-  }
-  BridgeJob job = [call = std::move(*call), finish](Backend* b) {
-    if (b == nullptr) {
-      finish(error_reply(503, "front end shutting down"));
-      return;
-    }
-    finish(guarded([&] { return ApiHandler::execute(call, *b); }));
-  };
-  if (!bridge_.try_submit(std::move(job))) {
-    finish(error_reply(503, "front end overloaded, try again"));
-  }
+  LookupCache* const cache = cache_;
+  const bool taken = std::visit(
+      Overloaded{
+          [&](LookupCall& c) {
+            return services_.lookup(c.name, [cache, ticket, finish, name = c.name](
+                                                LookupResult result, std::uint64_t incarnation) {
+              if (cache != nullptr) cache->offer(result, ticket, incarnation);
+              finish(guarded([&] { return ApiHandler::lookup_reply(name, result); }));
+            });
+          },
+          [&](ListCall&) {
+            return services_.list([finish](ListResult result) {
+              finish(guarded([&] { return ApiHandler::list_reply(result); }));
+            });
+          },
+          [&](PlaceOrderCall& c) {
+            // The service sends this copy; the request stays here, for the reply (it names the
+            // item).
+            proto::PlaceOrderRequest order = c.request;
+            return services_.place_order(
+                std::move(order),
+                [cache, finish, placed = std::move(c.request)](PlaceOrderResult result) {
+                  if (cache != nullptr) cache->on_order_answer(placed.name, result.status);
+                  finish(guarded([&] { return ApiHandler::order_reply(placed, result); }));
+                });
+          },
+          [&](GetOrderCall& c) {
+            return services_.get_order(c.number, [finish, number = c.number](GetOrderResult r) {
+              finish(guarded([&] { return ApiHandler::order_get_reply(number, r); }));
+            });
+          },
+          [&](HealthCall&) {
+            return services_.health([finish](HealthSnapshot health) {
+              finish(guarded([&] { return ApiHandler::health_reply(health); }));
+            });
+          },
+      },
+      *call);
+  if (!taken) finish(error_reply(503, "front end overloaded, try again"));
 }
 
 }  // namespace bazaar::frontend

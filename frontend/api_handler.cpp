@@ -93,13 +93,6 @@ std::string in_quotes(std::string_view s) {
   return out;
 }
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
 }  // namespace
 
 ApiHandler::ApiHandler(RequestIdSource request_ids, MetricsRenderer metrics)
@@ -122,7 +115,7 @@ Routed ApiHandler::route(const ApiRequest& request) const {
 
   if (path == "/products" || path == "/stocks") {
     if (!get) return method_not_allowed(kGetAllow);
-    return BackendCall{ListCall{}};
+    return ServiceCall{ListCall{}};
   }
   if (starts_with(path, "/products/")) return route_item(request, path.substr(10));
   if (starts_with(path, "/stocks/")) return route_item(request, path.substr(8));
@@ -133,12 +126,12 @@ Routed ApiHandler::route(const ApiRequest& request) const {
   if (starts_with(path, "/orders/")) return route_order_get(request, path.substr(8));
   if (path == "/health") {
     if (!get) return method_not_allowed(kGetAllow);
-    return BackendCall{HealthCall{}};
+    return ServiceCall{HealthCall{}};
   }
   if (path == "/metrics") {
     if (!get) return method_not_allowed(kGetAllow);
-    // Rendered here, not on a bridge thread: /metrics must answer even when every bridge
-    // thread is stuck waiting on a dead service, which is when it is needed most.
+    // Rendered here, without a service: /metrics must answer even when every service is down,
+    // which is when it is needed most.
     ApiResponse r;
     r.body = metrics_ ? metrics_() : std::string();
     r.content_type = kPrometheusContentType;
@@ -156,7 +149,7 @@ Routed ApiHandler::route_item(const ApiRequest& request, std::string_view rest) 
   auto name = percent_decode(rest);
   if (!name) return error_reply(400, "bad percent-encoding in item name");
   if (!valid_item_name(*name)) return error_reply(400, "item name must be 1..64 bytes");
-  return BackendCall{LookupCall{std::move(*name)}};
+  return ServiceCall{LookupCall{std::move(*name)}};
 }
 
 Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view rest) const {
@@ -176,11 +169,12 @@ Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view r
       // Syntactically fine, so not a client error; just no such order.
       return error_reply(404, "no order number " + std::string(*text));
   }
-  return BackendCall{GetOrderCall{number}};
+  return ServiceCall{GetOrderCall{number}};
 }
 
 Routed ApiHandler::route_order_post(const ApiRequest& request) const {
-  if (request.body.size() > kMaxBodyBytes) return error_reply(413, "request body over 64 KiB");
+  if (request.body.size() > kMaxBodyBytes)
+    return error_reply(413, over_limit("body", kMaxBodyBytes));
   // Why refuse what a lenient parser would skip: a NUL ended the body for some readers and not
   // others, and with a key twice each reader picks its own value; the order must mean one thing.
   if (request.body.find('\0') != std::string::npos) {
@@ -229,11 +223,11 @@ Routed ApiHandler::route_order_post(const ApiRequest& request) const {
     }
     order.request_id = *key;
   } else {
-    // One fresh id per HTTP request; the bridge reuses it for its own retries, so a retry
+    // One fresh id per HTTP request; the order link reuses it for its own retries, so a retry
     // after a lost reply or a fail-over can never make a second order.
     order.request_id = request_ids_();
   }
-  return BackendCall{PlaceOrderCall{std::move(order)}};
+  return ServiceCall{PlaceOrderCall{std::move(order)}};
 }
 
 ApiResponse ApiHandler::lookup_reply(const std::string& name, const LookupResult& r) {
@@ -261,54 +255,34 @@ ApiResponse ApiHandler::order_reply(const proto::PlaceOrderRequest& order,
   }
 }
 
-ApiResponse ApiHandler::execute(const BackendCall& call, Backend& backend) {
-  return std::visit(Overloaded{
-                        [&](const LookupCall& c) -> ApiResponse {
-                          return lookup_reply(c.name, backend.lookup(c.name));
-                        },
-                        [&](const ListCall&) -> ApiResponse {
-                          const ListResult r = backend.list();
-                          if (r.status != proto::Status::kOk)
-                            return service_error(r.status, r.message);
-                          ordered_json items = ordered_json::array();
-                          for (const auto& item : r.items) items.push_back(item_json(item));
-                          return data_reply(items);
-                        },
-                        [&](const PlaceOrderCall& c) -> ApiResponse {
-                          return order_reply(c.request, backend.place_order(c.request));
-                        },
-                        [&](const GetOrderCall& c) -> ApiResponse {
-                          const GetOrderResult r = backend.get_order(c.number);
-                          if (r.status == proto::Status::kOk) {
-                            return data_reply(ordered_json{{"number", r.order.number},
-                                                           {"name", r.order.name},
-                                                           {"type", proto::to_string(r.order.side)},
-                                                           {"quantity", r.order.quantity}});
-                          }
-                          if (r.status == proto::Status::kNotFound) {
-                            return error_reply(404, "no order number " + std::to_string(c.number));
-                          }
-                          return service_error(r.status, r.message);
-                        },
-                        [&](const HealthCall&) -> ApiResponse {
-                          const HealthSnapshot h = backend.health();
-                          ordered_json leader = nullptr;
-                          if (h.leader)
-                            leader = ordered_json{{"id", h.leader->id}, {"term", h.leader->term}};
-                          return data_reply(ordered_json{{"catalog", h.catalog},
-                                                         {"leader", std::move(leader)},
-                                                         {"bus", h.bus},
-                                                         {"cache_size", h.cache_size},
-                                                         {"cache_capacity", h.cache_capacity}});
-                        },
-                    },
-                    call);
+ApiResponse ApiHandler::list_reply(const ListResult& r) {
+  if (r.status != proto::Status::kOk) return service_error(r.status, r.message);
+  ordered_json items = ordered_json::array();
+  for (const auto& item : r.items) items.push_back(item_json(item));
+  return data_reply(items);
 }
 
-ApiResponse ApiHandler::handle(const ApiRequest& request, Backend& backend) const {
-  Routed routed = route(request);
-  if (auto* reply = std::get_if<ApiResponse>(&routed)) return std::move(*reply);
-  return execute(std::get<BackendCall>(routed), backend);
+ApiResponse ApiHandler::order_get_reply(std::int64_t number, const GetOrderResult& r) {
+  if (r.status == proto::Status::kOk) {
+    return data_reply(ordered_json{{"number", r.order.number},
+                                   {"name", r.order.name},
+                                   {"type", proto::to_string(r.order.side)},
+                                   {"quantity", r.order.quantity}});
+  }
+  if (r.status == proto::Status::kNotFound) {
+    return error_reply(404, "no order number " + std::to_string(number));
+  }
+  return service_error(r.status, r.message);
+}
+
+ApiResponse ApiHandler::health_reply(const HealthSnapshot& h) {
+  ordered_json leader = nullptr;
+  if (h.leader) leader = ordered_json{{"id", h.leader->id}, {"term", h.leader->term}};
+  return data_reply(ordered_json{{"catalog", h.catalog},
+                                 {"leader", std::move(leader)},
+                                 {"bus", h.bus},
+                                 {"cache_size", h.cache_size},
+                                 {"cache_capacity", h.cache_capacity}});
 }
 
 }  // namespace bazaar::frontend

@@ -1,6 +1,6 @@
 // The REST API as pure functions: route() turns a request into either an immediate reply (bad
-// input, unknown route, wrong method) or a BackendCall; execute() runs a call against a Backend
-// and renders the reply. No sockets here, so every row of the error table is unit-testable.
+// input, unknown route, wrong method) or a ServiceCall; the *_reply() functions render what the
+// service answered. No sockets here, so every row of the error table is unit-testable.
 #pragma once
 
 #include <functional>
@@ -8,13 +8,10 @@
 #include <variant>
 
 #include "frontend/api_types.h"
-#include "frontend/backend.h"
 #include "frontend/metrics.h"
+#include "frontend/services.h"
 
 namespace bazaar::frontend {
-
-/// Largest request body accepted (the HTTP layer answers 413 beyond it).
-inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 
 /// Where order request ids come from when the client sent no Idempotency-Key.
 using RequestIdSource = std::function<std::string()>;
@@ -23,7 +20,7 @@ using RequestIdSource = std::function<std::string()>;
 using MetricsRenderer = std::function<std::string()>;
 
 /// Either the reply (decided without any service) or the call to make to get one.
-using Routed = std::variant<ApiResponse, BackendCall>;
+using Routed = std::variant<ApiResponse, ServiceCall>;
 
 /// Routes (DESIGN.md section 3):
 ///   GET /products/<name>, GET /stocks/<name>   one item
@@ -44,20 +41,19 @@ class ApiHandler {
   /// Validates `request` and decides what to do. Never calls a service; never throws.
   Routed route(const ApiRequest& request) const;
 
-  /// Runs `call` against `backend` (blocking up to the backend's deadline) and renders the reply.
-  static ApiResponse execute(const BackendCall& call, Backend& backend);
+  // The replies to what the services answered (ApiDispatcher calls them on a link's thread).
 
-  /// The reply to a lookup of `name` that came to `result` (execute() of a LookupCall, and the
-  /// asynchronous lookup path of the dispatcher).
+  /// GET /products/<name>: `name` as asked, `result` what the catalog said.
   static ApiResponse lookup_reply(const std::string& name, const LookupResult& result);
-
-  /// The reply to `order` placed with `result` (execute() of a PlaceOrderCall, and the
-  /// dispatcher's order link path).
+  /// GET /products.
+  static ApiResponse list_reply(const ListResult& result);
+  /// POST /orders: `order` as placed, `result` what the order service said.
   static ApiResponse order_reply(const proto::PlaceOrderRequest& order,
                                  const PlaceOrderResult& result);
-
-  /// route() then, when needed, execute(): the whole request synchronously (tests, tools).
-  ApiResponse handle(const ApiRequest& request, Backend& backend) const;
+  /// GET /orders/<number>.
+  static ApiResponse order_get_reply(std::int64_t number, const GetOrderResult& result);
+  /// GET /health.
+  static ApiResponse health_reply(const HealthSnapshot& health);
 
  private:
   Routed route_item(const ApiRequest& request, std::string_view rest) const;

@@ -100,7 +100,7 @@ unsigned http_status_for(proto::Status status) {
       return 503;
     case proto::Status::kConflict:
       return 422;
-    case proto::Status::kNotLeader:  // the bridge resolves leadership; should never surface
+    case proto::Status::kNotLeader:  // the order link resolves leadership; should never surface
     case proto::Status::kInternal:
       return 500;
   }

@@ -19,4 +19,18 @@ std::size_t ApiRequest::header_count(std::string_view name) const {
   return n;
 }
 
+std::string over_limit(std::string_view what, std::size_t limit_bytes) {
+  std::string message = "request ";
+  message += what;
+  message += " over ";
+  if (limit_bytes % 1024 == 0) {
+    message += std::to_string(limit_bytes / 1024);
+    message += " KiB";
+  } else {
+    message += std::to_string(limit_bytes);
+    message += " bytes";
+  }
+  return message;
+}
+
 }  // namespace bazaar::frontend

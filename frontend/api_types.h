@@ -28,6 +28,15 @@ struct ApiRequest {
   std::size_t header_count(std::string_view name) const;
 };
 
+/// Largest request body accepted (DESIGN.md section 3): the HTTP layer answers 413 beyond it,
+/// chunked bodies included, and the router refuses a larger one that reached it anyway.
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+/// Largest request head accepted: the HTTP layer answers 431 beyond it.
+inline constexpr std::size_t kMaxHeadBytes = 8 * 1024;
+
+/// The message of a 413 or 431: "request body over 64 KiB" for `what` "body" and 64 KiB.
+std::string over_limit(std::string_view what, std::size_t limit_bytes);
+
 /// Content type of every API reply (DESIGN.md section 3).
 inline constexpr std::string_view kJsonContentType = "application/json";
 /// Content type of GET /metrics (Prometheus text exposition format).

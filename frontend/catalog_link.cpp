@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/cli.h"
+#include "common/rpc_client.h"
 #include "common/zmq_util.h"
 #include "proto_msgs/codec.h"
 
@@ -18,11 +19,48 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 // Replies taken off the socket per round before looking at the queue and deadlines again.
 constexpr int kReceiveBatch = 256;
 
-LookupResult unavailable(std::string message) {
-  LookupResult r;
-  r.status = proto::Status::kUnavailable;
-  r.message = std::move(message);
-  return r;
+constexpr const char* kShuttingDown = "front end shutting down";
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// The callback must answer its client itself; this only keeps a bug from killing the link.
+template <class F>
+void guarded(F&& call) {
+  try {
+    call();
+  } catch (const std::exception& e) {
+    spdlog::error("catalog link callback failed: {}", e.what());
+  }
+}
+
+LookupResult lookup_result(std::string_view body, std::uint64_t& incarnation) {
+  LookupResult result;
+  auto env = proto::open_envelope(body);
+  if (env && env->type == proto::MessageType::kErrorReply) {
+    auto err = proto::decode_body<proto::ErrorReply>(*env);
+    result.status = proto::Status::kInternal;
+    result.message = "catalog rejected the request: " + (err ? err->message : "?");
+  } else if (auto rep = env ? proto::decode_body<proto::LookupReply>(*env)
+                            : proto::Decoded<proto::LookupReply>{{}, env.error}) {
+    result.status = rep->status;
+    result.item = std::move(rep->item);
+    incarnation = rep->incarnation;
+  } else {
+    result.status = proto::Status::kInternal;
+    result.message = "catalog: " + std::string(proto::to_string(rep.error));
+  }
+  return result;
+}
+
+ListResult list_result(std::string_view body) {
+  auto r = common::decode_reply<proto::ListReply>(body);
+  if (!r.ok()) return {.status = proto::Status::kInternal, .message = "catalog: " + r.error};
+  return {.status = r.reply.status, .items = std::move(r.reply.items)};
 }
 
 }  // namespace
@@ -62,9 +100,19 @@ void CatalogLink::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-bool CatalogLink::try_lookup(std::string name, Done done) {
+bool CatalogLink::try_lookup(std::string name, LookupDone done) {
+  return inbox_.push(Job{.done = std::move(done),
+                         .name = std::move(name),
+                         .deadline = Clock::now() + options_.timeouts.request});
+}
+
+bool CatalogLink::try_list(ListDone done) {
   return inbox_.push(
-      Job{std::move(name), std::move(done), Clock::now() + options_.timeouts.request});
+      Job{.done = std::move(done), .deadline = Clock::now() + options_.timeouts.request});
+}
+
+bool CatalogLink::try_status(std::chrono::milliseconds budget, StatusDone done) {
+  return inbox_.push(Job{.done = std::move(done), .deadline = Clock::now() + budget});
 }
 
 std::size_t CatalogLink::queued() const {
@@ -75,21 +123,38 @@ void CatalogLink::stop() {
   inbox_.close();
   if (thread_.joinable()) thread_.join();
   // The thread answered what it had; this is what a link never started still holds.
-  for (auto& job : inbox_.take_all()) finish(job, unavailable("front end shutting down"), 0);
+  for (auto& job : inbox_.take_all()) fail(job, kShuttingDown);
 }
 
-void CatalogLink::finish(Job& job, LookupResult result, std::uint64_t incarnation) {
-  try {
-    job.done(std::move(result), incarnation);
-  } catch (const std::exception& e) {
-    // The callback must answer its client itself; this only keeps a bug from killing the link.
-    spdlog::error("catalog link callback failed: {}", e.what());
-  }
+void CatalogLink::fail(Job& job, const std::string& message) {
+  guarded([&] {
+    std::visit(Overloaded{
+                   [&](LookupDone& d) {
+                     // Assigned, not designated: GCC 12 warns falsely (-Wmaybe-uninitialized)
+                     // about the skipped item's strings.
+                     LookupResult result;
+                     result.status = proto::Status::kUnavailable;
+                     result.message = message;
+                     d(std::move(result), 0);
+                   },
+                   [&](ListDone& d) {
+                     d(ListResult{.status = proto::Status::kUnavailable, .message = message});
+                   },
+                   [&](StatusDone& d) { d(false); },
+               },
+               job.done);
+  });
 }
 
 void CatalogLink::send_attempt(Job job, Clock::time_point now) {
   const std::uint64_t id = next_id_++;
-  const std::string request = proto::encode(proto::LookupRequest{job.name});
+  const std::string request =
+      std::visit(Overloaded{
+                     [&](LookupDone&) { return proto::encode(proto::LookupRequest{job.name}); },
+                     [&](ListDone&) { return proto::encode(proto::ListRequest{}); },
+                     [&](StatusDone&) { return proto::encode(proto::StatusRequest{}); },
+                 },
+                 job.done);
   try {
     // Never blocks the link. A refused send (queue to the catalog full) is just an attempt that
     // will time out and go again, like a lost one.
@@ -112,23 +177,18 @@ void CatalogLink::on_reply(std::uint64_t id, std::string_view body) {
   pending_.erase(it);
   deadlines_.erase({p.attempt_deadline, id});
 
-  LookupResult result;
-  std::uint64_t incarnation = 0;
-  auto env = proto::open_envelope(body);
-  if (env && env->type == proto::MessageType::kErrorReply) {
-    auto err = proto::decode_body<proto::ErrorReply>(*env);
-    result.status = proto::Status::kInternal;
-    result.message = "catalog rejected the request: " + (err ? err->message : "?");
-  } else if (auto rep = env ? proto::decode_body<proto::LookupReply>(*env)
-                            : proto::Decoded<proto::LookupReply>{{}, env.error}) {
-    result.status = rep->status;
-    result.item = std::move(rep->item);
-    incarnation = rep->incarnation;
-  } else {
-    result.status = proto::Status::kInternal;
-    result.message = "catalog: " + std::string(proto::to_string(rep.error));
-  }
-  finish(p.job, std::move(result), incarnation);
+  guarded([&] {
+    std::visit(Overloaded{
+                   [&](LookupDone& d) {
+                     std::uint64_t incarnation = 0;
+                     LookupResult result = lookup_result(body, incarnation);
+                     d(std::move(result), incarnation);
+                   },
+                   [&](ListDone& d) { d(list_result(body)); },
+                   [&](StatusDone& d) { d(common::decode_reply<proto::StatusReply>(body).ok()); },
+               },
+               p.job.done);
+  });
 }
 
 void CatalogLink::receive_replies(Clock::time_point& last_reply) {
@@ -155,10 +215,11 @@ void CatalogLink::expire(Clock::time_point now, Clock::time_point& last_reply) {
     Job job = std::move(it->second.job);
     pending_.erase(it);
     if (now >= job.deadline) {
-      finish(job,
-             unavailable("catalog unavailable (no reply within " +
-                         std::to_string(options_.timeouts.request.count()) + " ms)"),
-             0);
+      // The lookups' wording; a list says what the blocking call it replaced said.
+      fail(job, std::holds_alternative<ListDone>(job.done)
+                    ? std::string("catalog unavailable (timed out)")
+                    : "catalog unavailable (no reply within " +
+                          std::to_string(options_.timeouts.request.count()) + " ms)");
     } else {
       again.push_back(std::move(job));
     }
@@ -173,7 +234,10 @@ void CatalogLink::expire(Clock::time_point now, Clock::time_point& last_reply) {
     last_reply = now;
   }
   for (auto& job : again) {
-    if (metrics_ != nullptr) metrics_->count_retry();
+    // /health's status check is not a request of the API's: its resends are no retries.
+    if (metrics_ != nullptr && !std::holds_alternative<StatusDone>(job.done)) {
+      metrics_->count_retry();
+    }
     send_attempt(std::move(job), now);
   }
 }
@@ -218,9 +282,7 @@ void CatalogLink::run() {
   for (auto& [id, p] : pending_) left.push_back(std::move(p.job));
   pending_.clear();
   deadlines_.clear();
-  for (auto& job : left) {
-    finish(job, unavailable("front end shutting down"), 0);
-  }
+  for (auto& job : left) fail(job, kShuttingDown);
 }
 
 }  // namespace bazaar::frontend

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frontend/service_role.h"
+
 namespace bazaar::frontend {
 
 namespace {
@@ -24,7 +26,7 @@ std::optional<LeaderInfo> probed_leader(const ClusterProbe& probe) {
   std::optional<LeaderInfo> best;
   for (std::size_t i = 0; i < probe.replicas.size(); ++i) {
     const auto& r = probe.replicas[i];
-    if (!r || r->role != "leader") continue;
+    if (!r || role_of(r->role) != ServiceRole::kLeader) continue;
     if (!best || r->term > best->term) {
       best = LeaderInfo{.id = static_cast<std::uint32_t>(i + 1), .term = r->term};
     }

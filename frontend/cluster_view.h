@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "frontend/backend.h"
 #include "frontend/lookup_cache.h"
 #include "frontend/rate_window.h"
+#include "frontend/service_results.h"
 #include "proto_msgs/messages.h"
 
 namespace bazaar::frontend {

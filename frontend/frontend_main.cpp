@@ -1,5 +1,5 @@
-// bazaar-frontend: the HTTP front end. Serves the REST API (DESIGN.md section 3) and bridges it
-// to the catalog and the order replicas over ZeroMQ.
+// bazaar-frontend: the HTTP front end. Serves the REST API (DESIGN.md section 3) over the links
+// to the catalog and the order replicas (ZeroMQ).
 #include <spdlog/spdlog.h>
 
 #include <boost/algorithm/string/trim.hpp>
@@ -14,7 +14,6 @@
 #include "common/zmq_util.h"
 #include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
-#include "frontend/bridge_pool.h"
 #include "frontend/bus_subscriber.h"
 #include "frontend/cache_coherence.h"
 #include "frontend/catalog_link.h"
@@ -26,7 +25,7 @@
 #include "frontend/metrics.h"
 #include "frontend/order_link.h"
 #include "frontend/request_parsing.h"
-#include "frontend/service_backend.h"
+#include "frontend/service_links.h"
 #include "frontend/static_assets.h"
 #include "frontend/web_handler.h"
 
@@ -116,9 +115,11 @@ int run(const po::variables_map& vm) {
   timeouts.request = ms("request-timeout");
   timeouts.attempt = std::min(ms("attempt-timeout"), timeouts.request);
 
-  BackendEndpoints endpoints;
-  endpoints.catalog = vm["catalog"].as<std::string>();
-  endpoints.orders = split_endpoints(vm["orders"].as<std::string>());
+  struct {
+    std::string catalog;              // catalog ROUTER endpoint
+    std::vector<std::string> orders;  // order replica endpoints, replica id k at index k-1
+  } endpoints{.catalog = vm["catalog"].as<std::string>(),
+              .orders = split_endpoints(vm["orders"].as<std::string>())};
   const std::string bus = vm["bus"].as<std::string>();
   if (endpoints.orders.size() > 64) throw common::StartupError("--orders: at most 64 replicas");
   const std::size_t cache_size =
@@ -130,14 +131,12 @@ int run(const po::variables_map& vm) {
   }
 
   // Descriptors besides HTTP connections: a ZeroMQ socket costs two (its mailbox and its
-  // connection), one per service on every bridge thread and on the links, plus the bus; an I/O
+  // connection), one per service on the links and on the cluster monitor, plus the bus; an I/O
   // thread two (epoll, eventfd); the sessions that answer 503 or are being evicted over the
-  // table; and a margin for
-  // logs, start-up probes and ZeroMQ's own threads.
-  const std::uint64_t services = 1 + endpoints.orders.size();
-  const auto workers = static_cast<std::uint64_t>(vm["workers"].as<std::int64_t>());
+  // table; and a margin for logs, start-up probes and ZeroMQ's own threads.
+  const std::uint64_t service_count = 1 + endpoints.orders.size();
   const std::uint64_t reserve =
-      64 + 2 * services * (workers + 1) + 2 + 2 * http.threads + kRejectSessions + kEvictingSlack;
+      64 + 2 * service_count * 2 + 2 + 2 * http.threads + kRejectSessions + kEvictingSlack;
   fit_connections_to_fds(vm, reserve, http.max_connections);
 
   zmq::context_t ctx(1);
@@ -169,28 +168,25 @@ int run(const po::variables_map& vm) {
       .queue_limit = static_cast<std::size_t>(vm["event-queue"].as<std::int64_t>())});
   BusSubscriber subscriber(ctx, bus, tracker, cache.enabled() ? &coherence : nullptr, &hub);
 
-  BridgePool bridge(static_cast<std::size_t>(vm["workers"].as<std::int64_t>()),
-                    static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
-                    [&]() -> std::unique_ptr<Backend> {
-                      return std::make_unique<ServiceBackend>(ctx, endpoints, tracker, timeouts,
-                                                              cache_or_null, &metrics);
-                    });
-  // Item lookups skip the bridge: one thread keeps many of them in flight on one socket.
-  CatalogLinkOptions link_options;
-  link_options.endpoint = endpoints.catalog;
-  link_options.timeouts = timeouts;
-  link_options.queue_limit = static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>());
-  link_options.max_in_flight = static_cast<std::size_t>(vm["max-in-flight"].as<std::int64_t>());
-  CatalogLink link(ctx, link_options, &metrics);
-  // Orders skip the bridge too: one thread keeps many in flight, one DEALER per replica, with
-  // OrderClient's retry policy. The bridge keeps GET /orders/N, lists and /health.
-  OrderLinkOptions order_options;
-  order_options.endpoints = endpoints.orders;
-  order_options.timeouts = timeouts;
-  order_options.queue_limit = link_options.queue_limit;
-  order_options.max_in_flight =
-      static_cast<std::size_t>(vm["max-orders-in-flight"].as<std::int64_t>());
-  OrderLink order_link(ctx, order_options, tracker, &metrics);
+  // One thread keeps many lookups, lists and /health checks in flight on one socket.
+  CatalogLink catalog_link(
+      ctx,
+      CatalogLinkOptions{
+          .endpoint = endpoints.catalog,
+          .timeouts = timeouts,
+          .queue_limit = static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
+          .max_in_flight = static_cast<std::size_t>(vm["max-in-flight"].as<std::int64_t>())},
+      &metrics);
+  // One thread keeps many orders, order reads and leader probes in flight, one DEALER per replica.
+  OrderLink order_link(
+      ctx,
+      OrderLinkOptions{
+          .endpoints = endpoints.orders,
+          .timeouts = timeouts,
+          .queue_limit = static_cast<std::size_t>(vm["queue-limit"].as<std::int64_t>()),
+          .max_in_flight = static_cast<std::size_t>(vm["max-orders-in-flight"].as<std::int64_t>())},
+      tracker, &metrics);
+  ServiceLinks services(catalog_link, order_link, tracker, cache_or_null, timeouts.request);
 
   const HttpServer* server_for_metrics = nullptr;  // set before the server starts serving
   const WebHandler* web_for_metrics = nullptr;     // likewise
@@ -209,13 +205,12 @@ int run(const po::variables_map& vm) {
       snap.refused_per_client = c.rejected_per_client;
       snap.refused_no_descriptors = c.shed_no_descriptors;
     }
-    snap.bridge_queued = bridge.queued();
-    snap.lookups_queued = link.queued();
+    snap.lookups_queued = catalog_link.queued();
     snap.orders_queued = order_link.queued();
     return metrics.render(snap) + hub.render_metrics() +
            (web_for_metrics != nullptr ? web_for_metrics->render_metrics() : std::string());
   });
-  ApiDispatcher dispatcher(api, bridge, cache_or_null, &metrics, &link, &order_link);
+  ApiDispatcher dispatcher(api, services, cache_or_null, &metrics);
 
   // The storefront and the cluster page, in front of the API (docs/ARCHITECTURE.md, "The pages").
   const StaticAssets assets(embedded_files(), edition);
@@ -246,7 +241,7 @@ int run(const po::variables_map& vm) {
 
   subscriber.start();
   monitor.start();
-  link.start();
+  catalog_link.start();
   order_link.start();
   server.start();
   spdlog::info("listening on http://{}:{} (catalog {}, {} order replica(s), bus {})", http.address,
@@ -258,9 +253,8 @@ int run(const po::variables_map& vm) {
   hub.stop();  // ends the event streams, which would otherwise hold their connections open
   // In-flight requests end within their own deadline; allow that plus writing the reply.
   server.shutdown(timeouts.request + std::chrono::milliseconds(1000));
-  link.stop();
+  catalog_link.stop();
   order_link.stop();
-  bridge.stop();
   subscriber.stop();
   monitor.stop();
   spdlog::info("stopped");
@@ -283,16 +277,15 @@ int main(int argc, char** argv) {
   add("bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5551"),
       "broker XPUB endpoint (leader announcements, heartbeats)");
   add("threads", po::value<std::int64_t>()->default_value(hw), "HTTP I/O threads");
-  add("workers", po::value<std::int64_t>()->default_value(64),
-      "bridge threads (each with its own ZeroMQ sockets)");
   add("queue-limit", po::value<std::int64_t>()->default_value(4096),
-      "requests waiting for a bridge thread, lookups and orders waiting to be sent (each its own "
-      "queue); beyond it 503");
+      "catalog requests and order requests waiting to be sent (each link its own queue); beyond "
+      "it 503");
   add("max-in-flight", po::value<std::int64_t>()->default_value(1024),
-      "lookups outstanding at the catalog at once; more wait in the queue");
+      "catalog requests (lookups, lists, status checks) outstanding at once; more wait in the "
+      "queue");
   add("max-orders-in-flight", po::value<std::int64_t>()->default_value(1024),
-      "orders being placed at once (sent, backing off or waiting for a leader); more wait in "
-      "the queue");
+      "order requests in flight at once (orders being placed, order reads, leader probes for "
+      "/health: sent, backing off or waiting for a leader); more wait in the queue");
   add("request-timeout", po::value<std::int64_t>()->default_value(3000),
       "deadline of one request, retries and fail-over included (ms); then 503");
   add("attempt-timeout", po::value<std::int64_t>()->default_value(500),
@@ -330,7 +323,6 @@ int main(int argc, char** argv) {
   const Limits limits[] = {
       {"port", 0, 65535},
       {"threads", 1, 1024},
-      {"workers", 1, 1024},
       {"queue-limit", 1, 1 << 20},
       {"max-in-flight", 1, 1 << 20},
       {"max-orders-in-flight", 1, 1 << 20},

@@ -45,7 +45,7 @@ int open_spare_fd() {
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler& handler)
+HttpServer::HttpServer(HttpServerOptions options, HttpRequestHandler& handler)
     : shared_(std::make_unique<SessionShared>(std::move(options), handler)),
       iocs_(make_iocs(shared_->options.threads)),
       acceptor_(*iocs_[0]),

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "frontend/http_request_handler.h"
 #include "frontend/http_session.h"
-#include "frontend/request_handler.h"
 
 namespace bazaar::frontend {
 
@@ -36,7 +36,7 @@ class HttpServer {
  public:
   /// Binds and listens. Throws common::StartupError naming the address when it cannot (port
   /// busy, bad address). `handler` must outlive the server.
-  HttpServer(HttpServerOptions options, RequestHandler& handler);
+  HttpServer(HttpServerOptions options, HttpRequestHandler& handler);
   ~HttpServer();
 
   HttpServer(const HttpServer&) = delete;
@@ -91,7 +91,7 @@ class HttpServer {
   std::chrono::steady_clock::time_point last_accept_log_{};
   std::atomic<std::uint64_t> shed_{0};
   unsigned short port_ = 0;
-  // Keeps the I/O threads running while a request waits on the bridge with no socket operation
+  // Keeps the I/O threads running while a request waits on a link with no socket operation
   // pending (after shutdown closed the acceptor, nothing else would); dropped once drained.
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;

@@ -301,15 +301,17 @@ void HttpSession::on_request(beast::error_code ec, std::size_t) {
 void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     shared_.handler.on_rejected(413);
-    send(error_reply(413, "request body over 64 KiB"), true);
+    send(error_reply(413, over_limit("body", shared_.options.body_limit)), true);
   } else if (ec == http::error::header_limit ||
              (ec == http::error::buffer_overflow && !parser_->is_header_done())) {
     shared_.handler.on_rejected(431);
-    send(error_reply(431, "request head over 8 KiB"), true);
+    send(error_reply(431, over_limit("head", shared_.options.header_limit)), true);
   } else if (ec == http::error::buffer_overflow) {
     // A chunk-size line, extension or trailer longer than any body may be.
     shared_.handler.on_rejected(413);
-    send(error_reply(413, "request body over 64 KiB (chunk framing counted)"), true);
+    send(error_reply(413,
+                     over_limit("body", shared_.options.body_limit) + " (chunk framing counted)"),
+         true);
   } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
              !is_parse_error(ec)) {
     // The client went away, shutdown cancelled the read, or the read deadline passed: on a
@@ -336,7 +338,7 @@ void HttpSession::handle_request() {
   }
   api.body = std::move(req.body());
 
-  // The reply may come from a bridge or link thread: hop back onto this connection's thread.
+  // The reply may come from a link thread: hop back onto this connection's thread.
   // Called on it (an immediate reply, a cache hit), dispatch runs send() at once instead of
   // queueing it: one trip through the scheduler less on the hottest path.
   auto done = [self = shared_from_this(), ex = stream_.get_executor()](ApiResponse reply) {

@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "frontend/api_types.h"
-#include "frontend/request_handler.h"
+#include "frontend/http_request_handler.h"
 
 namespace bazaar::frontend {
 
@@ -48,8 +48,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30000};
   /// Writing one reply to a client that does not read.
   std::chrono::milliseconds write_timeout{10000};
-  std::size_t body_limit = 64 * 1024;   // larger bodies get 413
-  std::size_t header_limit = 8 * 1024;  // larger request heads get 431
+  std::size_t body_limit = kMaxBodyBytes;    // larger bodies get 413
+  std::size_t header_limit = kMaxHeadBytes;  // larger request heads get 431
 };
 
 /// Bytes a chunked body may spend on framing (chunk-size lines, extensions, trailers) on top of
@@ -85,10 +85,11 @@ FramingVerdict check_framing(const boost::beast::http::request_header<>& req);
 /// What every session of one server shares. Owned by the HttpServer, which outlives its
 /// sessions.
 struct SessionShared {
-  SessionShared(HttpServerOptions opts, RequestHandler& h) : options(std::move(opts)), handler(h) {}
+  SessionShared(HttpServerOptions opts, HttpRequestHandler& h)
+      : options(std::move(opts)), handler(h) {}
 
   const HttpServerOptions options;
-  RequestHandler& handler;
+  HttpRequestHandler& handler;
   std::atomic<bool> stopping{false};      // set once at shutdown: finish the current reply, close
   std::atomic<std::size_t> active{0};     // live sessions
   std::atomic<std::size_t> rejecting{0};  // sessions that only answer 503 and close
@@ -103,7 +104,7 @@ struct SessionShared {
 };
 
 /// Reads one request at a time (so pipelined requests are answered in order), hands it to the
-/// RequestHandler, writes the reply, and repeats while keep-alive holds. All of its handlers
+/// HttpRequestHandler, writes the reply, and repeats while keep-alive holds. All of its handlers
 /// run on the thread of the connection's io_context. Bad input gets a JSON error and the connection
 /// is closed: garbage 400, an over-long head 431, an over-large body 413. A request not finished
 /// within read_timeout, and an idle keep-alive connection after idle_timeout, are closed.

@@ -1,5 +1,5 @@
-// What the front end believes about the order leader and the bus, shared by every bridge
-// thread and fed by the bus subscriber and by the answers replicas give.
+// What the front end believes about the order leader and the bus, shared by the order link, the
+// bus subscriber and /health, and fed by announcements and by the answers replicas give.
 #pragma once
 
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "frontend/backend.h"
+#include "frontend/service_results.h"
 
 namespace bazaar::frontend {
 

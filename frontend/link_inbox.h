@@ -40,7 +40,7 @@ class LinkInbox {
   LinkInbox& operator=(const LinkInbox&) = delete;
 
   /// Queues `job`; false (and `job` is dropped) when `limit` jobs wait or the inbox is closed.
-  bool push(Job job) {
+  [[nodiscard]] bool push(Job job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || queue_.size() >= limit_) return false;

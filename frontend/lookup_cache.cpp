@@ -180,7 +180,7 @@ FillOutcome LookupCache::fill(const proto::Item& item, FillTicket ticket, std::u
   }
   const auto it = s.index.find(item.name);
   if (it != s.index.end()) {
-    // Never step back: another bridge thread may have stored a newer reply first.
+    // Never step back: another thread may have stored a newer reply first.
     if (item.version < it->second->item.version) {
       ++s.fills_refused;
       return FillOutcome::kStale;

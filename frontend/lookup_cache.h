@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "frontend/backend.h"
+#include "frontend/service_results.h"
 #include "proto_msgs/messages.h"
 
 namespace bazaar::frontend {
@@ -72,8 +72,8 @@ struct CacheStats {
 ///
 /// Thread-safe. Entries are spread over shards by name hash, each with its own mutex held only
 /// for the map and list operations (no I/O, no allocation-heavy work), so HTTP I/O threads and
-/// bridge threads rarely wait on each other. With several shards the LRU order is per shard
-/// (each holds capacity/shards entries); small caches use one shard and are exactly LRU.
+/// the catalog link's thread rarely wait on each other. With several shards the LRU order is per
+/// shard (each holds capacity/shards entries); small caches use one shard and are exactly LRU.
 class LookupCache {
  public:
   /// `capacity` entries; 0 turns the cache off (every call is then a cheap no-op/miss).
@@ -94,8 +94,7 @@ class LookupCache {
 
   /// The cached item, marking it most recently used; counts a hit or a miss.
   std::optional<proto::Item> get(const std::string& name);
-  /// Like get() but counts nothing on a miss: for a first look whose miss is then handled (and
-  /// counted) by get() on the path that asks the catalog.
+  /// Like get() but counts nothing on a miss: a look that is not a lookup (tests, tools).
   std::optional<proto::Item> get_if_cached(const std::string& name);
 
   /// Take one before sending the lookup whose reply will be passed to fill().

@@ -220,13 +220,13 @@ std::string Metrics::render(const MetricsSnapshot& extra) const {
          extra.refused_per_client);
   sample(out, "bazaar_http_connections_refused_total", "reason=\"no_descriptors\"",
          extra.refused_no_descriptors);
-  single(out, "bazaar_bridge_queued", "gauge", "Requests waiting for a bridge thread.",
-         extra.bridge_queued);
   single(out, "bazaar_lookups_queued", "gauge",
-         "Lookups waiting to be sent to the catalog (beyond --max-in-flight).",
+         "Requests (lookups, lists, status checks) waiting to be sent to the catalog (beyond "
+         "--max-in-flight).",
          extra.lookups_queued);
   single(out, "bazaar_orders_queued", "gauge",
-         "Orders waiting to be taken up by the order link (beyond --max-orders-in-flight).",
+         "Requests (orders, order reads, leader probes) waiting to be taken up by the order link "
+         "(beyond --max-orders-in-flight).",
          extra.orders_queued);
   return out;
 }

@@ -39,9 +39,8 @@ struct MetricsSnapshot {
   std::uint64_t refused_table_full = 0;
   std::uint64_t refused_per_client = 0;
   std::uint64_t refused_no_descriptors = 0;
-  std::uint64_t bridge_queued = 0;   // jobs waiting for a bridge thread
-  std::uint64_t lookups_queued = 0;  // lookups waiting for the catalog link
-  std::uint64_t orders_queued = 0;   // orders waiting for the order link
+  std::uint64_t lookups_queued = 0;  // requests waiting for the catalog link
+  std::uint64_t orders_queued = 0;   // requests waiting for the order link
 };
 
 /// Thread-safe and lock-free: counters are relaxed atomics spread over a few cache-line-aligned

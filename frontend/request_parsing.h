@@ -19,9 +19,6 @@ inline constexpr std::size_t kMaxJsonDepth = 16;
 /// followed by two hex digits.
 std::optional<std::string> percent_decode(std::string_view in);
 
-/// Escapes every byte except the unreserved set (A-Z a-z 0-9 - . _ ~) as %XX.
-std::string percent_encode(std::string_view in);
-
 /// Item names are 1..proto::kMaxNameBytes bytes without control characters (0x00-0x1f, 0x7f):
 /// no catalog can hold such a name (catalog::valid_item_name), so it never goes further.
 bool valid_item_name(std::string_view name);

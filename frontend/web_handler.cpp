@@ -48,7 +48,7 @@ const char* to_string(WebRoute route) {
   return "?";
 }
 
-WebHandler::WebHandler(RequestHandler& next, const StaticAssets& assets, EventHub* hub,
+WebHandler::WebHandler(HttpRequestHandler& next, const StaticAssets& assets, EventHub* hub,
                        ClusterSource cluster, RateWindow* orders, EventStreamOptions stream)
     : next_(next),
       assets_(assets),

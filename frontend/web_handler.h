@@ -11,8 +11,8 @@
 #include "frontend/cluster_view.h"
 #include "frontend/event_hub.h"
 #include "frontend/event_stream_writer.h"
+#include "frontend/http_request_handler.h"
 #include "frontend/rate_window.h"
-#include "frontend/request_handler.h"
 #include "frontend/static_assets.h"
 
 namespace bazaar::frontend {
@@ -33,15 +33,15 @@ enum class WebRoute : std::uint8_t {
 
 const char* to_string(WebRoute route);
 
-/// A RequestHandler in front of another (the API dispatcher): answers the web routes itself on
+/// A HttpRequestHandler in front of another (the API dispatcher): answers the web routes itself on
 /// the I/O thread (nothing of theirs waits on a service) and passes every other request on
 /// untouched. It also times POST /orders for the cluster page's chart. Thread-safe.
-class WebHandler : public RequestHandler {
+class WebHandler : public HttpRequestHandler {
  public:
   /// Everything must outlive the handler; `hub`, `orders` may be null (no /events: 404; no
   /// chart), `cluster` may be empty (/cluster.json: 404).
-  WebHandler(RequestHandler& next, const StaticAssets& assets, EventHub* hub, ClusterSource cluster,
-             RateWindow* orders, EventStreamOptions stream);
+  WebHandler(HttpRequestHandler& next, const StaticAssets& assets, EventHub* hub,
+             ClusterSource cluster, RateWindow* orders, EventStreamOptions stream);
 
   void handle(ApiRequest request, ReplyCallback done) override;
   void on_rejected(unsigned status) override { next_.on_rejected(status); }
@@ -57,7 +57,7 @@ class WebHandler : public RequestHandler {
   std::string render_metrics() const;
 
  private:
-  RequestHandler& next_;
+  HttpRequestHandler& next_;
   const StaticAssets& assets_;
   EventHub* const hub_;
   const ClusterSource cluster_;

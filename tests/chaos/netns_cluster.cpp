@@ -13,10 +13,10 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "client/http_client.h"
 #include "common/cli.h"
 #include "common/rpc_client.h"
 #include "common/socket_policy.h"
-#include "frontend/http_client.h"
 
 namespace bazaar::chaos {
 
@@ -179,7 +179,7 @@ bool NetnsCluster::wait_healthy(const std::string& name, std::chrono::millisecon
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running(name)) return false;
     if (name.rfind("frontend-", 0) == 0) {
-      frontend::HttpClient http(url(std::stoi(name.substr(9))), 1000ms);
+      client::HttpClient http(url(std::stoi(name.substr(9))), 1000ms);
       const auto res = http.get("/health");
       if (res.ok() && res.reply.status == 200 &&
           res.reply.body.find("\"catalog\":true") != std::string::npos &&

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 #include "tests/chaos/netns_cluster.h"
 
 namespace bazaar::chaos {
@@ -121,15 +121,15 @@ class NetnsScenario : public ::testing::Test {
     return 0;
   }
 
-  frontend::HttpClient& http() {
+  client::HttpClient& http() {
     // Longer than the front end's order deadline (3 s), so every attempt gets its answer.
-    if (!http_) http_ = std::make_unique<frontend::HttpClient>(net_->url(1), 5s);
+    if (!http_) http_ = std::make_unique<client::HttpClient>(net_->url(1), 5s);
     return *http_;
   }
 
   std::string dir_;
   std::unique_ptr<NetnsCluster> net_;
-  std::unique_ptr<frontend::HttpClient> http_;
+  std::unique_ptr<client::HttpClient> http_;
 };
 
 // Issue 13, item 5: the leader cut off from the catalog while both followers reach it. Before,

@@ -5,7 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 
 namespace bazaar::chaos {
 
@@ -100,9 +100,9 @@ void OrderClients::note_attempt(milliseconds took, int failure_class) {
 void OrderClients::run(int client) {
   // Each client its own generator, so what it orders depends on the seed and its index only.
   std::mt19937_64 rng(options_.seed * 1000003ULL + static_cast<std::uint64_t>(client));
-  std::vector<std::unique_ptr<frontend::HttpClient>> http;
+  std::vector<std::unique_ptr<client::HttpClient>> http;
   for (const auto& url : options_.urls) {
-    http.push_back(std::make_unique<frontend::HttpClient>(url, options_.attempt_timeout));
+    http.push_back(std::make_unique<client::HttpClient>(url, options_.attempt_timeout));
   }
   std::size_t f = static_cast<std::size_t>(client) % http.size();
   std::int64_t owned_quantity = 0;
@@ -144,15 +144,15 @@ void OrderClients::run(int client) {
       }
       ++r.attempts;
       const auto t0 = Clock::now();
-      const frontend::HttpResult res =
+      const client::HttpResult res =
           http[f]->post_json("/orders", body, {{"Idempotency-Key", r.key}});
       const auto took = duration_cast<milliseconds>(Clock::now() - t0);
       int failure = kNoFailure;
       bool final = true;
       if (!res.ok()) {
         failure =
-            res.error == frontend::HttpClientError::kTimeout ? kFailedTimeout : kFailedConnection;
-        r.last_error = std::string(frontend::to_string(res.error)) + ": " + res.message;
+            res.error == client::HttpClientError::kTimeout ? kFailedTimeout : kFailedConnection;
+        r.last_error = std::string(client::to_string(res.error)) + ": " + res.message;
         // A connection that timed out may still deliver the old reply: never reuse it.
         http[f]->close();
         final = false;
@@ -251,9 +251,9 @@ std::vector<std::string> OrderClients::reread_failures() const {
 
 void OrderClients::run_reader(int reader) {
   std::mt19937_64 rng(options_.seed * 7919ULL + static_cast<std::uint64_t>(reader));
-  std::vector<std::unique_ptr<frontend::HttpClient>> http;
+  std::vector<std::unique_ptr<client::HttpClient>> http;
   for (const auto& url : options_.urls) {
-    http.push_back(std::make_unique<frontend::HttpClient>(url, 2000ms));
+    http.push_back(std::make_unique<client::HttpClient>(url, 2000ms));
   }
   while (!stop_readers_) {
     KeyRecord o;
@@ -298,7 +298,7 @@ void OrderClients::run_reader(int reader) {
   }
 }
 
-void OrderClients::read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend::HttpClient>>& http,
+void OrderClients::read_back(KeyRecord& r, std::vector<std::unique_ptr<client::HttpClient>>& http,
                              std::size_t f, std::mt19937_64& rng) {
   const auto until = Clock::now() + options_.readback_budget;
   const std::string target = "/orders/" + std::to_string(r.number);
@@ -329,7 +329,7 @@ void OrderClients::read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend:
       break;
     }
     r.readback_detail = res.ok() ? std::to_string(res.reply.status) + " " + excerpt(res.reply.body)
-                                 : std::string(frontend::to_string(res.error)) + ": " + res.message;
+                                 : std::string(client::to_string(res.error)) + ": " + res.message;
     if (!res.ok()) http[f]->close();
     // Unavailable (a partition, a pause): the same front end twice, then the others too.
     if (tries % 2 == 1) f = (f + 1) % http.size();
@@ -343,9 +343,9 @@ void OrderClients::read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend:
 
 void OrderClients::run_oneshot(int client) {
   std::mt19937_64 rng(options_.seed * 1000003ULL + static_cast<std::uint64_t>(client));
-  std::vector<std::unique_ptr<frontend::HttpClient>> http;
+  std::vector<std::unique_ptr<client::HttpClient>> http;
   for (const auto& url : options_.urls) {
-    http.push_back(std::make_unique<frontend::HttpClient>(url, options_.attempt_timeout));
+    http.push_back(std::make_unique<client::HttpClient>(url, options_.attempt_timeout));
   }
   std::size_t f = static_cast<std::size_t>(client) % http.size();
   // The items no keyed client owns (all of them without ownership).
@@ -364,13 +364,12 @@ void OrderClients::run_oneshot(int client) {
                         : "buy"}}.dump();
     r.attempts = 1;
     const auto t0 = Clock::now();
-    const frontend::HttpResult res = http[f]->post_json("/orders", body, {});
+    const client::HttpResult res = http[f]->post_json("/orders", body, {});
     const auto took = duration_cast<milliseconds>(Clock::now() - t0);
     int failure = kNoFailure;
     if (!res.ok()) {
-      failure =
-          res.error == frontend::HttpClientError::kTimeout ? kFailedTimeout : kFailedConnection;
-      r.last_error = std::string(frontend::to_string(res.error)) + ": " + res.message;
+      failure = res.error == client::HttpClientError::kTimeout ? kFailedTimeout : kFailedConnection;
+      r.last_error = std::string(client::to_string(res.error)) + ": " + res.message;
       http[f]->close();
     } else if (res.reply.status == 200) {
       const auto j = nlohmann::json::parse(res.reply.body, nullptr, false);

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 class HttpClient;
 }
 
@@ -144,7 +144,7 @@ class OrderClients {
   /// Remembers an acknowledged order for the readers (a bounded ring of the latest).
   void remember_ack(const KeyRecord& r);
   /// Reads order `r.number` back through `http[f]` (then the others), filling r.readback.
-  void read_back(KeyRecord& r, std::vector<std::unique_ptr<frontend::HttpClient>>& http,
+  void read_back(KeyRecord& r, std::vector<std::unique_ptr<client::HttpClient>>& http,
                  std::size_t f, std::mt19937_64& rng);
   void note_attempt(std::chrono::milliseconds took, int failure_class);
 

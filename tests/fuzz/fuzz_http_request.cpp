@@ -1,7 +1,7 @@
 // libFuzzer target: the front end's request path from raw bytes. The bytes are what a client
 // sends on one connection: the first-bytes sniff, Beast's parser with the server's limits, then
-// ApiHandler::route() and execute() against a fake backend whose answers the first input byte
-// picks. Beyond "no crash", it checks that every reply keeps the DESIGN.md section 3 shape.
+// ApiHandler::route() and the dispatcher against fake services whose answers the first input
+// byte picks. Beyond "no crash", it checks that every reply keeps the DESIGN.md section 3 shape.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -11,10 +11,11 @@
 #include <string>
 #include <string_view>
 
+#include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
 #include "frontend/http_session.h"
 #include "frontend/request_parsing.h"
-#include "tests/unit/frontend_fake_backend.h"
+#include "tests/unit/frontend_fake_services.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -25,7 +26,7 @@ using bazaar::frontend::ApiResponse;
 namespace {
 
 // The same limits HttpSession gives its parser (http_server.h defaults).
-constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+constexpr auto kHeaderLimit = static_cast<std::uint32_t>(bazaar::frontend::kMaxHeadBytes);
 constexpr std::size_t kMaxRequestsPerInput = 4;  // pipelined requests read from one input
 
 [[noreturn]] void fail(const char* why, const ApiResponse& r) {
@@ -60,8 +61,8 @@ void check_reply(const ApiResponse& r) {
   if (r.status == 503 && !has_header(r, "Retry-After")) fail("503 without Retry-After", r);
 }
 
-// The backend's answers, chosen by one input byte: every status a service may return.
-void script_backend(bazaar::frontend::testing::FakeBackend& b, std::uint8_t pick) {
+// The services' answers, chosen by one input byte: every status a service may return.
+void script_services(bazaar::frontend::testing::FakeServices& b, std::uint8_t pick) {
   using bazaar::proto::Status;
   const auto status = static_cast<Status>(pick % (bazaar::proto::kMaxStatus + 1));
   b.lookup_result.status = status;
@@ -86,8 +87,8 @@ ApiRequest to_api(http::request<http::string_body>& req) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  bazaar::frontend::testing::FakeBackend backend;
-  script_backend(backend, data[0]);
+  bazaar::frontend::testing::FakeServices services;
+  script_services(services, data[0]);
   ++data;
   --size;
 
@@ -98,6 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   int ids = 0;
   const ApiHandler api([&ids] { return "fuzz-" + std::to_string(++ids); },
                        [] { return std::string("# metrics\n"); });
+  bazaar::frontend::ApiDispatcher dispatcher(api, services);
   for (std::size_t n = 0; n < kMaxRequestsPerInput && !input.empty(); ++n) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
@@ -125,7 +127,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     input.remove_prefix(used);
     ApiRequest request = to_api(parser.get());
-    const ApiResponse reply = api.handle(request, backend);
+    ApiResponse reply;
+    bool answered = false;
+    dispatcher.handle(std::move(request), [&](ApiResponse r) {
+      reply = std::move(r);
+      answered = true;
+    });
+    if (!answered) abort();  // the fake services answer at once
     check_reply(reply);
     // The reply must also be writable as an HTTP response.
     http::response<http::string_body> res;

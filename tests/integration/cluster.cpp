@@ -223,9 +223,7 @@ std::vector<std::string> Cluster::command_for(const std::string& name) const {
                              "--bus",
                              endpoint_at(1),
                              "--threads",
-                             "2",
-                             "--workers",
-                             "8"};
+                             "2"};
   c.insert(c.end(), options_.frontend_args.begin(), options_.frontend_args.end());
   c.insert(c.begin(), options_.frontend_prefix.begin(), options_.frontend_prefix.end());
   return c;

@@ -9,7 +9,7 @@
 
 #include "cluster.h"
 #include "common/rpc_client.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 #include "order_load.h"
 
 namespace bazaar::testing {
@@ -25,7 +25,7 @@ json order_body(const std::string& name, int quantity, const std::string& type) 
 TEST(Crash, LeaderDyingAfterTheCatalogAppliedATradeLeavesNoOrphan) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
   auto first = http.request("POST", "/orders", order_body("FishCo", 1, "buy").dump());
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first.reply.status, 200u) << first.reply.body;
@@ -94,7 +94,7 @@ TEST(Crash, CatalogRestartUnderLoadDelaysOrdersAndAppliesEachOnce) {
 TEST(Crash, BrokerRestartUnderLoadReconnectsEveryoneAndLosesNothing) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
   const auto health = [&http] {
     auto r = http.request("GET", "/health", "");
     return r.ok() && r.reply.status == 200 ? json::parse(r.reply.body)["data"] : json::object();

@@ -8,11 +8,11 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "client/http_client.h"
 #include "cluster.h"
 #include "common/curve_keys.h"
 #include "common/rpc_client.h"
 #include "common/socket_policy.h"
-#include "frontend/http_client.h"
 #include "proto_msgs/codec.h"
 
 namespace bazaar::testing {
@@ -72,13 +72,14 @@ TEST_F(CurveTest, KeyedClusterServesAndStrangersGetNoAnswerAndChangeNothing) {
   cluster.start_all();
 
   // Every hop works with the keys: frontend -> order leader -> catalog, and the bus.
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(cluster.http_port()), 5000ms);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(cluster.http_port()), 5000ms);
   auto buy = http.request("POST", "/orders", R"({"name":"Tux","quantity":2})", {});
   ASSERT_TRUE(buy.ok()) << buy.message;
   ASSERT_EQ(buy.reply.status, 200u) << buy.reply.body;
 
-  const std::string trade =
-      proto::encode(proto::TradeRequest{"stranger-1", "Tux", proto::Side::kBuy, 50});
+  proto::TradeBatchRequest stranger_batch;
+  stranger_batch.trades = {proto::TradeRequest{"stranger-1", "Tux", proto::Side::kBuy, 50}};
+  const std::string trade = proto::encode(stranger_batch);
   const std::string order =
       proto::encode(proto::PlaceOrderRequest{"stranger-2", "Tux", proto::Side::kBuy, 50});
   const std::string status = proto::encode(proto::StatusRequest{});

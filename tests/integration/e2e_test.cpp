@@ -8,7 +8,7 @@
 
 #include "cluster.h"
 #include "common/rpc_client.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 
 namespace bazaar::testing {
 namespace {
@@ -27,7 +27,7 @@ class Http {
  public:
   explicit Http(int port) : client_("http://127.0.0.1:" + std::to_string(port), 5000ms) {}
   Reply call(const std::string& method, const std::string& target, const std::string& body = "",
-             const frontend::HeaderList& headers = {}) {
+             const client::HeaderList& headers = {}) {
     auto r = client_.request(method, target, body, headers);
     Reply out;
     if (!r.ok()) {
@@ -44,7 +44,7 @@ class Http {
   Reply order(const std::string& name, int quantity, const std::string& type = "buy",
               const std::string& key = "") {
     json b{{"name", name}, {"quantity", quantity}, {"type", type}};
-    frontend::HeaderList h;
+    client::HeaderList h;
     if (!key.empty()) h.emplace_back("Idempotency-Key", key);
     return call("POST", "/orders", b.dump(), h);
   }
@@ -55,7 +55,7 @@ class Http {
   }
 
  private:
-  frontend::HttpClient client_;
+  client::HttpClient client_;
 };
 
 TEST(EndToEnd, LookupServesBothEditionsRoutes) {

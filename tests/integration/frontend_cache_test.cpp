@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "cluster.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 
 namespace bazaar::testing {
 namespace {
@@ -26,7 +26,7 @@ class Frontend {
  public:
   explicit Frontend(int port) : client_("http://127.0.0.1:" + std::to_string(port), 5000ms) {}
 
-  frontend::HttpResult call(const std::string& method, const std::string& target,
+  client::HttpResult call(const std::string& method, const std::string& target,
                             const std::string& body = "") {
     auto r = client_.request(method, target, body);
     EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.message;
@@ -54,7 +54,7 @@ class Frontend {
   json health() { return json::parse(call("GET", "/health").reply.body)["data"]; }
 
  private:
-  frontend::HttpClient client_;
+  client::HttpClient client_;
 };
 
 // The cache only serves once the front end has heard the bus; wait for that (health "bus").

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "cluster.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 #include "order_load.h"
 
 namespace bazaar::testing {
@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 TEST(NetworkFaults, CatalogPausedPastTheOrderDeadlineLeavesNoStockWithoutAnOrder) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
   const std::string body = json{{"name", "FishCo"}, {"quantity", 3}, {"type", "buy"}}.dump();
   auto first = http.request("POST", "/orders", body);
   ASSERT_TRUE(first.ok()) << first.message;

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 
 namespace bazaar::testing {
 
@@ -48,7 +48,7 @@ void OrderLoad::print_figures(const char* what) const {
 }
 
 void OrderLoad::run(int port, int c) {
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(port), std::chrono::seconds(10));
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(port), std::chrono::seconds(10));
   const char* items[] = {"GameStart", "FishCo", "BoarCo", "MenhirCo"};
   for (int i = 0; !stop_; ++i) {
     json body{{"name", items[(c + i / 2) % 4]}, {"quantity", 1}, {"type", i % 2 ? "sell" : "buy"}};

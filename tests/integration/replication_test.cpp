@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "cluster.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 #include "order_load.h"
 
 namespace bazaar::testing {
@@ -26,7 +26,7 @@ TEST(Replication, HighestIdLeadsFirstAndOrdersReachEveryReplica) {
   Cluster c({.catalog = "stocks"});
   c.start_all();
   EXPECT_EQ(c.leader(), "order-3");
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
   for (int i = 0; i < 20; ++i) {
     auto r = http.request("POST", "/orders", R"({"name":"FishCo","quantity":1})");
     ASSERT_TRUE(r.ok());
@@ -60,7 +60,7 @@ TEST(Replication, LeaderKilledUnderLoadThenRestartedCatchesUpAndLeadsAgain) {
   std::atomic<int> probe_ok{0}, probe_errors{0};
   std::atomic<long long> probe_worst_ms{0};
   std::thread probe([&] {
-    frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
+    client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
     for (int i = 0; !probe_stop; ++i) {
       const json body{{"name", "DruidPotions"}, {"quantity", 1}, {"type", i % 2 ? "sell" : "buy"}};
       const auto start = Clock::now();
@@ -122,7 +122,7 @@ TEST(Replication, FollowerKilledUnderLoadDoesNotDisturbClients) {
 TEST(Replication, NoMajorityMeans503ThenServiceResumes) {
   Cluster c({.catalog = "stocks", .frontend_args = {"--request-timeout", "1500"}});
   c.start_all();
-  frontend::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 10s);
   ASSERT_EQ(http.request("POST", "/orders", R"({"name":"BoarCo","quantity":2})").reply.status,
             200u);
   c.kill("order-1");

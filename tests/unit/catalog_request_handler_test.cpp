@@ -3,6 +3,10 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "catalog/item_store.h"
 #include "catalog/request_handler.h"
@@ -54,6 +58,20 @@ class CatalogRequestHandler : public testing::Test {
     return std::string(buf.data(), buf.size());
   }
 
+  // A trade as the order leader sends it: in a batch, here of one (term 0, batch 0).
+  static std::string one_trade(proto::TradeRequest trade) {
+    proto::TradeBatchRequest batch;
+    batch.trades = {std::move(trade)};
+    return proto::encode(batch);
+  }
+
+  // The reply to the batch of one in `bytes`: its one TradeReply.
+  static proto::Decoded<proto::TradeReply> trade_reply(const std::string& bytes) {
+    auto batch = proto::decode<proto::TradeBatchReply>(bytes);
+    if (!batch || batch->replies.size() != 1) return {std::nullopt, batch.error};
+    return {batch->replies[0], proto::DecodeError::kNone};
+  }
+
   std::string path_;
   std::unique_ptr<ItemStore> store_;
   std::unique_ptr<RequestHandler> handler_;
@@ -103,8 +121,8 @@ TEST_F(CatalogRequestHandler, ListInSeedOrder) {
 
 TEST_F(CatalogRequestHandler, TradeReportsTheChangedItem) {
   const HandlerResult r =
-      handler_->handle(proto::encode(proto::TradeRequest{"id-1", "Jenga", proto::Side::kBuy, 4}));
-  auto rep = proto::decode<proto::TradeReply>(r.reply);
+      handler_->handle(one_trade(proto::TradeRequest{"id-1", "Jenga", proto::Side::kBuy, 4}));
+  auto rep = trade_reply(r.reply);
   ASSERT_TRUE(rep);
   EXPECT_EQ(rep->status, proto::Status::kOk);
   EXPECT_FALSE(rep->duplicate);
@@ -116,8 +134,8 @@ TEST_F(CatalogRequestHandler, TradeReportsTheChangedItem) {
 
   // The repeat changes nothing, so there is nothing to invalidate.
   const HandlerResult again =
-      handler_->handle(proto::encode(proto::TradeRequest{"id-1", "Jenga", proto::Side::kBuy, 4}));
-  auto rep2 = proto::decode<proto::TradeReply>(again.reply);
+      handler_->handle(one_trade(proto::TradeRequest{"id-1", "Jenga", proto::Side::kBuy, 4}));
+  auto rep2 = trade_reply(again.reply);
   ASSERT_TRUE(rep2);
   EXPECT_EQ(rep2->status, proto::Status::kOk);
   EXPECT_TRUE(rep2->duplicate);
@@ -127,15 +145,15 @@ TEST_F(CatalogRequestHandler, TradeReportsTheChangedItem) {
 
 TEST_F(CatalogRequestHandler, RefusedAndUnknownTradesChangeNothing) {
   const HandlerResult big =
-      handler_->handle(proto::encode(proto::TradeRequest{"a", "Tux", proto::Side::kBuy, 1000}));
-  auto rep = proto::decode<proto::TradeReply>(big.reply);
+      handler_->handle(one_trade(proto::TradeRequest{"a", "Tux", proto::Side::kBuy, 1000}));
+  auto rep = trade_reply(big.reply);
   ASSERT_TRUE(rep);
   EXPECT_EQ(rep->status, proto::Status::kInsufficient);
   EXPECT_TRUE(big.changed.empty());
 
   const HandlerResult unknown =
-      handler_->handle(proto::encode(proto::TradeRequest{"b", "Nope", proto::Side::kSell, 1}));
-  auto rep2 = proto::decode<proto::TradeReply>(unknown.reply);
+      handler_->handle(one_trade(proto::TradeRequest{"b", "Nope", proto::Side::kSell, 1}));
+  auto rep2 = trade_reply(unknown.reply);
   ASSERT_TRUE(rep2);
   EXPECT_EQ(rep2->status, proto::Status::kUnknownItem);
   EXPECT_TRUE(unknown.changed.empty());
@@ -163,11 +181,16 @@ TEST_F(CatalogRequestHandler, UnknownAndUnexpectedTypesGetAnErrorReply) {
   expect_bad_request(handler_->handle(proto::encode(proto::GetOrderRequest{3})), "order request");
   expect_bad_request(handler_->handle(proto::encode(proto::LookupReply{})), "a reply");
   expect_bad_request(handler_->handle(proto::encode(proto::ErrorReply{})), "an error reply");
+  // A trade alone: every trade travels in a batch (the order leader's group commit).
+  expect_bad_request(
+      handler_->handle(proto::encode(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, 1})),
+      "a trade outside a batch");
 }
 
 TEST_F(CatalogRequestHandler, WrongShapesAndBadFieldsGetAnErrorReply) {
   const auto lookup = static_cast<std::uint64_t>(proto::MessageType::kLookupRequest);
-  const auto trade = static_cast<std::uint64_t>(proto::MessageType::kTradeRequest);
+  const auto batch = static_cast<std::uint64_t>(proto::MessageType::kTradeBatchRequest);
+  using RawTrade = std::tuple<std::string, std::string, int, int>;
   expect_bad_request(handler_->handle(raw_envelope(proto::kProtocolVersion, lookup, 42)),
                      "body not an array");
   expect_bad_request(
@@ -177,20 +200,21 @@ TEST_F(CatalogRequestHandler, WrongShapesAndBadFieldsGetAnErrorReply) {
       handler_->handle(raw_envelope(proto::kProtocolVersion, lookup, std::make_tuple(7))),
       "name of the wrong type");
   expect_bad_request(
-      handler_->handle(raw_envelope(proto::kProtocolVersion, trade,
-                                    std::make_tuple(std::string("id"), std::string("Tux"), 9, 1))),
+      handler_->handle(raw_envelope(proto::kProtocolVersion, batch,
+                                    std::make_tuple(std::vector<RawTrade>{{"id", "Tux", 9, 1}}, 0,
+                                                    std::vector<std::string>{}, 0))),
       "side out of range");
   expect_bad_request(
-      handler_->handle(proto::encode(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, 0})),
+      handler_->handle(one_trade(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, 0})),
       "quantity 0");
   expect_bad_request(
-      handler_->handle(proto::encode(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, -5})),
+      handler_->handle(one_trade(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, -5})),
       "negative quantity");
-  expect_bad_request(handler_->handle(proto::encode(
-                         proto::TradeRequest{"id", "Tux", proto::Side::kBuy, 1LL << 40})),
-                     "quantity over 2^31-1");
   expect_bad_request(
-      handler_->handle(proto::encode(proto::TradeRequest{"", "Tux", proto::Side::kBuy, 1})),
+      handler_->handle(one_trade(proto::TradeRequest{"id", "Tux", proto::Side::kBuy, 1LL << 40})),
+      "quantity over 2^31-1");
+  expect_bad_request(
+      handler_->handle(one_trade(proto::TradeRequest{"", "Tux", proto::Side::kBuy, 1})),
       "empty request id");
   expect_bad_request(handler_->handle(proto::encode(
                          proto::LookupRequest{std::string(proto::kMaxNameBytes + 1, 'x')})),

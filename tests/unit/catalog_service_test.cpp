@@ -66,6 +66,24 @@ class CatalogServiceTest : public testing::Test {
     service_.reset();
   }
 
+  // One trade as the order leader sends it, in a batch (here of one: term 0, batch 0); its
+  // one reply as the outcome.
+  common::CallResult<proto::TradeReply> trade(proto::TradeRequest t) {
+    proto::TradeBatchRequest batch;
+    batch.trades = {std::move(t)};
+    auto r = client_->call<proto::TradeBatchReply>(batch, 2000ms);
+    common::CallResult<proto::TradeReply> out;
+    out.outcome = r.outcome;
+    out.error = r.error;
+    if (r.ok() && r.reply.replies.size() != 1) {
+      out.outcome = common::CallOutcome::kBadReply;
+      out.error = "not one reply for one trade";
+    } else if (r.ok()) {
+      out.reply = r.reply.replies[0];
+    }
+    return out;
+  }
+
   // The next invalidation on the bus, if one arrives within `timeout`.
   std::optional<proto::Invalidation> next_invalidation(std::chrono::milliseconds timeout) {
     zmq::pollitem_t item{bus_.handle(), 0, ZMQ_POLLIN, 0};
@@ -137,8 +155,7 @@ TEST_F(CatalogServiceTest, TradePublishesAnInvalidationWithTheNewVersion) {
   std::optional<proto::Invalidation> inv;
   std::uint64_t version = 0;
   for (int i = 0; i < 20 && !inv; ++i) {
-    auto r = client_->call<proto::TradeReply>(
-        proto::TradeRequest{"req-" + std::to_string(i), "Tux", proto::Side::kBuy, 1}, 2000ms);
+    auto r = trade(proto::TradeRequest{"req-" + std::to_string(i), "Tux", proto::Side::kBuy, 1});
     ASSERT_TRUE(r.ok()) << r.error;
     ASSERT_EQ(r.reply.status, proto::Status::kOk);
     version = r.reply.item.version;
@@ -153,8 +170,7 @@ TEST_F(CatalogServiceTest, TradePublishesAnInvalidationWithTheNewVersion) {
   // Now the link is up: the next trade's invalidation carries exactly its version.
   while (next_invalidation(50ms)) {
   }
-  auto r = client_->call<proto::TradeReply>(
-      proto::TradeRequest{"req-last", "Uno", proto::Side::kSell, 3}, 2000ms);
+  auto r = trade(proto::TradeRequest{"req-last", "Uno", proto::Side::kSell, 3});
   ASSERT_TRUE(r.ok()) << r.error;
   auto last = next_invalidation(2000ms);
   ASSERT_TRUE(last);
@@ -162,8 +178,7 @@ TEST_F(CatalogServiceTest, TradePublishesAnInvalidationWithTheNewVersion) {
   EXPECT_EQ(last->version, r.reply.item.version);
 
   // A repeated request changes nothing and publishes nothing.
-  auto dup = client_->call<proto::TradeReply>(
-      proto::TradeRequest{"req-last", "Uno", proto::Side::kSell, 3}, 2000ms);
+  auto dup = trade(proto::TradeRequest{"req-last", "Uno", proto::Side::kSell, 3});
   ASSERT_TRUE(dup.ok());
   EXPECT_TRUE(dup.reply.duplicate);
   EXPECT_FALSE(next_invalidation(200ms));
@@ -171,11 +186,10 @@ TEST_F(CatalogServiceTest, TradePublishesAnInvalidationWithTheNewVersion) {
 
 TEST_F(CatalogServiceTest, ABatchPublishesOneInvalidationPerItemWithItsNewestVersion) {
   start(config());
-  // Wait for the bus link with single trades, as above.
+  // Wait for the bus link with trades of one, as above.
   bool linked = false;
   for (int i = 0; i < 20 && !linked; ++i) {
-    auto r = client_->call<proto::TradeReply>(
-        proto::TradeRequest{"warm-" + std::to_string(i), "Tux", proto::Side::kSell, 1}, 2000ms);
+    auto r = trade(proto::TradeRequest{"warm-" + std::to_string(i), "Tux", proto::Side::kSell, 1});
     ASSERT_TRUE(r.ok()) << r.error;
     linked = next_invalidation(200ms).has_value();
   }
@@ -203,8 +217,7 @@ TEST_F(CatalogServiceTest, RestockRefillsSoldOutItemsAndPublishes) {
   c.restock_interval = 100ms;
   c.restock_to = 50;
   start(std::move(c));
-  auto r = client_->call<proto::TradeReply>(
-      proto::TradeRequest{"all-clue", "Clue", proto::Side::kBuy, 100}, 2000ms);
+  auto r = trade(proto::TradeRequest{"all-clue", "Clue", proto::Side::kBuy, 100});
   ASSERT_TRUE(r.ok()) << r.error;
   ASSERT_EQ(r.reply.item.quantity, 0);
   const auto deadline = std::chrono::steady_clock::now() + 3s;

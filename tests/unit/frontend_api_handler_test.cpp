@@ -1,18 +1,19 @@
-// The REST API through the router with a fake backend: routes, JSON shapes, every row of the
-// error table (DESIGN.md section 3). No sockets.
+// The REST API through the router and the dispatcher with fake services: routes, JSON shapes,
+// every row of the error table (DESIGN.md section 3). No sockets.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
 #include "frontend/api_reply.h"
-#include "frontend_fake_backend.h"
+#include "frontend_fake_services.h"
 
 namespace bazaar::frontend {
 namespace {
 
 using nlohmann::json;
-using testing::FakeBackend;
+using testing::FakeServices;
 
 class ApiHandlerTest : public ::testing::Test {
  protected:
@@ -21,7 +22,13 @@ class ApiHandlerTest : public ::testing::Test {
   ApiResponse call(const std::string& method, const std::string& target,
                    const std::string& body = "", HeaderList headers = {}) {
     ApiRequest req{method, target, std::move(headers), body};
-    ApiResponse r = api_.handle(req, backend_);
+    ApiResponse r;
+    bool answered = false;
+    dispatcher_.handle(std::move(req), [&](ApiResponse reply) {
+      r = std::move(reply);
+      answered = true;
+    });
+    EXPECT_TRUE(answered);  // the fake services answer at once
     check_shape(r);
     return r;
   }
@@ -55,7 +62,8 @@ class ApiHandlerTest : public ::testing::Test {
 
   int ids_ = 0;
   ApiHandler api_;
-  FakeBackend backend_;
+  FakeServices backend_;
+  ApiDispatcher dispatcher_{api_, backend_};
 };
 
 // ---- lookups -------------------------------------------------------------------------------

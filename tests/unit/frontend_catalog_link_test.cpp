@@ -1,5 +1,6 @@
 // CatalogLink against an in-process fake catalog (a ROUTER socket on a loopback port): many
-// lookups in flight, retries of lost requests under new ids, deadlines, late replies, shutdown.
+// lookups in flight, retries of lost requests under new ids, deadlines, late replies, shutdown,
+// and the list and the status check that take the same way.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -7,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <zmq_addon.hpp>
@@ -22,7 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Answers LookupRequests like the catalog: items named "item..." exist (version 1), others not.
+// Answers LookupRequests like the catalog: items named "item..." exist (version 1), others not;
+// a ListRequest with two items, a StatusRequest as the catalog does.
 class FakeCatalog {
  public:
   explicit FakeCatalog(zmq::context_t& ctx)
@@ -43,6 +46,21 @@ class FakeCatalog {
     if (silent || drop_next.fetch_sub(1) > 0) return;
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
     ASSERT_EQ(parts.size(), 4u);  // [routing id, our id, "", request]
+    auto env = proto::open_envelope(parts[3].to_string_view());
+    ASSERT_TRUE(env);
+    if (env->type == proto::MessageType::kListRequest) {
+      proto::ListReply rep;
+      rep.items = {proto::Item{"item1", 100, 5, 1, 0}, proto::Item{"item2", 200, 6, 1, 0}};
+      router_.reply(parts, 3, proto::encode(rep));
+      return;
+    }
+    if (env->type == proto::MessageType::kStatusRequest) {
+      proto::StatusReply st;
+      st.service = "catalog";
+      st.role = "serving";
+      router_.reply(parts, 3, proto::encode(st));
+      return;
+    }
     auto req = proto::decode<proto::LookupRequest>(parts[3].to_string_view());
     ASSERT_TRUE(req);
     proto::LookupReply rep;
@@ -73,7 +91,7 @@ struct Results {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, timeout, [&] { return results.size() >= n; });
   }
-  CatalogLink::Done done() {
+  CatalogLink::LookupDone done() {
     return [this](LookupResult r, std::uint64_t inc) { add(std::move(r), inc); };
   }
   std::mutex mu;
@@ -108,6 +126,54 @@ TEST(CatalogLink, AnswersLookupsWithTheCatalogsReply) {
       EXPECT_EQ(r.status, proto::Status::kUnknownItem);
     }
   }
+}
+
+TEST(CatalogLink, AnswersListsAndStatusChecks) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  CatalogLink link(ctx, options(catalog.endpoint()));
+  link.start();
+  std::promise<ListResult> list;
+  std::promise<bool> status;
+  ASSERT_TRUE(link.try_list([&](ListResult r) { list.set_value(std::move(r)); }));
+  ASSERT_TRUE(link.try_status(500ms, [&](bool answered) { status.set_value(answered); }));
+  auto l = list.get_future();
+  auto st = status.get_future();
+  ASSERT_EQ(l.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(st.wait_for(5s), std::future_status::ready);
+  const ListResult r = l.get();
+  EXPECT_EQ(r.status, proto::Status::kOk);
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[1].name, "item2");
+  EXPECT_TRUE(st.get());
+}
+
+TEST(CatalogLink, SilentCatalogFailsListsAndStatusChecksInTheirTime) {
+  zmq::context_t ctx(1);
+  FakeCatalog catalog(ctx);
+  catalog.silent = true;
+  Metrics metrics;
+  CatalogLink link(ctx, options(catalog.endpoint()), &metrics);
+  link.start();
+  const auto start = std::chrono::steady_clock::now();
+  std::promise<bool> status;
+  ASSERT_TRUE(link.try_status(250ms, [&](bool answered) { status.set_value(answered); }));
+  auto st = status.get_future();
+  ASSERT_EQ(st.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(st.get());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 240ms);  // its own budget, not the request deadline
+  EXPECT_LT(took, 900ms);
+  EXPECT_EQ(metrics.retries(), 0u);  // /health's resends are no retries of the API's
+
+  std::promise<ListResult> list;
+  ASSERT_TRUE(link.try_list([&](ListResult r) { list.set_value(std::move(r)); }));
+  auto l = list.get_future();
+  ASSERT_EQ(l.wait_for(5s), std::future_status::ready);
+  const ListResult r = l.get();
+  EXPECT_EQ(r.status, proto::Status::kUnavailable);
+  EXPECT_EQ(r.message, "catalog unavailable (timed out)");
+  EXPECT_GT(metrics.retries(), 0u);
 }
 
 TEST(CatalogLink, KeepsManyLookupsInFlightAtOnce) {

@@ -23,7 +23,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
-struct EchoNext : RequestHandler {
+struct EchoNext : HttpRequestHandler {
   void handle(ApiRequest, ReplyCallback done) override {
     done(ApiResponse{.status = 200, .body = "{\"data\":1}"});
   }

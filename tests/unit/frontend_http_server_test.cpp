@@ -1,5 +1,5 @@
-// The real HTTP server on an ephemeral port with the real dispatcher, bridge pool and a fake
-// backend: keep-alive, pipelining, limits, garbage, deadlines, and the HttpClient against it.
+// The real HTTP server on an ephemeral port with the real dispatcher and fake services:
+// keep-alive, pipelining, limits, garbage, deadlines, and the HttpClient against it.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -13,14 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "client/http_client.h"
 #include "common/cli.h"
 #include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
-#include "frontend/bridge_pool.h"
-#include "frontend/http_client.h"
 #include "frontend/http_server.h"
 #include "frontend/request_parsing.h"
-#include "frontend_fake_backend.h"
+#include "frontend_fake_services.h"
 
 namespace bazaar::frontend {
 namespace {
@@ -29,22 +28,21 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using client::HttpClient;
+using client::HttpClientError;
 
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpServerOptions options = {}) {
     options.port = 0;
     options.threads = 2;
-    bridge_ = std::make_unique<BridgePool>(4, 64,
-                                           [] { return std::make_unique<testing::FakeBackend>(); });
-    dispatcher_ = std::make_unique<ApiDispatcher>(api_, *bridge_);
+    dispatcher_ = std::make_unique<ApiDispatcher>(api_, services_);
     server_ = std::make_unique<HttpServer>(options, *dispatcher_);
     server_->start();
   }
 
   void TearDown() override {
     if (server_) server_->shutdown(1000ms);
-    if (bridge_) bridge_->stop();
   }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
@@ -90,7 +88,7 @@ class HttpServerTest : public ::testing::Test {
 
   net::io_context ioc_;
   ApiHandler api_{random_request_id};
-  std::unique_ptr<BridgePool> bridge_;
+  testing::FakeServices services_;
   std::unique_ptr<ApiDispatcher> dispatcher_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -441,8 +439,8 @@ TEST_F(HttpServerTest, ShutdownFinishesAndRefuses) {
 }
 
 TEST(HttpServerShutdown, InFlightRequestIsAnsweredBeforeExit) {
-  // A handler that answers from another thread a while later, like the bridge does.
-  struct Slow : RequestHandler {
+  // A handler that answers from another thread a while later, like a link does.
+  struct Slow : HttpRequestHandler {
     void handle(ApiRequest, ReplyCallback done) override {
       workers.emplace_back([done = std::move(done)] {
         std::this_thread::sleep_for(300ms);
@@ -477,7 +475,7 @@ TEST(HttpServerShutdown, InFlightRequestIsAnsweredBeforeExit) {
 }
 
 TEST(HttpServerStartup, BusyPortIsAStartupError) {
-  struct Nop : RequestHandler {
+  struct Nop : HttpRequestHandler {
     void handle(ApiRequest, ReplyCallback done) override { done({}); }
   } nop;
   HttpServerOptions o;

@@ -1,6 +1,8 @@
 // OrderLink against in-process fake order replicas (ROUTER sockets on loopback ports answering
-// StatusRequest and PlaceOrderRequest as a replica would): many orders in flight, hints,
-// fail-over from a silent leader, back-off, deadlines, bounds and shutdown.
+// StatusRequest, PlaceOrderRequest and GetOrderRequest as a replica would): many orders in
+// flight, hints, fail-over from a silent leader, back-off, deadlines, bounds and shutdown, and
+// the order reads and leader probes that take the same way. The decisions themselves are
+// OrderPlacement's, tested branch by branch in frontend_order_placement_test.cpp.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -10,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -73,6 +76,7 @@ class FakeReplica {
   std::atomic<bool> reject{false};     // answer ErrorReply, as to an undecodable request
   std::atomic<int> statuses{0};        // StatusRequests received
   std::atomic<int> received{0};        // PlaceOrderRequests received
+  std::atomic<int> reads{0};           // GetOrderRequests received
 
  private:
   void answer(std::vector<zmq::message_t>& parts) {
@@ -94,6 +98,16 @@ class FakeReplica {
       st.term = term;
       st.leader_id = leads ? static_cast<std::int32_t>(id_) : hint.load();
       body = proto::encode(st);
+    } else if (env->type == proto::MessageType::kGetOrderRequest) {
+      auto req = proto::decode_body<proto::GetOrderRequest>(*env);
+      ASSERT_TRUE(req);
+      ++reads;
+      if (silent) return;
+      proto::GetOrderReply rep;
+      rep.status = req->number < next_number_ ? proto::Status::kOk : proto::Status::kNotFound;
+      if (!leads && !forwards) rep.status = proto::Status::kNotFound;  // behind, say
+      rep.order = proto::Order{req->number, "Tux", proto::Side::kBuy, 1, "r"};
+      body = proto::encode(rep);
     } else {
       ASSERT_EQ(env->type, proto::MessageType::kPlaceOrderRequest);
       auto req = proto::decode_body<proto::PlaceOrderRequest>(*env);
@@ -164,7 +178,7 @@ struct Results {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, timeout, [&] { return results.size() >= n; });
   }
-  OrderLink::Done done() {
+  OrderLink::PlaceDone done() {
     return [this](PlaceOrderResult r) { add(std::move(r)); };
   }
   std::vector<PlaceOrderResult> get() {
@@ -486,6 +500,64 @@ TEST(OrderLink, StopAnswersOrdersInFlightAndRefusesNewOnes) {
   EXPECT_FALSE(link.try_place(order("late"), got.done()));
   link.stop();  // idempotent
   EXPECT_EQ(got.get().size(), 5u);
+}
+
+// Read-your-writes: an order the link placed is read back from the leader that took it.
+TEST(OrderLink, OrderReadGoesToTheLeaderAndFindsWhatWasPlaced) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[2].leads = true;
+  LeaderTracker tracker(3, 1000ms);
+  tracker.note_leader(2, 1);
+  Results got;
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  ASSERT_TRUE(link.try_place(order("w"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  const std::int64_t number = got.get()[0].order_number;
+  std::promise<GetOrderResult> read;
+  std::promise<GetOrderResult> beyond;
+  ASSERT_TRUE(link.try_get(number, [&](GetOrderResult r) { read.set_value(std::move(r)); }));
+  ASSERT_TRUE(link.try_get(number + 1, [&](GetOrderResult r) { beyond.set_value(std::move(r)); }));
+  auto r = read.get_future();
+  auto b = beyond.get_future();
+  ASSERT_EQ(r.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(b.wait_for(5s), std::future_status::ready);
+  const GetOrderResult found = r.get();
+  EXPECT_EQ(found.status, proto::Status::kOk);
+  EXPECT_EQ(found.order.number, number);
+  EXPECT_EQ(b.get().status, proto::Status::kNotFound);  // the leader's "not found" is final
+  EXPECT_EQ(cluster[2].reads.load(), 2);
+  EXPECT_EQ(cluster[1].reads.load() + cluster[3].reads.load(), 0);
+}
+
+TEST(OrderLink, FindLeaderProbesWhenNoneIsKnown) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 3);
+  cluster[1].leads = true;
+  cluster[1].term = 6;
+  LeaderTracker tracker(3, 1000ms);
+  OrderLink link(ctx, options(cluster), tracker);
+  link.start();
+  std::promise<FindLeaderResult> found;
+  ASSERT_TRUE(
+      link.try_find_leader(500ms, [&](FindLeaderResult r) { found.set_value(std::move(r)); }));
+  auto f = found.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  const FindLeaderResult r = f.get();
+  ASSERT_TRUE(r.leader);
+  EXPECT_EQ(r.leader->id, 1u);
+  EXPECT_EQ(r.leader->term, 6u);
+  EXPECT_EQ(cluster.probes.get(), (std::vector<std::uint32_t>{3, 2, 1}));
+
+  // Known now: answered without a probe.
+  std::promise<FindLeaderResult> again;
+  ASSERT_TRUE(
+      link.try_find_leader(500ms, [&](FindLeaderResult r2) { again.set_value(std::move(r2)); }));
+  auto a = again.get_future();
+  ASSERT_EQ(a.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(a.get().leader);
+  EXPECT_EQ(cluster.probes.get().size(), 3u);
 }
 
 // The order link's socket rebuild with every descriptor taken (see the CatalogLink test of the

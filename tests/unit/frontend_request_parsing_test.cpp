@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "client/http_client.h"
 #include "frontend/leader_tracker.h"
 #include "frontend/request_parsing.h"
 
@@ -14,6 +15,7 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+using client::percent_encode;  // the client's half of the round trip
 
 TEST(PercentCoding, DecodesEscapes) {
   EXPECT_EQ(percent_decode("Tux"), "Tux");

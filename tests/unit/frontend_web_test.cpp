@@ -414,7 +414,7 @@ TEST(WebHandler, ClassifiesThePagesAndLeavesTheApiAlone) {
   }
 }
 
-struct NullNext : RequestHandler {
+struct NullNext : HttpRequestHandler {
   void handle(ApiRequest, ReplyCallback done) override { done(ApiResponse{.status = 299}); }
 };
 

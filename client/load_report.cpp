@@ -1,10 +1,10 @@
-#include "frontend/client_load_report.h"
+#include "client/load_report.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 namespace {
 
@@ -237,4 +237,4 @@ std::string LoadReport::timeline_csv() const {
   return out.str();
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

@@ -6,7 +6,7 @@
 #include <array>
 #include <cstdint>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 /// Counts of latencies in microseconds. Values below 128 µs have buckets 1 µs wide; above, every
 /// power of two is split into 64 equal buckets, so a reported value is within 1/64 (1.6 %) of
@@ -49,4 +49,4 @@ class LatencyHistogram {
   long double sum_ = 0;
 };
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "frontend/client_load_report.h"
-#include "frontend/client_session.h"
+#include "client/load_report.h"
+#include "client/session_client.h"
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 /// Relative weights of the request types for --mix (each iteration picks one).
 struct RequestMix {
@@ -49,4 +49,4 @@ class LoadGenerator {
   LoadOptions options_;
 };
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

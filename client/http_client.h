@@ -1,5 +1,5 @@
 // A small synchronous HTTP/1.1 client with a deadline on every request (Boost.Beast), used by
-// bazaar-client and by the integration tests.
+// bazaar-client and by the tests that talk to a front end.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -9,10 +9,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
-#include "frontend/api_types.h"
+namespace bazaar::client {
 
-namespace bazaar::frontend {
+/// Header fields as (name, value) pairs, in order.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// Escapes every byte except the unreserved set (A-Z a-z 0-9 - . _ ~) as %XX, for a path segment.
+std::string percent_encode(std::string_view in);
 
 enum class HttpClientError : std::uint8_t {
   kNone,
@@ -93,4 +99,4 @@ class HttpClient {
   boost::beast::flat_buffer buffer_;
 };
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

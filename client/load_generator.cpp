@@ -1,4 +1,4 @@
-#include "frontend/client_load.h"
+#include "client/load_generator.h"
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 namespace {
 
@@ -193,4 +193,4 @@ LoadReport LoadGenerator::run() {
   return report;
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

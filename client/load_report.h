@@ -11,10 +11,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "frontend/client_session.h"
-#include "frontend/latency_histogram.h"
+#include "client/latency_histogram.h"
+#include "client/session_client.h"
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 /// The figures of one request type.
 struct KindFigures {
@@ -88,4 +88,4 @@ class LoadReport {
   std::string workload_;
 };
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

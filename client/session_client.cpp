@@ -1,11 +1,9 @@
-#include "frontend/client_session.h"
+#include "client/session_client.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "frontend/request_parsing.h"
-
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 namespace {
 
@@ -258,4 +256,4 @@ StepOutcome SessionClient::verify() {
   return StepOutcome::kOk;
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

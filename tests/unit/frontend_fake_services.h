@@ -1,4 +1,5 @@
-// A scripted Backend for the frontend unit tests: canned results, recorded calls.
+// Scripted Services for the frontend unit tests: canned results, recorded calls, every callback
+// called at once on the calling thread.
 #pragma once
 
 #include <atomic>
@@ -6,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "frontend/backend.h"
+#include "frontend/services.h"
 
 namespace bazaar::frontend::testing {
 
-class FakeBackend : public Backend {
+class FakeServices : public Services {
  public:
-  FakeBackend() {
+  FakeServices() {
     item.name = "Tux";
     item.price_cents = 2599;
     item.quantity = 100;
@@ -25,26 +26,39 @@ class FakeBackend : public Backend {
     health_result = {true, LeaderInfo{3, 5}, true, 0};
   }
 
-  LookupResult lookup(const std::string& name) override {
-    std::lock_guard<std::mutex> lock(mu);
-    looked_up.push_back(name);
-    return lookup_result;
+  bool lookup(std::string name, LookupDone done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      looked_up.push_back(name);
+    }
+    done(lookup_result, 1);
+    return true;
   }
-  ListResult list() override {
+  bool list(ListDone done) override {
     ++lists;
-    return list_result;
+    done(list_result);
+    return true;
   }
-  PlaceOrderResult place_order(const proto::PlaceOrderRequest& request) override {
-    std::lock_guard<std::mutex> lock(mu);
-    placed.push_back(request);
-    return place_result;
+  bool place_order(proto::PlaceOrderRequest request, PlaceOrderDone done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      placed.push_back(request);
+    }
+    done(place_result);
+    return true;
   }
-  GetOrderResult get_order(std::int64_t number) override {
-    std::lock_guard<std::mutex> lock(mu);
-    got.push_back(number);
-    return get_result;
+  bool get_order(std::int64_t number, GetOrderDone done) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      got.push_back(number);
+    }
+    done(get_result);
+    return true;
   }
-  HealthSnapshot health() override { return health_result; }
+  bool health(HealthDone done) override {
+    done(health_result);
+    return true;
+  }
 
   proto::Item item;
   LookupResult lookup_result;

@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "frontend/client_load.h"
-#include "frontend/client_replies.h"
-#include "frontend/client_session.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
+#include "client/load_generator.h"
+#include "client/replies.h"
+#include "client/session_client.h"
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 namespace {
 
 namespace net = boost::asio;
@@ -414,4 +414,4 @@ TEST(ClientLoad, DurationBoundsTheRun) {
 }
 
 }  // namespace
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

@@ -13,10 +13,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "frontend/client_replies.h"
-#include "frontend/http_client.h"
+#include "client/http_client.h"
+#include "client/replies.h"
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 /// The request types the client measures.
 enum class RequestKind : std::uint8_t { kLookup, kOrder, kQuery, kList };
@@ -130,4 +130,4 @@ class SessionClient {
   std::string last_error_;
 };
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

@@ -1,11 +1,10 @@
-// What the API needs from the services behind it, as one small interface: the real one
-// (ServiceBackend) speaks ZeroMQ to the catalog and the order replicas; unit tests use a fake.
+// What the services answer the front end, as plain values, and the deadlines of asking them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "proto_msgs/messages.h"
@@ -53,36 +52,17 @@ struct HealthSnapshot {
   std::uint64_t cache_capacity = 0;  // its bound (--cache-size); 0 with --no-cache
 };
 
-/// The service calls behind the API. Every call blocks for at most the configured request
-/// deadline, so it must run on a bridge thread, never on an HTTP I/O thread. An implementation
-/// is used by one thread at a time (the bridge gives each worker its own).
-class Backend {
- public:
-  virtual ~Backend() = default;
-
-  /// One item by name. The single place lookups go through (the cache slots in here).
-  virtual LookupResult lookup(const std::string& name) = 0;
-  virtual ListResult list() = 0;
-  /// Places an order, retrying across replicas with the same request_id until the deadline.
-  virtual PlaceOrderResult place_order(const proto::PlaceOrderRequest& request) = 0;
-  virtual GetOrderResult get_order(std::int64_t number) = 0;
-  virtual HealthSnapshot health() = 0;
+/// Deadlines of the calls to the services.
+struct CallTimeouts {
+  /// Whole budget of one HTTP request, retries included (--request-timeout).
+  std::chrono::milliseconds request{3000};
+  /// One attempt at one replica or the catalog. Short enough that a dead leader costs little
+  /// of the budget (a SIGKILLed peer just never answers); long enough for a loaded one.
+  std::chrono::milliseconds attempt{500};
+  /// One StatusRequest while looking for the leader.
+  std::chrono::milliseconds probe{200};
+  /// Pause between rounds when no replica can take the order right now (election under way).
+  std::chrono::milliseconds backoff{50};
 };
-
-// ---- calls the router asks for, executed later on a bridge thread ---------------------------
-
-struct LookupCall {
-  std::string name;
-};
-struct ListCall {};
-struct PlaceOrderCall {
-  proto::PlaceOrderRequest request;
-};
-struct GetOrderCall {
-  std::int64_t number = 0;
-};
-struct HealthCall {};
-
-using BackendCall = std::variant<LookupCall, ListCall, PlaceOrderCall, GetOrderCall, HealthCall>;
 
 }  // namespace bazaar::frontend

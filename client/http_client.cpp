@@ -1,10 +1,10 @@
-#include "frontend/http_client.h"
+#include "client/http_client.h"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -12,6 +12,11 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 namespace {
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
 
 constexpr std::uint64_t kMaxReplyBody = 64ull << 20;  // a full listing is well below this
 constexpr std::uint32_t kMaxReplyHead = 64 * 1024;
@@ -31,6 +36,23 @@ std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadl
 }
 
 }  // namespace
+
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c)) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
 
 const char* to_string(HttpClientError e) {
   switch (e) {
@@ -254,4 +276,4 @@ HttpResult HttpClient::request(std::string_view method, std::string_view target,
   }
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 /// Outcome of reading a reply body.
 enum class ReplyParse : std::uint8_t {
@@ -56,4 +56,4 @@ std::string compare_orders(const OrderView& recorded, const OrderView& fetched);
 /// then trades both ways on /stocks routes, as the second edition's client does.
 bool looks_like_stocks(const std::vector<std::string>& names);
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

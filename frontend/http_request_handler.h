@@ -12,9 +12,9 @@ using ReplyCallback = std::function<void(ApiResponse)>;
 
 /// Called on an HTTP I/O thread, so it must not block: slow work goes elsewhere and `done`
 /// is called when it finishes.
-class RequestHandler {
+class HttpRequestHandler {
  public:
-  virtual ~RequestHandler() = default;
+  virtual ~HttpRequestHandler() = default;
   virtual void handle(ApiRequest request, ReplyCallback done) = 0;
   /// The HTTP layer answered `status` itself (garbage 400, 413, 431) without a request to hand
   /// over. For counting only; called on an I/O thread, must not block.

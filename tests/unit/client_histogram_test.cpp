@@ -6,9 +6,9 @@
 #include <random>
 #include <vector>
 
-#include "frontend/latency_histogram.h"
+#include "client/latency_histogram.h"
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 namespace {
 
 // The exact q-th percentile by the same rank rule: the sample of rank ceil(q/100 * n).
@@ -129,4 +129,4 @@ TEST(LatencyHistogram, HugeValuesAreClamped) {
 }
 
 }  // namespace
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

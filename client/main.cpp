@@ -14,20 +14,19 @@
 #include <random>
 #include <zmq.hpp>
 
+#include "client/http_client.h"
+#include "client/load_generator.h"
+#include "client/load_report.h"
+#include "client/replies.h"
+#include "client/session_client.h"
 #include "common/cli.h"
 #include "common/rpc_client.h"
 #include "common/socket_policy.h"
 #include "common/zmq_util.h"
-#include "frontend/client_load.h"
-#include "frontend/client_load_report.h"
-#include "frontend/client_replies.h"
-#include "frontend/client_session.h"
-#include "frontend/http_client.h"
-#include "frontend/request_parsing.h"
 
 namespace po = boost::program_options;
 using namespace bazaar;
-using namespace bazaar::frontend;
+using namespace bazaar::client;
 
 namespace {
 

@@ -1,10 +1,10 @@
-#include "frontend/client_replies.h"
+#include "client/replies.h"
 
 #include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 using nlohmann::json;
 
@@ -146,4 +146,4 @@ bool looks_like_stocks(const std::vector<std::string>& names) {
   });
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client

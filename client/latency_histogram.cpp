@@ -1,10 +1,10 @@
-#include "frontend/latency_histogram.h"
+#include "client/latency_histogram.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
-namespace bazaar::frontend {
+namespace bazaar::client {
 
 std::size_t LatencyHistogram::bucket_of(std::uint64_t micros) {
   micros = std::min(micros, kMaxMicros);
@@ -64,4 +64,4 @@ std::uint64_t LatencyHistogram::percentile(double q) const {
   return max_;
 }
 
-}  // namespace bazaar::frontend
+}  // namespace bazaar::client
