@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <thread>
 
 #include "frontend/event_hub.h"
@@ -61,22 +62,33 @@ class EventStreamTest : public ::testing::Test {
   static bool read_until(tcp::socket& s, std::string& got, const std::string& want) {
     char buf[4096];
     while (got.find(want) == std::string::npos) {
-      boost::system::error_code ec;
-      const auto n = s.read_some(net::buffer(buf), ec);
-      if (ec) return false;
-      got.append(buf, n);
+      const ssize_t n = recv_some(s, buf, sizeof buf);
+      if (n <= 0) return false;
+      got.append(buf, static_cast<std::size_t>(n));
     }
     return true;
+  }
+
+  // One recv() that honours SO_RCVTIMEO (asio's blocking read_some waits on poll() without a
+  // deadline when the socket has nothing, so a test would hang instead of failing): the bytes
+  // read, 0 at the end of the stream, -1 on a timeout or an error (errno says which).
+  static ssize_t recv_some(tcp::socket& s, char* buf, std::size_t size) {
+    for (;;) {
+      const ssize_t n = ::recv(s.native_handle(), buf, size, 0);
+      if (n >= 0 || errno != EINTR) return n;
+    }
   }
 
   // True when the server closed the connection within 3 s (whatever it sent before).
   static bool ends(tcp::socket& s) {
     char buf[65536];
-    for (;;) {
-      boost::system::error_code ec;
-      s.read_some(net::buffer(buf), ec);
-      if (ec) return ec == net::error::eof || ec == net::error::connection_reset;
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const ssize_t n = recv_some(s, buf, sizeof buf);
+      if (n == 0) return true;
+      if (n < 0) return errno == ECONNRESET;
     }
+    return false;  // still sending after 3 s
   }
 
   template <class Pred>
