@@ -224,7 +224,12 @@ void OrderPlacement::on_place_reply(std::uint64_t key, Request& r, std::string_v
   const proto::PlaceOrderReply& rep = result.reply;
   switch (rep.status) {
     case proto::Status::kOk:
-      tracker_.note_accepted(target);
+      // Placed by the replica asked, or (relayed through a follower that forwarded it) by the
+      // leader the reply names: the follower then is no leader, and the leader this front end
+      // cannot reach stays suspect, so the next order goes through the follower again.
+      if (rep.leader_hint < 1 || rep.leader_hint == static_cast<std::int32_t>(target)) {
+        tracker_.note_accepted(target);
+      }
       answer(key, PlaceOrderResult{.status = proto::Status::kOk, .order_number = rep.order_number},
              out);
       return;

@@ -125,7 +125,15 @@ std::int64_t Replica::committed_orders() const {
 }
 
 void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
-  out_.replies.emplace_back(token, proto::encode(r));
+  if (r.status != proto::Status::kOk) {
+    out_.replies.emplace_back(token, proto::encode(r));
+    return;
+  }
+  // An order placed says which leader placed it: a front end that went through a follower
+  // (forwarding) then knows the follower is not the leader.
+  proto::PlaceOrderReply placed = r;
+  placed.leader_hint = static_cast<std::int32_t>(core_.id());
+  out_.replies.emplace_back(token, proto::encode(placed));
 }
 
 // ---- inputs -----------------------------------------------------------------------------------

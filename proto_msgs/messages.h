@@ -264,7 +264,7 @@ struct PlaceOrderReply {
   static constexpr MessageType kType = MessageType::kPlaceOrderReply;
   Status status = Status::kOk;
   std::int64_t order_number = -1;
-  std::int32_t leader_hint = -1;  // with kNotLeader: the replica id believed to lead, or -1
+  std::int32_t leader_hint = -1;  // kNotLeader: the id believed to lead, or -1; kOk: the leader's
   std::string message;            // human-readable detail for errors
   MSGPACK_DEFINE(status, order_number, leader_hint, message)
 };

@@ -294,6 +294,25 @@ TEST(OrderPlacement, AttemptTimeoutSuspectsTheLeaderAndFailsOverToTheNewOne) {
   EXPECT_EQ(h.metrics.retries(), 1u);
 }
 
+TEST(OrderPlacement, AnOrderRelayedThroughAFollowerDoesNotMakeItTheLeader) {
+  Harness h(3);
+  h.tracker.note_leader(3, 1);  // replica 3 leads, but this front end is cut off from it
+  const auto key = h.place("cut");
+  EXPECT_EQ(h.only_send().replica, 3u);
+  h.advance(100ms);
+  const Send relay = h.only_send();
+  ASSERT_EQ(relay.replica, 2u);
+  // Replica 2 forwarded the order to 3 and relays 3's answer, which names 3 as the leader.
+  h.reply(relay, proto::encode(proto::PlaceOrderReply{
+                     .status = proto::Status::kOk, .order_number = 0, .leader_hint = 3}));
+  EXPECT_EQ(h.place_answer(key).status, proto::Status::kOk);
+  EXPECT_EQ(h.tracker.failovers(), 0u) << "no fail-over happened";
+  EXPECT_FALSE(h.tracker.leader() && h.tracker.leader()->id == 2u);
+  // Replica 3 is still suspect from here: the next order goes through 2 at once.
+  h.place("next");
+  EXPECT_EQ(h.only_send().replica, 2u);
+}
+
 TEST(OrderPlacement, LateReplyToAnAbandonedAttemptIsDropped) {
   Harness h(3);
   h.tracker.note_leader(3, 1);

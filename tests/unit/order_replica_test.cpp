@@ -109,6 +109,7 @@ TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
   auto r = order_reply(out, 1);
   EXPECT_EQ(r.status, proto::Status::kOk);
   EXPECT_EQ(r.order_number, 0);
+  EXPECT_EQ(r.leader_hint, 1);  // the leader that placed it
   // The entry was persisted before the reply was produced.
   ASSERT_FALSE(persisted_.empty());
   EXPECT_TRUE(persisted_.back().commit_changed);
