@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
                  log.entries().size(), log.commit_index());
     order::Replica replica(ro, log.hard_state(), log.entries(), log.commit_index(), 1,
-                           [&log, &metrics](const order::Ready& r) {
+                           [&log, &metrics](const raft::Ready& r) {
                              const auto start = std::chrono::steady_clock::now();
                              log.persist(r);
                              metrics.observe_sync(std::chrono::steady_clock::now() - start);

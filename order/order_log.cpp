@@ -105,7 +105,7 @@ void OrderLog::put_meta(const char* key, std::int64_t value) {
   put_meta_->reset();
 }
 
-void OrderLog::persist(const Ready& ready) {
+void OrderLog::persist(const raft::Ready& ready) {
   if (!ready.hard_state && !ready.truncate_from && ready.entries.empty() && !ready.commit_changed) {
     return;
   }

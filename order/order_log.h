@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "order/raft_core.h"
+#include "raft/raft_core.h"
 
 namespace bazaar::order {
 
@@ -23,14 +23,14 @@ class OrderLog {
   explicit OrderLog(const std::string& path);
 
   /// What was persisted: loaded once at start.
-  const HardState& hard_state() const { return hard_; }
+  const raft::HardState& hard_state() const { return hard_; }
   const std::vector<proto::LogEntry>& entries() const { return entries_; }
   std::uint64_t commit_index() const { return commit_; }
 
   /// Makes a Ready's records durable in one transaction (one fsync, whatever the batch size):
   /// hard state, truncation, appended entries, commit index. Throws SQLite::Exception on a disk
   /// error; the caller must then stop (it cannot promise anything it has not stored).
-  void persist(const Ready& ready);
+  void persist(const raft::Ready& ready);
 
   /// Prints every committed order, ascending, as "<number> <name> <type> <quantity>" lines
   /// through `line`. Opens `path` read-only; throws common::StartupError when it cannot.
@@ -46,7 +46,7 @@ class OrderLog {
   std::unique_ptr<SQLite::Statement> put_meta_;
   std::unique_ptr<SQLite::Statement> truncate_;
   std::unique_ptr<SQLite::Statement> append_;
-  HardState hard_;
+  raft::HardState hard_;
   std::vector<proto::LogEntry> entries_;  // as loaded at start; not kept up to date after
   std::uint64_t commit_ = 0;
   bool relaxed_ = false;  // synchronous=NORMAL is in force (see persist())

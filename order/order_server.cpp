@@ -211,7 +211,7 @@ void OrderServer::probe_catalog(std::uint64_t now) {
 
 void OrderServer::announce() {
   const auto& core = replica_.core();
-  if (core.role() != RaftRole::kLeader) return;
+  if (core.role() != raft::RaftRole::kLeader) return;
   proto::LeaderAnnouncement ann;
   ann.term = core.term();
   ann.id = core.id();
@@ -243,7 +243,7 @@ void OrderServer::run() {
     probe_catalog(now);
     send_outputs();
     // Announce at once on taking office, then every announce_interval.
-    const bool leader = replica_.core().role() == RaftRole::kLeader;
+    const bool leader = replica_.core().role() == raft::RaftRole::kLeader;
     if (leader &&
         (!was_leader || replica_.core().term() != last_term_announced || now >= next_announce)) {
       announce();

@@ -15,29 +15,29 @@ std::string error_reply(proto::DecodeError e) {
   return proto::encode(proto::ErrorReply{proto::Status::kBadRequest, proto::to_string(e)});
 }
 
-std::string encode_peer(const PeerMessage& m) {
+std::string encode_peer(const raft::PeerMessage& m) {
   return std::visit([](const auto& v) { return proto::encode(v); }, m);
 }
 
-std::optional<PeerMessage> decode_peer(std::string_view bytes) {
+std::optional<raft::PeerMessage> decode_peer(std::string_view bytes) {
   auto env = proto::open_envelope(bytes);
   if (!env) return std::nullopt;
   switch (env->type) {
     case proto::MessageType::kRequestVote:
-      if (auto m = proto::decode_body<proto::RequestVote>(*env)) return PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::RequestVote>(*env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kVoteReply:
-      if (auto m = proto::decode_body<proto::VoteReply>(*env)) return PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::VoteReply>(*env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kAppendEntries:
       if (auto m = proto::decode_body<proto::AppendEntries>(*env))
-        return PeerMessage{std::move(*m)};
+        return raft::PeerMessage{std::move(*m)};
       break;
     case proto::MessageType::kAppendReply:
-      if (auto m = proto::decode_body<proto::AppendReply>(*env)) return PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::AppendReply>(*env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kTimeoutNow:
-      if (auto m = proto::decode_body<proto::TimeoutNow>(*env)) return PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::TimeoutNow>(*env)) return raft::PeerMessage{*m};
       break;
     default:
       break;
@@ -84,18 +84,18 @@ const char* to_string(LeaderPhase p) {
   return "?";
 }
 
-Replica::Replica(ReplicaOptions options, HardState hard, std::vector<proto::LogEntry> log,
+Replica::Replica(ReplicaOptions options, raft::HardState hard, std::vector<proto::LogEntry> log,
                  std::uint64_t commit, std::uint64_t now_ms, Persist persist)
     : options_(std::move(options)),
       core_(options_.raft, hard, log, commit, now_ms),
       persist_(std::move(persist)) {
-  Ready loaded;
+  raft::Ready loaded;
   loaded.first_index = 1;
   loaded.entries = std::move(log);
   mirror(loaded);
 }
 
-void Replica::mirror(const Ready& ready) {
+void Replica::mirror(const raft::Ready& ready) {
   if (ready.truncate_from) {
     for (std::uint64_t i = *ready.truncate_from; i <= ids_.size(); ++i) {
       auto it = index_of_id_.find(ids_[i - 1]);
@@ -157,7 +157,7 @@ void Replica::handle_client(std::uint64_t token, std::string_view request, std::
         out_.replies.emplace_back(token, error_reply(req.error));
         break;
       }
-      if (may_forward && core_.role() != RaftRole::kLeader &&
+      if (may_forward && core_.role() != raft::RaftRole::kLeader &&
           forward(token, request, env->type, now_ms)) {
         break;
       }
@@ -194,7 +194,7 @@ void Replica::handle_client(std::uint64_t token, std::string_view request, std::
 void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
                     std::uint64_t now_ms) {
   proto::PlaceOrderReply r;
-  if (core_.role() != RaftRole::kLeader) {
+  if (core_.role() != raft::RaftRole::kLeader) {
     r.status = proto::Status::kNotLeader;
     r.leader_hint = core_.leader_id();
     r.message = "not leader";
@@ -312,9 +312,9 @@ void Replica::on_trade(const proto::TradeRequest& trade,
     r.status = answer->status;
     r.message = proto::to_string(answer->status);
   } else {
-    const ProposeOutcome outcome = propose_applied(pending);
-    if (outcome == ProposeOutcome::kAccepted) return;
-    if (outcome == ProposeOutcome::kTransferring) {
+    const raft::ProposeOutcome outcome = propose_applied(pending);
+    if (outcome == raft::ProposeOutcome::kAccepted) return;
+    if (outcome == raft::ProposeOutcome::kTransferring) {
       // A transfer began while the catalog worked: the order waits for its end (see parked_).
       const std::string id = pending.request.request_id;
       parked_.emplace(id, std::move(pending));
@@ -330,10 +330,10 @@ void Replica::on_trade(const proto::TradeRequest& trade,
   for (auto token : pending.waiters) reply(token, r);
 }
 
-ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
+raft::ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
   std::uint64_t index = 0;
-  const ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
-  if (outcome == ProposeOutcome::kAccepted) {
+  const raft::ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
+  if (outcome == raft::ProposeOutcome::kAccepted) {
     // Known at once, before the next flush, so a repeat can never reach the catalog again.
     index_of_id_[pending.request.request_id] = index;
     committing_[index] = std::move(pending.waiters);
@@ -350,10 +350,10 @@ void Replica::adopt(const proto::TradeRequest& trade) {
     pending.waiters = std::move(it->second.waiters);
     trades_.erase(it);
   }
-  const ProposeOutcome outcome = propose_applied(pending);
-  if (outcome == ProposeOutcome::kTransferring) {
+  const raft::ProposeOutcome outcome = propose_applied(pending);
+  if (outcome == raft::ProposeOutcome::kTransferring) {
     parked_.emplace(id, std::move(pending));
-  } else if (outcome == ProposeOutcome::kNotLeader) {
+  } else if (outcome == raft::ProposeOutcome::kNotLeader) {
     // Off office: the catalog lists it unconfirmed under this term, and the next leader's
     // reconciliation rolls it forward.
     proto::PlaceOrderReply r;
@@ -372,7 +372,7 @@ void Replica::adopt(const proto::TradeRequest& trade) {
 void Replica::on_resolve(std::uint64_t term, std::uint64_t batch,
                          const std::optional<proto::ResolveReply>& reply, std::uint64_t now_ms) {
   now_ms_ = now_ms;
-  if (core_.role() != RaftRole::kLeader || term != core_.term()) return;
+  if (core_.role() != raft::RaftRole::kLeader || term != core_.term()) return;
   auto it = in_doubt_.find(batch);
   if (it == in_doubt_.end()) return;  // settled by a late answer already
   if (!reply || reply->status != proto::Status::kOk) {
@@ -405,7 +405,7 @@ void Replica::resolve_in_doubt() {
 void Replica::propose_parked() {
   // The core refuses while a transfer lasts (and off office; then fail_all answered them).
   while (!parked_.empty() &&
-         propose_applied(parked_.begin()->second) == ProposeOutcome::kAccepted) {
+         propose_applied(parked_.begin()->second) == raft::ProposeOutcome::kAccepted) {
     parked_.erase(parked_.begin());
   }
 }
@@ -433,7 +433,7 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
     // trade and a retry of its request id will find the order.
     std::uint64_t index = 0;
-    if (core_.propose(order_entry(t), index) != ProposeOutcome::kAccepted) return;
+    if (core_.propose(order_entry(t), index) != raft::ProposeOutcome::kAccepted) return;
     index_of_id_[t.request_id] = index;
     ++rolled_forward_;
     spdlog::info("replica {} (term {}): order for unconfirmed trade {} rolled forward", core_.id(),
@@ -541,7 +541,7 @@ void Replica::on_catalog_probe(bool answered, std::uint64_t now_ms) {
   } else {
     spdlog::warn("replica {}: the catalog does not answer ({} probes){}", core_.id(),
                  catalog_misses_,
-                 core_.role() == RaftRole::kLeader
+                 core_.role() == raft::RaftRole::kLeader
                      ? "; office goes to a follower that reaches it, if one does"
                      : "");
   }
@@ -613,7 +613,7 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
 void Replica::flush() {
   serve_reads();  // before take_ready(): a new confirmation round leaves with this Ready
   if (!forwarded_.empty()) expire_forwards(now_ms_);
-  Ready ready = core_.take_ready();
+  raft::Ready ready = core_.take_ready();
   if (!ready.empty()) {
     persist_(ready);  // durable before anything below leaves this replica
     mirror(ready);
@@ -636,7 +636,7 @@ void Replica::flush() {
     if (transfer_logged_) {
       spdlog::info("replica {} (term {}) hands office to replica {}, which is caught up",
                    core_.id(), core_.term(), *transfer_logged_);
-    } else if (core_.role() == RaftRole::kLeader) {
+    } else if (core_.role() == raft::RaftRole::kLeader) {
       spdlog::info("replica {} (term {}) keeps office: the leadership transfer was abandoned",
                    core_.id(), core_.term());
     }
@@ -685,7 +685,7 @@ void Replica::send_trades() {
 }
 
 void Replica::follow_leadership() {
-  const bool leader = core_.role() == RaftRole::kLeader;
+  const bool leader = core_.role() == raft::RaftRole::kLeader;
   if (was_leader_ && !leader) {
     // Orders waiting here may still commit under the next leader; the client's retry with the
     // same request id finds them there.
@@ -755,7 +755,7 @@ std::optional<proto::GetOrderReply> Replica::read_order(std::int64_t number, boo
     r.order = {e.order_number, e.name, e.side, e.quantity, e.request_id};
     return r;
   }
-  const bool leader = core_.role() == RaftRole::kLeader;
+  const bool leader = core_.role() == raft::RaftRole::kLeader;
   if (!leader) {
     // A follower may just be behind, or not know yet that what it holds committed.
     r.status = proto::Status::kNotLeader;
@@ -776,7 +776,7 @@ void Replica::serve_reads() {
   if (reads_.empty()) return;
   std::uint64_t round = 0;  // one new round for every read that has none
   std::erase_if(reads_, [&](PendingRead& read) {
-    const bool leader = core_.role() == RaftRole::kLeader;
+    const bool leader = core_.role() == raft::RaftRole::kLeader;
     if (leader && read.round == 0) {
       if (round == 0) round = core_.confirm_leadership();
       read.round = round;

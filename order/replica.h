@@ -12,13 +12,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "order/raft_core.h"
 #include "proto_msgs/messages.h"
+#include "raft/raft_core.h"
 
 namespace bazaar::order {
 
 struct ReplicaOptions {
-  RaftConfig raft;
+  raft::RaftConfig raft;
   std::uint64_t trade_timeout_ms = 1000;   // deadline of one catalog trade
   std::uint64_t reconcile_retry_ms = 200;  // a new leader asks the catalog again after this
                                            // (and a batch in doubt is resolved again)
@@ -71,10 +71,10 @@ struct ReplicaOutputs {
 /// Not thread-safe: the server's single thread owns it.
 class Replica {
  public:
-  using Persist = std::function<void(const Ready&)>;
+  using Persist = std::function<void(const raft::Ready&)>;
 
   /// Starts from persisted state (see OrderLog). `persist` must make a Ready durable or throw.
-  Replica(ReplicaOptions options, HardState hard, std::vector<proto::LogEntry> log,
+  Replica(ReplicaOptions options, raft::HardState hard, std::vector<proto::LogEntry> log,
           std::uint64_t commit, std::uint64_t now_ms, Persist persist);
 
   /// A client request (PlaceOrder, GetOrder, Status). `token` names the client for the reply,
@@ -117,7 +117,7 @@ class Replica {
   ReplicaOutputs take_outputs();
 
   proto::StatusReply status() const;
-  const RaftCore& core() const { return core_; }
+  const raft::RaftCore& core() const { return core_; }
   LeaderPhase phase() const { return phase_; }
   /// Orders this replica committed for trades a previous leader left unconfirmed.
   std::uint64_t rolled_forward() const { return rolled_forward_; }
@@ -180,7 +180,7 @@ class Replica {
   void propose_parked();
   /// Proposes the order of an applied trade. Accepted: its waiters move to committing_ (they
   /// stay counted in waiting_); otherwise `pending` is left as it was.
-  ProposeOutcome propose_applied(PendingTrade& pending);
+  raft::ProposeOutcome propose_applied(PendingTrade& pending);
   /// The answer to a read of order `number`, or nullopt when only a leader that has confirmed
   /// its office since the read arrived may give it ("not found": see RaftCore::confirm_leadership).
   /// A replica that holds the order but does not know it committed never says "not found".
@@ -190,12 +190,12 @@ class Replica {
   void serve_reads();
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
-  void mirror(const Ready& ready);
+  void mirror(const raft::Ready& ready);
   void follow_leadership();
   void ask_catalog(std::uint64_t now_ms);
 
   ReplicaOptions options_;
-  RaftCore core_;
+  raft::RaftCore core_;
   Persist persist_;
   ReplicaOutputs out_;
   bool was_leader_ = false;

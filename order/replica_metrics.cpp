@@ -87,14 +87,14 @@ ReplicaMetrics::ReplicaMetrics(prometheus::Registry& registry)
                              .Register(registry)
                              .Add({})) {
   // Own names: to_string() calls a pre-candidate a candidate.
-  role_gauges_[RaftRole::kFollower] = &role_.Add({{"role", "follower"}});
-  role_gauges_[RaftRole::kPreCandidate] = &role_.Add({{"role", "pre_candidate"}});
-  role_gauges_[RaftRole::kCandidate] = &role_.Add({{"role", "candidate"}});
-  role_gauges_[RaftRole::kLeader] = &role_.Add({{"role", "leader"}});
+  role_gauges_[raft::RaftRole::kFollower] = &role_.Add({{"role", "follower"}});
+  role_gauges_[raft::RaftRole::kPreCandidate] = &role_.Add({{"role", "pre_candidate"}});
+  role_gauges_[raft::RaftRole::kCandidate] = &role_.Add({{"role", "candidate"}});
+  role_gauges_[raft::RaftRole::kLeader] = &role_.Add({{"role", "leader"}});
 }
 
 void ReplicaMetrics::sample(const Replica& replica, std::uint64_t now_ms) {
-  const RaftCore& core = replica.core();
+  const raft::RaftCore& core = replica.core();
   for (auto& [r, gauge] : role_gauges_) gauge->Set(core.role() == r ? 1 : 0);
   term_.Set(static_cast<double>(core.term()));
   commit_index_.Set(static_cast<double>(core.commit_index()));
@@ -102,7 +102,7 @@ void ReplicaMetrics::sample(const Replica& replica, std::uint64_t now_ms) {
   waiting_.Set(static_cast<double>(replica.waiting()));
   catalog_reachable_.Set(replica.catalog_reachable() ? 1 : 0);
 
-  const RaftCore::Counters& c = core.counters();
+  const raft::RaftCore::Counters& c = core.counters();
   elections_started_.Increment(static_cast<double>(c.elections_started - fed_.elections_started));
   elections_won_.Increment(static_cast<double>(c.elections_won - fed_.elections_won));
   transfers_.Increment(static_cast<double>(c.transfers_started - fed_.transfers_started));
@@ -112,7 +112,7 @@ void ReplicaMetrics::sample(const Replica& replica, std::uint64_t now_ms) {
   in_doubt_.Increment(static_cast<double>(replica.trades_doubted() - fed_in_doubt_));
   fed_in_doubt_ = replica.trades_doubted();
 
-  const bool leader = core.role() == RaftRole::kLeader;
+  const bool leader = core.role() == raft::RaftRole::kLeader;
   // Follower lag: one series per follower while leading; none otherwise (a stale series would
   // claim a lag nobody measures).
   const auto matches = core.match_indexes();

@@ -40,7 +40,7 @@ class ReplicaMetrics {
 
  private:
   prometheus::Family<prometheus::Gauge>& role_;
-  std::map<RaftRole, prometheus::Gauge*> role_gauges_;
+  std::map<raft::RaftRole, prometheus::Gauge*> role_gauges_;
   prometheus::Gauge& term_;
   prometheus::Gauge& commit_index_;
   prometheus::Gauge& last_index_;
@@ -57,7 +57,7 @@ class ReplicaMetrics {
   prometheus::Gauge& catalog_reachable_;
 
   // What the counters were last fed from the replica's own totals (they only grow).
-  RaftCore::Counters fed_{};
+  raft::RaftCore::Counters fed_{};
   std::uint64_t fed_rolled_forward_ = 0;
   std::uint64_t fed_in_doubt_ = 0;
   // Entries logged as leader and not yet committed, one element per loop iteration that logged

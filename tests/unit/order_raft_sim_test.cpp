@@ -1,4 +1,4 @@
-// Deterministic simulation of the replication core (order/raft_core.h).
+// Deterministic simulation of the replication core (raft/raft_core.h).
 //
 // Three replicas exchange messages through a simulated network that delays, drops, duplicates
 // and reorders them, and partitions replicas from each other; replicas crash and restart from
@@ -22,7 +22,7 @@
 #include <random>
 #include <sstream>
 
-#include "order/raft_core.h"
+#include "raft/raft_core.h"
 
 namespace bazaar::order {
 namespace {
@@ -41,8 +41,8 @@ struct SimParams {
   double propose_per_ms = 0.15;
   // Of the crashes, this share hits the highest id (the rest: any replica), so transfers happen.
   double crash_highest = 0.5;
-  std::uint64_t transfer_stable_ms = RaftConfig{}.transfer_stable_ms;
-  std::uint64_t transfer_backoff_ms = RaftConfig{}.transfer_backoff_ms;
+  std::uint64_t transfer_stable_ms = raft::RaftConfig{}.transfer_stable_ms;
+  std::uint64_t transfer_backoff_ms = raft::RaftConfig{}.transfer_backoff_ms;
   // After healing, the highest id must lead (the goal of transfers; needs a back-off well below
   // heal_ms, or one failed attempt just before the heal could delay it past the end).
   bool highest_leads_at_end = false;
@@ -50,10 +50,10 @@ struct SimParams {
 
 struct Node {
   bool up = true;
-  HardState disk_hard;  // what survives a crash
+  raft::HardState disk_hard;  // what survives a crash
   std::vector<proto::LogEntry> disk_log;
   std::uint64_t disk_commit = 0;
-  std::unique_ptr<RaftCore> core;
+  std::unique_ptr<raft::RaftCore> core;
 };
 
 struct Packet {
@@ -61,7 +61,7 @@ struct Packet {
   std::uint64_t seq;  // tie-break: deterministic order for equal times
   std::uint32_t from;
   std::uint32_t to;
-  PeerMessage message;
+  raft::PeerMessage message;
   bool operator>(const Packet& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
@@ -108,15 +108,15 @@ class Simulation {
     return members_[std::uniform_int_distribution<std::size_t>(0, members_.size() - 1)(rng_)];
   }
 
-  std::unique_ptr<RaftCore> make_core(std::uint32_t id, const Node& n) {
-    RaftConfig c;
+  std::unique_ptr<raft::RaftCore> make_core(std::uint32_t id, const Node& n) {
+    raft::RaftConfig c;
     c.id = id;
     c.members = members_;
     c.seed = seed_;
     c.max_batch = 16;  // small batches: catch-up takes several rounds
     c.transfer_stable_ms = params_.transfer_stable_ms;
     c.transfer_backoff_ms = params_.transfer_backoff_ms;
-    return std::make_unique<RaftCore>(c, n.disk_hard, n.disk_log, n.disk_commit, now_);
+    return std::make_unique<raft::RaftCore>(c, n.disk_hard, n.disk_log, n.disk_commit, now_);
   }
 
   void fail(const std::string& what) {
@@ -164,7 +164,7 @@ class Simulation {
   // Applies a Ready like the I/O shell: persist first, then send.
   void drain(std::uint32_t id, bool faults) {
     Node& n = nodes_[id];
-    Ready r = n.core->take_ready();
+    raft::Ready r = n.core->take_ready();
     if (r.hard_state) n.disk_hard = *r.hard_state;
     if (r.truncate_from) {
       if (*r.truncate_from <= n.disk_commit)
@@ -217,7 +217,7 @@ class Simulation {
   void propose(bool faults) {
     for (auto id : members_) {
       Node& n = nodes_[id];
-      if (!n.up || n.core->role() != RaftRole::kLeader) continue;
+      if (!n.up || n.core->role() != raft::RaftRole::kLeader) continue;
       for (int k = std::uniform_int_distribution<int>(1, 3)(rng_); k > 0; --k) {
         proto::LogEntry e;
         e.kind = proto::LogEntry::kOrder;
@@ -226,9 +226,9 @@ class Simulation {
         e.quantity = 1;
         std::uint64_t index = 0;
         const auto outcome = n.core->propose(e, index);
-        if (outcome == ProposeOutcome::kTransferring && n.core->transfer_target()) {
+        if (outcome == raft::ProposeOutcome::kTransferring && n.core->transfer_target()) {
           ++refused_;  // the one reason a leader may refuse
-        } else if (outcome != ProposeOutcome::kAccepted) {
+        } else if (outcome != raft::ProposeOutcome::kAccepted) {
           fail("leader refused a proposal outside a transfer");
         }
       }
@@ -238,11 +238,11 @@ class Simulation {
   }
 
   // Transfer rules, checked on every message as it leaves.
-  void note_sent(std::uint32_t from, const Outgoing& out) {
-    const RaftCore& c = *nodes_[from].core;
+  void note_sent(std::uint32_t from, const raft::Outgoing& out) {
+    const raft::RaftCore& c = *nodes_[from].core;
     if (const auto* t = std::get_if<proto::TimeoutNow>(&out.message)) {
       ++timeout_nows_;
-      if (c.role() != RaftRole::kLeader || t->term != c.term() || t->leader != from)
+      if (c.role() != raft::RaftRole::kLeader || t->term != c.term() || t->leader != from)
         fail("TimeoutNow from " + std::to_string(from) + ", not the leader of its term");
       if (out.to <= from)
         fail("transfer from " + std::to_string(from) + " to lower id " + std::to_string(out.to));
@@ -252,7 +252,7 @@ class Simulation {
       if (v->pre_vote) fail("a pre-vote marked as a transfer election");
       transfer_elections_[v->term] = from;
     }
-    if (c.transfer_target() && c.role() != RaftRole::kLeader)
+    if (c.transfer_target() && c.role() != raft::RaftRole::kLeader)
       fail("a non-leader with a transfer under way");
   }
 
@@ -260,9 +260,9 @@ class Simulation {
     for (auto id : members_) {
       Node& n = nodes_[id];
       if (!n.up) continue;
-      const RaftCore& c = *n.core;
+      const raft::RaftCore& c = *n.core;
       // Election safety: at most one leader per term, ever.
-      if (c.role() == RaftRole::kLeader) {
+      if (c.role() == raft::RaftRole::kLeader) {
         auto [it, fresh] = leaders_.emplace(c.term(), id);
         if (!fresh && it->second != id) {
           fail("two leaders in term " + std::to_string(c.term()) + ": " +
@@ -341,13 +341,14 @@ class Simulation {
 
   void check_converged() {
     std::int32_t leaders = 0;
-    for (auto id : members_) leaders += nodes_[id].core->role() == RaftRole::kLeader ? 1 : 0;
+    for (auto id : members_) leaders += nodes_[id].core->role() == raft::RaftRole::kLeader ? 1 : 0;
     if (leaders != 1) fail("after healing: " + std::to_string(leaders) + " leaders");
-    if (params_.highest_leads_at_end && nodes_[members_.back()].core->role() != RaftRole::kLeader)
+    if (params_.highest_leads_at_end &&
+        nodes_[members_.back()].core->role() != raft::RaftRole::kLeader)
       fail("after healing: the highest id does not lead");
-    const RaftCore& first = *nodes_[members_[0]].core;
+    const raft::RaftCore& first = *nodes_[members_[0]].core;
     for (auto id : members_) {
-      const RaftCore& c = *nodes_[id].core;
+      const raft::RaftCore& c = *nodes_[id].core;
       if (c.commit_index() != first.commit_index() || c.commit_index() != c.last_index()) {
         fail("after healing: replicas did not converge (replica " + std::to_string(id) +
              " commit " + std::to_string(c.commit_index()) + " of " +
@@ -458,16 +459,17 @@ TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {
 }
 
 // Fresh cores for replicas 1..3, without election jitter (the highest id campaigns first).
-std::map<std::uint32_t, std::unique_ptr<RaftCore>> fresh_cores(
+std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> fresh_cores(
     const std::vector<std::uint32_t>& members, bool transfer = true) {
-  std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores;
+  std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> cores;
   for (auto id : members) {
-    RaftConfig c;
+    raft::RaftConfig c;
     c.id = id;
     c.members = members;
     c.jitter_ms = 0;
     c.transfer = transfer;
-    cores[id] = std::make_unique<RaftCore>(c, HardState{}, std::vector<proto::LogEntry>{}, 0, 0);
+    cores[id] = std::make_unique<raft::RaftCore>(c, raft::HardState{},
+                                                 std::vector<proto::LogEntry>{}, 0, 0);
   }
   return cores;
 }
@@ -483,7 +485,7 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
       bool any = false;
       for (auto id : members) {
         if (!up[id]) continue;
-        Ready r = cores[id]->take_ready();
+        raft::Ready r = cores[id]->take_ready();
         for (auto& m : r.messages) {
           if (!up[m.to]) continue;
           cores[m.to]->receive(m.message, now);
@@ -502,7 +504,7 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
     }
   };
   run_until(1000);
-  EXPECT_EQ(cores[3]->role(), RaftRole::kLeader);
+  EXPECT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
   EXPECT_EQ(cores[1]->leader_id(), 3);
   const std::uint64_t term = cores[3]->term();
 
@@ -517,18 +519,18 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
     e.name = "Tux";
     e.quantity = 1;
     std::uint64_t index = 0;
-    ASSERT_EQ(cores[3]->propose(e, index), ProposeOutcome::kAccepted);
+    ASSERT_EQ(cores[3]->propose(e, index), raft::ProposeOutcome::kAccepted);
   }
   run_until(1500);
   EXPECT_EQ(cores[2]->commit_index(), cores[3]->last_index());
-  RaftConfig c1;
+  raft::RaftConfig c1;
   c1.id = 1;
   c1.members = members;
   c1.jitter_ms = 0;
-  cores[1] = std::make_unique<RaftCore>(c1, HardState{term, 3}, kept, kept_commit, now);
+  cores[1] = std::make_unique<raft::RaftCore>(c1, raft::HardState{term, 3}, kept, kept_commit, now);
   up[1] = true;
   run_until(3000);
-  EXPECT_EQ(cores[3]->role(), RaftRole::kLeader);
+  EXPECT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
   EXPECT_EQ(cores[3]->term(), term);  // no disruption: same leader, same term
   EXPECT_EQ(cores[1]->commit_index(), cores[3]->last_index());
   EXPECT_EQ(cores[1]->order_count(), 5000);
@@ -537,13 +539,13 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
   // The leader dies: the next highest id takes over.
   up[3] = false;
   run_until(5000);
-  EXPECT_EQ(cores[2]->role(), RaftRole::kLeader);
+  EXPECT_EQ(cores[2]->role(), raft::RaftRole::kLeader);
   EXPECT_GT(cores[2]->term(), term);
   EXPECT_EQ(cores[1]->leader_id(), 2);
 }
 
 // The AppendEntries of one Ready from `r` to `to` (the rest of its messages are not looked at).
-std::vector<proto::AppendEntries> appends_to(const Ready& r, std::uint32_t to) {
+std::vector<proto::AppendEntries> appends_to(const raft::Ready& r, std::uint32_t to) {
   std::vector<proto::AppendEntries> out;
   for (const auto& m : r.messages) {
     const auto* a = std::get_if<proto::AppendEntries>(&m.message);
@@ -566,8 +568,8 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
       }
     }
   }
-  ASSERT_EQ(cores[3]->role(), RaftRole::kLeader);
-  RaftCore& leader = *cores[3];
+  ASSERT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
+  raft::RaftCore& leader = *cores[3];
   const std::uint64_t before = leader.last_index();
   ASSERT_EQ(leader.commit_index(), before);  // the no-op committed, nothing in flight
 
@@ -581,8 +583,8 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
   };
   std::uint64_t index = 0;
   for (const char* id : {"a", "b", "c"})
-    ASSERT_EQ(leader.propose(order(id), index), ProposeOutcome::kAccepted);
-  Ready first = leader.take_ready();
+    ASSERT_EQ(leader.propose(order(id), index), raft::ProposeOutcome::kAccepted);
+  raft::Ready first = leader.take_ready();
   for (std::uint32_t peer : {1u, 2u}) {
     auto appends = appends_to(first, peer);
     ASSERT_EQ(appends.size(), 1u) << "peer " << peer;
@@ -593,7 +595,7 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
 
   // While that append is in flight, new entries wait for its answer, then go as one append.
   for (const char* id : {"d", "e"})
-    ASSERT_EQ(leader.propose(order(id), index), ProposeOutcome::kAccepted);
+    ASSERT_EQ(leader.propose(order(id), index), raft::ProposeOutcome::kAccepted);
   EXPECT_TRUE(appends_to(leader.take_ready(), 1).empty());
   for (const auto& m : first.messages) {
     if (m.to == 1) cores[1]->receive(m.message, now);
@@ -608,31 +610,31 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
 }
 
 TEST(RaftCore, FollowerRefusesToProposeAndSingleReplicaCommitsAlone) {
-  RaftConfig c;
+  raft::RaftConfig c;
   c.id = 1;
   c.members = {1};
-  RaftCore solo(c, HardState{}, {}, 0, 0);
+  raft::RaftCore solo(c, raft::HardState{}, {}, 0, 0);
   solo.tick(10000);
-  ASSERT_EQ(solo.role(), RaftRole::kLeader);
+  ASSERT_EQ(solo.role(), raft::RaftRole::kLeader);
   proto::LogEntry e;
   e.kind = proto::LogEntry::kOrder;
   e.request_id = "x";
   e.name = "Tux";
   e.quantity = 1;
   std::uint64_t index = 0;
-  ASSERT_EQ(solo.propose(e, index), ProposeOutcome::kAccepted);
+  ASSERT_EQ(solo.propose(e, index), raft::ProposeOutcome::kAccepted);
   EXPECT_EQ(solo.commit_index(), index);
-  Ready r = solo.take_ready();
+  raft::Ready r = solo.take_ready();
   ASSERT_TRUE(r.hard_state);
   EXPECT_EQ(r.hard_state->voted_for, 1);
   EXPECT_EQ(r.entries.size(), 2u);  // the no-op and the order
   EXPECT_EQ(r.entries[1].order_number, 0);
 
-  RaftConfig f;
+  raft::RaftConfig f;
   f.id = 1;
   f.members = {1, 2, 3};
-  RaftCore follower(f, HardState{}, {}, 0, 0);
-  EXPECT_EQ(follower.propose(e, index), ProposeOutcome::kNotLeader);
+  raft::RaftCore follower(f, raft::HardState{}, {}, 0, 0);
+  EXPECT_EQ(follower.propose(e, index), raft::ProposeOutcome::kNotLeader);
 }
 
 }  // namespace

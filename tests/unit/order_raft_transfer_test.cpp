@@ -1,4 +1,4 @@
-// Leadership transfer (order/raft_core.h, RaftConfig::transfer; Raft thesis §3.10), step by step
+// Leadership transfer (raft/raft_core.h, RaftConfig::transfer; Raft thesis §3.10), step by step
 // on a small deterministic cluster: who gets a transfer and when, what a voter does with a
 // transfer election, the abort and back-off, and the replica's answer to orders meanwhile.
 // The simulation (order_raft_sim_test.cpp) checks that safety holds with transfers under faults.
@@ -12,9 +12,9 @@
 #include <tuple>
 #include <variant>
 
-#include "order/raft_core.h"
 #include "order/replica.h"
 #include "proto_msgs/codec.h"
+#include "raft/raft_core.h"
 
 namespace bazaar::order {
 namespace {
@@ -32,9 +32,10 @@ proto::LogEntry order(int n) {
 // filterable. What each replica persisted survives restart(); no jitter, so runs are exact.
 class Net {
  public:
-  using Filter = std::function<bool(std::uint32_t from, std::uint32_t to, const PeerMessage&)>;
+  using Filter =
+      std::function<bool(std::uint32_t from, std::uint32_t to, const raft::PeerMessage&)>;
 
-  explicit Net(int n, std::function<void(RaftConfig&)> tune = {}) : tune_(std::move(tune)) {
+  explicit Net(int n, std::function<void(raft::RaftConfig&)> tune = {}) : tune_(std::move(tune)) {
     for (int i = 1; i <= n; ++i) members_.push_back(static_cast<std::uint32_t>(i));
     for (auto id : members_) {
       disk_[id] = Disk{};
@@ -42,7 +43,7 @@ class Net {
     }
   }
 
-  RaftCore& operator[](std::uint32_t id) { return *cores_.at(id); }
+  raft::RaftCore& operator[](std::uint32_t id) { return *cores_.at(id); }
   bool up(std::uint32_t id) const { return cores_.count(id) != 0; }
   std::uint64_t now() const { return now_; }
 
@@ -51,13 +52,13 @@ class Net {
   void crash(std::uint32_t id) { cores_.erase(id); }
   /// Starts `id` again from what it persisted.
   void start(std::uint32_t id) {
-    RaftConfig c;
+    raft::RaftConfig c;
     c.id = id;
     c.members = members_;
     c.jitter_ms = 0;
     if (tune_) tune_(c);
     const Disk& d = disk_[id];
-    cores_[id] = std::make_unique<RaftCore>(c, d.hard, d.log, d.commit, now_);
+    cores_[id] = std::make_unique<raft::RaftCore>(c, d.hard, d.log, d.commit, now_);
   }
 
   /// Advances the clock to `until`, ticking every replica each millisecond.
@@ -76,7 +77,7 @@ class Net {
     }
     return done();
   }
-  void deliver(std::uint32_t to, const PeerMessage& m) {
+  void deliver(std::uint32_t to, const raft::PeerMessage& m) {
     cores_.at(to)->receive(m, now_);
     pump();
   }
@@ -86,7 +87,7 @@ class Net {
       bool any = false;
       for (auto id : members_) {
         if (!up(id)) continue;
-        Ready r = cores_[id]->take_ready();
+        raft::Ready r = cores_[id]->take_ready();
         persist(id, r);
         for (auto& m : r.messages) {
           sent_.push_back({id, m.to, m.message});
@@ -101,7 +102,7 @@ class Net {
 
   std::uint32_t leader() const {
     for (const auto& [id, core] : cores_)
-      if (core->role() == RaftRole::kLeader) return id;
+      if (core->role() == raft::RaftRole::kLeader) return id;
     return 0;
   }
   /// Messages of type T sent so far (dropped ones included), with sender and receiver.
@@ -117,15 +118,15 @@ class Net {
 
  private:
   struct Disk {
-    HardState hard;
+    raft::HardState hard;
     std::vector<proto::LogEntry> log;
     std::uint64_t commit = 0;
   };
   struct Sent {
     std::uint32_t from, to;
-    PeerMessage message;
+    raft::PeerMessage message;
   };
-  void persist(std::uint32_t id, const Ready& r) {
+  void persist(std::uint32_t id, const raft::Ready& r) {
     Disk& d = disk_[id];
     if (r.hard_state) d.hard = *r.hard_state;
     if (r.truncate_from && d.log.size() >= *r.truncate_from) d.log.resize(*r.truncate_from - 1);
@@ -137,9 +138,9 @@ class Net {
     d.commit = std::max(d.commit, r.commit_index);
   }
 
-  std::function<void(RaftConfig&)> tune_;
+  std::function<void(raft::RaftConfig&)> tune_;
   std::vector<std::uint32_t> members_;
-  std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores_;
+  std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> cores_;
   std::map<std::uint32_t, Disk> disk_;
   std::vector<Sent> sent_;
   Filter drop_;
@@ -154,7 +155,7 @@ void lower_id_leads_then_three_rejoins(Net& net, int orders, std::uint64_t rejoi
   ASSERT_EQ(net.leader(), 2u);
   for (int i = 0; i < orders; ++i) {
     std::uint64_t index = 0;
-    ASSERT_EQ(net[2].propose(order(i), index), ProposeOutcome::kAccepted);
+    ASSERT_EQ(net[2].propose(order(i), index), raft::ProposeOutcome::kAccepted);
   }
   net.run_until(rejoin_ms);
   net.start(3);
@@ -165,12 +166,12 @@ TEST(RaftTransfer, CaughtUpHigherIdGetsLeadershipOnceStable) {
   lower_id_leads_then_three_rejoins(net, 200);
   const std::uint64_t term = net[2].term();
   // Replica 3 catches up at once, but leads only after it has kept up for transfer_stable_ms.
-  net.run_until(1000 + RaftConfig{}.transfer_stable_ms - 50);
+  net.run_until(1000 + raft::RaftConfig{}.transfer_stable_ms - 50);
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_EQ(net[3].commit_index(), net[2].last_index());
   EXPECT_TRUE(net.sent<proto::TimeoutNow>().empty());
   EXPECT_TRUE(net.run_until(2000, [&] { return net.leader() == 3u; }));
-  EXPECT_LE(net.now(), 1000 + RaftConfig{}.transfer_stable_ms + 100);
+  EXPECT_LE(net.now(), 1000 + raft::RaftConfig{}.transfer_stable_ms + 100);
 
   // One TimeoutNow, from the leader of the term to 3, and one forced election, won at once.
   const auto nows = net.sent<proto::TimeoutNow>();
@@ -186,7 +187,7 @@ TEST(RaftTransfer, CaughtUpHigherIdGetsLeadershipOnceStable) {
     }
   }
   net.run_until(net.now() + 100);
-  EXPECT_EQ(net[2].role(), RaftRole::kFollower);
+  EXPECT_EQ(net[2].role(), raft::RaftRole::kFollower);
   EXPECT_EQ(net[2].leader_id(), 3);
   EXPECT_EQ(net[1].leader_id(), 3);
   EXPECT_EQ(net[3].commit_index(), net[3].last_index());
@@ -211,7 +212,7 @@ TEST(RaftTransfer, HighestOfSeveralHigherIdsGetsIt) {
 TEST(RaftTransfer, NoTransferToALaggingHigherId) {
   Net net(3);
   // Replica 3 hears heartbeats (so it is alive) but never gets an entry: it stays behind.
-  net.set_drop([](std::uint32_t, std::uint32_t to, const PeerMessage& m) {
+  net.set_drop([](std::uint32_t, std::uint32_t to, const raft::PeerMessage& m) {
     const auto* a = std::get_if<proto::AppendEntries>(&m);
     return to == 3 && a != nullptr && !a->entries.empty();
   });
@@ -219,7 +220,8 @@ TEST(RaftTransfer, NoTransferToALaggingHigherId) {
   for (std::uint64_t t = 1100; t <= 4000; t += 100) {
     net.run_until(t);
     std::uint64_t index = 0;
-    ASSERT_EQ(net[2].propose(order(static_cast<int>(t)), index), ProposeOutcome::kAccepted) << t;
+    ASSERT_EQ(net[2].propose(order(static_cast<int>(t)), index), raft::ProposeOutcome::kAccepted)
+        << t;
   }
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_LT(net[3].last_index(), net[2].commit_index());
@@ -234,7 +236,8 @@ TEST(RaftTransfer, NoTransferToASilentHigherId) {
   // its silence can keep it from a transfer.
   ASSERT_TRUE(net.run_until(1200, [&] { return net[3].last_index() == net[2].last_index(); }));
   net.run_until(1300);
-  net.set_drop([](std::uint32_t from, std::uint32_t, const PeerMessage&) { return from == 3; });
+  net.set_drop(
+      [](std::uint32_t from, std::uint32_t, const raft::PeerMessage&) { return from == 3; });
   net.run_until(4000);
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_EQ(net[3].last_index(), net[2].last_index());
@@ -246,7 +249,7 @@ TEST(RaftTransfer, FlappingHigherIdWaitsForAStableWhile) {
   Net net(3);
   // Replica 3's answers are lost for 150 ms of every 400: it is never alive for 500 ms at once.
   Net* n = &net;
-  net.set_drop([n](std::uint32_t from, std::uint32_t, const PeerMessage&) {
+  net.set_drop([n](std::uint32_t from, std::uint32_t, const raft::PeerMessage&) {
     return from == 3 && n->now() % 400 < 150;
   });
   lower_id_leads_then_three_rejoins(net, 50);
@@ -265,7 +268,7 @@ TEST(RaftTransfer, LowerIdNeverGetsATransfer) {
   for (std::uint64_t t = 3100; t <= 6000; t += 100) {
     net.run_until(t);
     std::uint64_t index = 0;
-    ASSERT_EQ(net[3].propose(order(static_cast<int>(t)), index), ProposeOutcome::kAccepted);
+    ASSERT_EQ(net[3].propose(order(static_cast<int>(t)), index), raft::ProposeOutcome::kAccepted);
   }
   EXPECT_EQ(net.leader(), 3u);
   EXPECT_TRUE(net.sent<proto::TimeoutNow>().empty());
@@ -290,7 +293,7 @@ TEST(RaftTransfer, UnhealthyLeaderHandsOfficeToTheHighestHealthyFollower) {
   net[3].set_healthy(false, net.now());
   // Both followers have kept up for long: the transfer starts once the leader has been unhealthy
   // for transfer_stable_ms, and not before.
-  net.run_until(3000 + RaftConfig{}.transfer_stable_ms - 10);
+  net.run_until(3000 + raft::RaftConfig{}.transfer_stable_ms - 10);
   EXPECT_EQ(net.leader(), 3u);
   EXPECT_TRUE(net.run_until(3800, [&] { return net.leader() == 2u; }));
   const auto nows = net.sent<proto::TimeoutNow>();
@@ -337,7 +340,7 @@ TEST(RaftTransfer, NoTransferUpToAnUnhealthyHigherIdUntilItIsHealthyForAStableWh
   net[3].set_healthy(true, net.now());
   const std::uint64_t healed = net.now();
   EXPECT_TRUE(net.run_until(6000, [&] { return net.leader() == 3u; }));
-  EXPECT_GE(net.now(), healed + RaftConfig{}.transfer_stable_ms);
+  EXPECT_GE(net.now(), healed + raft::RaftConfig{}.transfer_stable_ms);
 }
 
 TEST(RaftTransfer, HandOffAwayFromAnUnhealthyLeaderDoesNotComeBack) {
@@ -351,7 +354,8 @@ TEST(RaftTransfer, HandOffAwayFromAnUnhealthyLeaderDoesNotComeBack) {
   for (std::uint64_t t = 3400; t <= 12000; t += 100) {
     net.run_until(t);
     std::uint64_t index = 0;
-    ASSERT_EQ(net[2].propose(order(static_cast<int>(t)), index), ProposeOutcome::kAccepted) << t;
+    ASSERT_EQ(net[2].propose(order(static_cast<int>(t)), index), raft::ProposeOutcome::kAccepted)
+        << t;
   }
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_EQ(net.sent<proto::TimeoutNow>().size(), 1u);
@@ -363,7 +367,7 @@ TEST(RaftTransfer, HandOffAwayFromAnUnhealthyLeaderDoesNotComeBack) {
 TEST(RaftTransfer, ProposalsRefusedDuringTransferThenAbortAndBackOff) {
   Net net(3);
   // The target never hears TimeoutNow: the transfer cannot finish.
-  net.set_drop([](std::uint32_t, std::uint32_t, const PeerMessage& m) {
+  net.set_drop([](std::uint32_t, std::uint32_t, const raft::PeerMessage& m) {
     return std::holds_alternative<proto::TimeoutNow>(m);
   });
   lower_id_leads_then_three_rejoins(net, 20);
@@ -372,21 +376,21 @@ TEST(RaftTransfer, ProposalsRefusedDuringTransferThenAbortAndBackOff) {
   EXPECT_EQ(*net[2].transfer_target(), 3u);
   const std::uint64_t last = net[2].last_index();
   std::uint64_t index = 0;
-  EXPECT_EQ(net[2].propose(order(1000), index), ProposeOutcome::kTransferring);
+  EXPECT_EQ(net[2].propose(order(1000), index), raft::ProposeOutcome::kTransferring);
   EXPECT_EQ(net[2].last_index(), last);                 // nothing appended
   EXPECT_EQ(net.sent<proto::TimeoutNow>().size(), 1u);  // sent once, though lost
 
   // Abandoned after an election timeout: the leader serves again, in the same term.
   const std::uint64_t term = net[2].term();
   ASSERT_TRUE(net.run_until(started + 1000, [&] { return !net[2].transfer_target(); }));
-  EXPECT_EQ(net.now() - started, RaftConfig{}.election_ms);
+  EXPECT_EQ(net.now() - started, raft::RaftConfig{}.election_ms);
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_EQ(net[2].term(), term);
-  EXPECT_EQ(net[2].propose(order(1001), index), ProposeOutcome::kAccepted);
+  EXPECT_EQ(net[2].propose(order(1001), index), raft::ProposeOutcome::kAccepted);
 
   // No new attempt within the back-off, one right after it.
   const std::uint64_t ended = net.now();
-  const std::uint64_t backoff = RaftConfig{}.transfer_backoff_ms;
+  const std::uint64_t backoff = raft::RaftConfig{}.transfer_backoff_ms;
   EXPECT_FALSE(
       net.run_until(ended + backoff - 1, [&] { return net[2].transfer_target().has_value(); }));
   EXPECT_EQ(net.sent<proto::TimeoutNow>().size(), 1u);
@@ -402,45 +406,45 @@ TEST(RaftTransfer, ProposalsRefusedDuringTransferThenAbortAndBackOff) {
     paused += net[2].transfer_target() ? 1 : 0;
   }
   EXPECT_EQ(net.leader(), 2u);
-  EXPECT_LE(paused, (30000 / backoff + 1) * RaftConfig{}.election_ms);
+  EXPECT_LE(paused, (30000 / backoff + 1) * raft::RaftConfig{}.election_ms);
 }
 
 TEST(RaftTransfer, TargetThatDiesMidTransferIsAbandoned) {
   Net net(3);
   lower_id_leads_then_three_rejoins(net, 20);
   // Crash 3 the moment the transfer begins, before TimeoutNow reaches it.
-  net.set_drop([](std::uint32_t, std::uint32_t to, const PeerMessage& m) {
+  net.set_drop([](std::uint32_t, std::uint32_t to, const raft::PeerMessage& m) {
     return to == 3 && std::holds_alternative<proto::TimeoutNow>(m);
   });
   ASSERT_TRUE(net.run_until(2000, [&] { return net[2].transfer_target().has_value(); }));
   net.crash(3);
-  net.run_until(net.now() + RaftConfig{}.election_ms + 10);
+  net.run_until(net.now() + raft::RaftConfig{}.election_ms + 10);
   EXPECT_EQ(net.leader(), 2u);
   EXPECT_FALSE(net[2].transfer_target());
   std::uint64_t index = 0;
-  EXPECT_EQ(net[2].propose(order(1), index), ProposeOutcome::kAccepted);
+  EXPECT_EQ(net[2].propose(order(1), index), raft::ProposeOutcome::kAccepted);
   net.run_until(net.now() + 20);
   EXPECT_EQ(net[2].commit_index(), index);  // 1 and 2 are a majority: service goes on
 }
 
 TEST(RaftTransfer, LeaderMidTransferStepsDownOnAHigherTerm) {
   Net net(3);
-  net.set_drop([](std::uint32_t, std::uint32_t, const PeerMessage& m) {
+  net.set_drop([](std::uint32_t, std::uint32_t, const raft::PeerMessage& m) {
     return std::holds_alternative<proto::TimeoutNow>(m);
   });
   lower_id_leads_then_three_rejoins(net, 20);
   ASSERT_TRUE(net.run_until(2000, [&] { return net[2].transfer_target().has_value(); }));
   const std::uint64_t term = net[2].term();
   net.deliver(2, proto::AppendReply{term + 3, 1, false, 0, 1});
-  EXPECT_EQ(net[2].role(), RaftRole::kFollower);
+  EXPECT_EQ(net[2].role(), raft::RaftRole::kFollower);
   EXPECT_EQ(net[2].term(), term + 3);
   EXPECT_FALSE(net[2].transfer_target());
   std::uint64_t index = 0;
-  EXPECT_EQ(net[2].propose(order(1), index), ProposeOutcome::kNotLeader);
+  EXPECT_EQ(net[2].propose(order(1), index), raft::ProposeOutcome::kNotLeader);
 }
 
 TEST(RaftTransfer, TurnedOffTheRejoiningHigherIdDoesNotLead) {
-  Net net(3, [](RaftConfig& c) { c.transfer = false; });
+  Net net(3, [](raft::RaftConfig& c) { c.transfer = false; });
   lower_id_leads_then_three_rejoins(net, 50);
   net.run_until(6000);
   EXPECT_EQ(net.leader(), 2u);
@@ -453,11 +457,11 @@ TEST(RaftTransfer, TurnedOffTheRejoiningHigherIdDoesNotLead) {
 class TransferVoter : public ::testing::Test {
  protected:
   void SetUp() override {
-    RaftConfig c;
+    raft::RaftConfig c;
     c.id = 1;
     c.members = {1, 2, 3};
     c.jitter_ms = 0;
-    voter_ = std::make_unique<RaftCore>(c, HardState{5, 2}, log_, 0, 0);
+    voter_ = std::make_unique<raft::RaftCore>(c, raft::HardState{5, 2}, log_, 0, 0);
     proto::AppendEntries hb;
     hb.term = 5;
     hb.leader = 2;
@@ -468,7 +472,7 @@ class TransferVoter : public ::testing::Test {
   }
   proto::VoteReply ask(const proto::RequestVote& v, std::uint64_t now) {
     voter_->receive(v, now);
-    Ready r = voter_->take_ready();
+    raft::Ready r = voter_->take_ready();
     for (const auto& m : r.messages) {
       if (const auto* reply = std::get_if<proto::VoteReply>(&m.message)) return *reply;
     }
@@ -476,7 +480,7 @@ class TransferVoter : public ::testing::Test {
     return {};
   }
   std::vector<proto::LogEntry> log_{proto::LogEntry{4}, proto::LogEntry{5}};
-  std::unique_ptr<RaftCore> voter_;
+  std::unique_ptr<raft::RaftCore> voter_;
 };
 
 TEST_F(TransferVoter, LeaseRefusesAnOrdinaryElection) {
@@ -503,9 +507,9 @@ TEST_F(TransferVoter, TransferElectionStillNeedsANewTermAndAnUpToDateLog) {
 
 TEST_F(TransferVoter, TimeoutNowFromTheLeaderStartsAnElectionAtOnce) {
   voter_->receive(proto::TimeoutNow{5, 2}, 20);
-  EXPECT_EQ(voter_->role(), RaftRole::kCandidate);
+  EXPECT_EQ(voter_->role(), raft::RaftRole::kCandidate);
   EXPECT_EQ(voter_->term(), 6u);
-  Ready r = voter_->take_ready();
+  raft::Ready r = voter_->take_ready();
   ASSERT_TRUE(r.hard_state);
   EXPECT_EQ(r.hard_state->voted_for, 1);  // its own vote, persisted before the requests leave
   int asked = 0;
@@ -522,7 +526,7 @@ TEST_F(TransferVoter, TimeoutNowFromTheLeaderStartsAnElectionAtOnce) {
 
 TEST_F(TransferVoter, StaleTimeoutNowIsIgnored) {
   voter_->receive(proto::TimeoutNow{4, 3}, 20);  // from an older term's leader (a late copy)
-  EXPECT_EQ(voter_->role(), RaftRole::kFollower);
+  EXPECT_EQ(voter_->role(), raft::RaftRole::kFollower);
   EXPECT_EQ(voter_->term(), 5u);
   EXPECT_TRUE(voter_->take_ready().messages.empty());
 }
@@ -539,8 +543,8 @@ class ReplicaTransferTest : public ::testing::Test {
     o.raft.id = id;
     o.raft.members = {1, 2, 3};
     o.raft.jitter_ms = 0;
-    replicas[id] = std::make_unique<Replica>(o, HardState{}, std::vector<proto::LogEntry>{}, 0, now,
-                                             [](const Ready&) {});
+    replicas[id] = std::make_unique<Replica>(o, raft::HardState{}, std::vector<proto::LogEntry>{},
+                                             0, now, [](const raft::Ready&) {});
   }
   void step() {
     for (auto& [id, r] : replicas) {
@@ -610,7 +614,7 @@ class ReplicaTransferTest : public ::testing::Test {
   void start_transfer_with_a_trade_at_the_catalog() {
     for (std::uint32_t id : {1u, 2u, 3u}) make(id);
     for (; now < 800; ++now) step();
-    ASSERT_EQ(replicas[2]->core().role(), RaftRole::kLeader);
+    ASSERT_EQ(replicas[2]->core().role(), raft::RaftRole::kLeader);
     ASSERT_EQ(replicas[2]->phase(), LeaderPhase::kServing);
     place(2, 1, "before");
     answer_trades();
@@ -663,8 +667,8 @@ TEST_F(ReplicaTransferTest, OrdersDuringATransferAreUnavailableAndNameIt) {
     ++now;
     step();
   }
-  ASSERT_EQ(replicas[3]->core().role(), RaftRole::kLeader);
-  EXPECT_EQ(replicas[2]->core().role(), RaftRole::kFollower);
+  ASSERT_EQ(replicas[3]->core().role(), raft::RaftRole::kLeader);
+  EXPECT_EQ(replicas[2]->core().role(), raft::RaftRole::kFollower);
   // The parked order's clients hear "leadership lost" and retry at 3, whose reconciliation
   // with the catalog rolls the applied trade forward (catalog_reconcile_test, crash_test).
   for (std::uint64_t token : {2u, 5u}) {
@@ -693,7 +697,7 @@ TEST_F(ReplicaTransferTest, AnAbandonedTransferLogsTheTradesAppliedMeanwhile) {
     step();
   }
   EXPECT_FALSE(replicas[2]->core().transfer_target());
-  EXPECT_EQ(replicas[2]->core().role(), RaftRole::kLeader);
+  EXPECT_EQ(replicas[2]->core().role(), raft::RaftRole::kLeader);
   ASSERT_TRUE(reply_to(2));
   EXPECT_EQ(reply_to(2)->status, proto::Status::kOk);
   EXPECT_EQ(reply_to(2)->order_number, 1);

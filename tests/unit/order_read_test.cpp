@@ -23,8 +23,8 @@ class ReadAcrossFailover : public ::testing::Test {
       o.raft.members = {1, 2, 3};
       o.raft.jitter_ms = 0;
       o.raft.transfer = false;
-      replicas_[id] = std::make_unique<Replica>(o, HardState{}, std::vector<proto::LogEntry>{}, 0,
-                                                now_, [](const Ready&) {});
+      replicas_[id] = std::make_unique<Replica>(
+          o, raft::HardState{}, std::vector<proto::LogEntry>{}, 0, now_, [](const raft::Ready&) {});
     }
     run_until([&] { return serving(3); }, 2000);
     ASSERT_TRUE(serving(3));
@@ -112,8 +112,8 @@ TEST_F(ReadAcrossFailover, ANewLeaderNeverDeniesAnOrderItHoldsButHasNotSeenCommi
   cut_link(3, 2);
   // order-1 answers order-2's appends, but the answers are held: order-2 leads, unconfirmed.
   hold_from_ = 1;
-  run_until([&] { return replicas_[2]->core().role() == RaftRole::kLeader; }, 3000);
-  ASSERT_EQ(replicas_[2]->core().role(), RaftRole::kLeader);
+  run_until([&] { return replicas_[2]->core().role() == raft::RaftRole::kLeader; }, 3000);
+  ASSERT_EQ(replicas_[2]->core().role(), raft::RaftRole::kLeader);
   ASSERT_EQ(replicas_[2]->phase(), LeaderPhase::kAwaitingNoop);
   const auto during = read(2, 0, 10);
   EXPECT_NE(during.status, proto::Status::kNotFound);

@@ -44,8 +44,8 @@ TEST(ReplicaMetrics, FollowsElectionReconciliationAndACommittedOrder) {
   o.raft.id = 1;
   o.raft.members = {1};
   std::uint64_t now = 1;
-  Replica r(o, HardState{}, {}, 0, now,
-            [&metrics](const Ready&) { metrics.observe_sync(std::chrono::milliseconds(2)); });
+  Replica r(o, raft::HardState{}, {}, 0, now,
+            [&metrics](const raft::Ready&) { metrics.observe_sync(std::chrono::milliseconds(2)); });
   metrics.sample(r, now);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "follower"), 1);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "leader"), 0);
@@ -56,7 +56,7 @@ TEST(ReplicaMetrics, FollowsElectionReconciliationAndACommittedOrder) {
   r.tick(now);
   r.flush();
   metrics.sample(r, now);
-  ASSERT_EQ(r.core().role(), RaftRole::kLeader);
+  ASSERT_EQ(r.core().role(), raft::RaftRole::kLeader);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "leader"), 1);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "follower"), 0);
   EXPECT_EQ(metric(registry, "bazaar_order_term"), 1);
@@ -120,7 +120,7 @@ TEST(ReplicaMetrics, LagSeriesOnlyWhileLeading) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
   proto::AppendEntries hb;
   hb.term = 2;
   hb.leader = 3;

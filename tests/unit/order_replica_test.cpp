@@ -18,10 +18,11 @@ class ReplicaTest : public ::testing::Test {
     o.raft.members = {1};
     o.trade_timeout_ms = 1000;
     o.max_pending = 4;
-    replica_ = std::make_unique<Replica>(o, HardState{}, std::vector<proto::LogEntry>{}, 0, now_,
-                                         [this](const Ready& r) { persisted_.push_back(r); });
+    replica_ =
+        std::make_unique<Replica>(o, raft::HardState{}, std::vector<proto::LogEntry>{}, 0, now_,
+                                  [this](const raft::Ready& r) { persisted_.push_back(r); });
     advance(1000);
-    ASSERT_EQ(replica_->core().role(), RaftRole::kLeader);
+    ASSERT_EQ(replica_->core().role(), raft::RaftRole::kLeader);
     // A new leader serves only once the catalog has nothing unconfirmed for it.
     auto out = replica_->take_outputs();
     ASSERT_TRUE(out.reconcile);
@@ -96,7 +97,7 @@ class ReplicaTest : public ::testing::Test {
 
   std::uint64_t now_ = 1;
   std::map<std::string, std::pair<std::uint64_t, std::size_t>> batch_of_;  // id -> batch, size
-  std::vector<Ready> persisted_;
+  std::vector<raft::Ready> persisted_;
   std::unique_ptr<Replica> replica_;
 };
 
@@ -359,7 +360,7 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
   // A heartbeat from leader 3 of term 2.
   proto::AppendEntries hb;
   hb.term = 2;
@@ -384,7 +385,7 @@ TEST(ReplicaFollower, ForwardsToTheLeaderItHearsAndRelaysTheAnswer) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
   proto::AppendEntries hb;
   hb.term = 2;
   hb.leader = 3;
@@ -433,7 +434,7 @@ TEST(ReplicaLeader, AnswersAForwardedRequestToTheFollower) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1};
-  Replica r(o, HardState{}, {}, 0, 1, [](const Ready&) {});
+  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
   r.tick(1000);
   r.flush();
   auto out = r.take_outputs();
@@ -469,12 +470,12 @@ class ReconcileTest : public ReplicaTest {
     o.raft.id = 1;
     o.raft.members = {1};
     o.reconcile_retry_ms = 100;
-    HardState hard;
+    raft::HardState hard;
     hard.term = term;
     replica_ = std::make_unique<Replica>(o, hard, std::move(log), commit, now_,
-                                         [this](const Ready& r) { persisted_.push_back(r); });
+                                         [this](const raft::Ready& r) { persisted_.push_back(r); });
     advance(1000);
-    ASSERT_EQ(replica_->core().role(), RaftRole::kLeader);
+    ASSERT_EQ(replica_->core().role(), raft::RaftRole::kLeader);
     auto out = replica_->take_outputs();
     ASSERT_TRUE(out.reconcile);
     request_ = *out.reconcile;

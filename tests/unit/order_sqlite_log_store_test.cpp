@@ -74,8 +74,8 @@ std::vector<proto::LogEntry> numbered(const std::vector<std::uint64_t>& terms) {
 void write_schema_2(const std::string& path, const std::vector<proto::LogEntry>& log,
                     std::uint64_t commit) {
   OrderLog old(path);
-  Ready r;
-  r.hard_state = HardState{3, 2};
+  raft::Ready r;
+  r.hard_state = raft::HardState{3, 2};
   r.first_index = 1;
   r.entries = log;
   r.commit_index = commit;

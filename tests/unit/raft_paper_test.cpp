@@ -1,4 +1,4 @@
-// Rule tests of the replication core (order/raft_core.h), one a rule of §5 of the Raft paper
+// Rule tests of the replication core (raft/raft_core.h), one a rule of §5 of the Raft paper
 // ("In Search of an Understandable Consensus Algorithm", extended version), in the manner of etcd
 // raft's raft_paper_test.go. Where the simulation (order_raft_sim_test.cpp) checks that a run
 // never breaks a safety property, these pin each rule that the properties rest on to the message
@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "order/raft_core.h"
+#include "raft/raft_core.h"
 
-namespace bazaar::order {
+namespace bazaar::raft {
 namespace {
 
 constexpr std::uint64_t kHeartbeatMs = 50;
@@ -688,4 +688,4 @@ TEST(RaftPaper, Figure8OldTermEntryOnAMajorityIsNotCommitted) {
 }
 
 }  // namespace
-}  // namespace bazaar::order
+}  // namespace bazaar::raft

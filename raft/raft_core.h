@@ -15,18 +15,12 @@
 #include <vector>
 
 #include "proto_msgs/messages.h"
+#include "raft/log_store.h"  // HardState
 
-namespace bazaar::order {
+namespace bazaar::raft {
 
 enum class RaftRole : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
 const char* to_string(RaftRole r);
-
-/// What must survive a crash besides the log: the current term and the vote cast in it.
-struct HardState {
-  std::uint64_t term = 0;
-  std::int32_t voted_for = -1;  // replica id, or -1
-  bool operator==(const HardState&) const = default;
-};
 
 struct RaftConfig {
   std::uint32_t id = 1;
@@ -230,4 +224,4 @@ class RaftCore {
   Counters counters_;
 };
 
-}  // namespace bazaar::order
+}  // namespace bazaar::raft

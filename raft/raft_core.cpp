@@ -1,11 +1,11 @@
-#include "order/raft_core.h"
+#include "raft/raft_core.h"
 
 #include <algorithm>
 #include <cassert>
 #include <functional>
 #include <vector>
 
-namespace bazaar::order {
+namespace bazaar::raft {
 
 const char* to_string(RaftRole r) {
   switch (r) {
@@ -536,4 +536,4 @@ std::map<std::uint32_t, std::uint64_t> RaftCore::match_indexes() const {
   return out;
 }
 
-}  // namespace bazaar::order
+}  // namespace bazaar::raft
