@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "common/overloaded.h"
 #include "frontend/api_reply.h"
 
 namespace bazaar::frontend {
@@ -24,12 +25,6 @@ ApiResponse guarded(Render&& render) {
   }
 }
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 }  // namespace
 
 ApiDispatcher::ApiDispatcher(const ApiHandler& api, Services& services, LookupCache* cache,
@@ -76,7 +71,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
   };
   LookupCache* const cache = cache_;
   const bool taken = std::visit(
-      Overloaded{
+      common::Overloaded{
           [&](LookupCall& c) {
             return services_.lookup(c.name, [cache, ticket, finish, name = c.name](
                                                 LookupResult result, std::uint64_t incarnation) {

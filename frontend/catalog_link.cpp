@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/cli.h"
+#include "common/overloaded.h"
 #include "common/rpc_client.h"
 #include "common/zmq_util.h"
 #include "proto_msgs/codec.h"
@@ -20,13 +21,6 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 constexpr int kReceiveBatch = 256;
 
 constexpr const char* kShuttingDown = "front end shutting down";
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // The callback must answer its client itself; this only keeps a bug from killing the link.
 template <class F>
@@ -128,7 +122,7 @@ void CatalogLink::stop() {
 
 void CatalogLink::fail(Job& job, const std::string& message) {
   guarded([&] {
-    std::visit(Overloaded{
+    std::visit(common::Overloaded{
                    [&](LookupDone& d) {
                      // Assigned, not designated: GCC 12 warns falsely (-Wmaybe-uninitialized)
                      // about the skipped item's strings.
@@ -149,7 +143,7 @@ void CatalogLink::fail(Job& job, const std::string& message) {
 void CatalogLink::send_attempt(Job job, Clock::time_point now) {
   const std::uint64_t id = next_id_++;
   const std::string request =
-      std::visit(Overloaded{
+      std::visit(common::Overloaded{
                      [&](LookupDone&) { return proto::encode(proto::LookupRequest{job.name}); },
                      [&](ListDone&) { return proto::encode(proto::ListRequest{}); },
                      [&](StatusDone&) { return proto::encode(proto::StatusRequest{}); },
@@ -178,7 +172,7 @@ void CatalogLink::on_reply(std::uint64_t id, std::string_view body) {
   deadlines_.erase({p.attempt_deadline, id});
 
   guarded([&] {
-    std::visit(Overloaded{
+    std::visit(common::Overloaded{
                    [&](LookupDone& d) {
                      std::uint64_t incarnation = 0;
                      LookupResult result = lookup_result(body, incarnation);

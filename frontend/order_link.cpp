@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "common/cli.h"
+#include "common/overloaded.h"
 #include "common/zmq_util.h"
 #include "proto_msgs/codec.h"
 
@@ -20,13 +21,6 @@ constexpr std::chrono::milliseconds kIdlePoll{100};
 constexpr int kReceiveBatch = 256;
 
 constexpr const char* kShuttingDown = "front end shutting down";
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 
@@ -97,7 +91,7 @@ void OrderLink::stop() {
 void OrderLink::finish(Done& done, OrderEffects::Answer::Result result) {
   try {
     // Each request's answer is of its own kind (OrderPlacement answers as it was asked).
-    std::visit(Overloaded{
+    std::visit(common::Overloaded{
                    [&](PlaceDone& d) { d(std::get<PlaceOrderResult>(std::move(result))); },
                    [&](GetDone& d) { d(std::get<GetOrderResult>(std::move(result))); },
                    [&](FindLeaderDone& d) { d(std::get<FindLeaderResult>(std::move(result))); },
@@ -126,7 +120,7 @@ void OrderLink::finish_shutting_down(Done& done) {
 
 void OrderLink::admit(Job job, Clock::time_point now) {
   const std::uint64_t key = std::visit(
-      Overloaded{
+      common::Overloaded{
           [&](PlaceDone&) {
             return placement_.place(std::move(job.body), job.deadline, now, effects_);
           },

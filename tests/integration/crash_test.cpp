@@ -7,9 +7,9 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "client/http_client.h"
 #include "cluster.h"
 #include "common/rpc_client.h"
-#include "client/http_client.h"
 #include "order_load.h"
 
 namespace bazaar::testing {

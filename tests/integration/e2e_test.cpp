@@ -6,9 +6,9 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "client/http_client.h"
 #include "cluster.h"
 #include "common/rpc_client.h"
-#include "client/http_client.h"
 
 namespace bazaar::testing {
 namespace {

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <thread>
 
-#include "cluster.h"
 #include "client/http_client.h"
+#include "cluster.h"
 
 namespace bazaar::testing {
 namespace {
@@ -27,7 +27,7 @@ class Frontend {
   explicit Frontend(int port) : client_("http://127.0.0.1:" + std::to_string(port), 5000ms) {}
 
   client::HttpResult call(const std::string& method, const std::string& target,
-                            const std::string& body = "") {
+                          const std::string& body = "") {
     auto r = client_.request(method, target, body);
     EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.message;
     return r;

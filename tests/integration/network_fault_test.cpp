@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "cluster.h"
 #include "client/http_client.h"
+#include "cluster.h"
 #include "order_load.h"
 
 namespace bazaar::testing {

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <thread>
 
-#include "cluster.h"
 #include "client/http_client.h"
+#include "cluster.h"
 #include "order_load.h"
 
 namespace bazaar::testing {
