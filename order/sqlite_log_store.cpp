@@ -1,5 +1,6 @@
 #include "order/sqlite_log_store.h"
 
+#include <filesystem>
 #include <stdexcept>
 
 #include "common/cli.h"
@@ -40,11 +41,20 @@ proto::LogEntry read_entry(SQLite::Statement& q) {
   return e;
 }
 
+// The index of the row that `q` read (kColumns).
+std::uint64_t row_index(SQLite::Statement& q) {
+  return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+}
+
 // Schema 3's additions: finding an order by number (GET /orders/N) and a request by its id (the
 // dedupe of retries) without a scan, once the entries no longer all live in memory.
 constexpr const char* kIndexes =
     "CREATE INDEX IF NOT EXISTS entries_by_order ON entries(order_number) WHERE kind=1;"
     "CREATE INDEX IF NOT EXISTS entries_by_request ON entries(request_id) WHERE kind=1";
+
+// The committed order numbered ?1 at or below the commit index ?2. `kind=1` written out, not
+// bound, so that the planner can use the partial index entries_by_order.
+constexpr const char* kByNumber = " FROM entries WHERE order_number=? AND kind=1 AND idx<=?";
 
 }  // namespace
 
@@ -82,6 +92,8 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
       }
     }
     if (commit_ > last_index_) throw common::StartupError(where + "commit index past the log");
+    committed_orders_ = meta(db_, "orders", 0);
+    if (committed_orders_ < 0) throw common::StartupError(where + "a negative count of orders");
     put_meta_ = std::make_unique<SQLite::Statement>(
         db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
     truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
@@ -91,6 +103,30 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
     range_ = std::make_unique<SQLite::Statement>(
         db_, std::string("SELECT ") + kColumns +
                  " FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx");
+    set_number_ = std::make_unique<SQLite::Statement>(
+        db_, "UPDATE entries SET order_number=? WHERE idx=? AND kind=1");
+    count_orders_ = std::make_unique<SQLite::Statement>(
+        db_, "SELECT count(*) FROM entries WHERE idx > ? AND idx <= ? AND kind=1");
+    by_number_ =
+        std::make_unique<SQLite::Statement>(db_, std::string("SELECT ") + kColumns + kByNumber);
+    // The latest of a request's entries: the index holds equal request ids in rowid order, so
+    // the descending read stops at the first row.
+    by_request_ = std::make_unique<SQLite::Statement>(
+        db_, std::string("SELECT ") + kColumns +
+                 " FROM entries WHERE request_id=? AND kind=1 ORDER BY idx DESC LIMIT 1");
+    // The next order must come after the last numbered one (see number_orders()).
+    if (committed_orders_ > 0) {
+      by_number_->bind(1, static_cast<int64_t>(committed_orders_ - 1));
+      by_number_->bind(2, static_cast<int64_t>(commit_));
+      const bool found = by_number_->executeStep();
+      if (found) last_numbered_ = row_index(*by_number_);
+      by_number_->reset();
+      if (!found) {
+        throw common::StartupError(where + std::to_string(committed_orders_) +
+                                   " committed orders, but none numbered " +
+                                   std::to_string(committed_orders_ - 1));
+      }
+    }
   } catch (const SQLite::Exception& e) {
     throw common::StartupError(where + e.what());
   }
@@ -111,7 +147,7 @@ void SqliteLogStore::create_schema() {
       "  quantity INTEGER NOT NULL)");
   db_.exec(kIndexes);
   db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', " +
-           std::to_string(kSchemaVersion) + ")");
+           std::to_string(kSchemaVersion) + "), ('orders', 0)");
   txn.commit();
 }
 
@@ -119,10 +155,14 @@ void SqliteLogStore::migrate_from_2(const std::string& where) {
   // Version 2 was checked in full at every open (OrderLog reads the whole log); from 3 on the
   // store's own writes keep it whole (raft::check_write), so the check runs once, here. One
   // transaction: a file that fails it, or a crash meanwhile, stays at version 2.
+  // The orders at or below the commit index are the committed ones; their numbers already follow
+  // version 3's rule (checked here), so they need no rewrite, only their count.
   SQLite::Transaction txn(db_);
+  const auto commit = static_cast<std::uint64_t>(meta(db_, "commit_index", 0));
   SQLite::Statement q(db_, "SELECT idx, kind, order_number FROM entries ORDER BY idx");
   std::uint64_t expected = 1;
   std::int64_t orders = 0;
+  std::int64_t committed_orders = 0;
   while (q.executeStep()) {
     const auto idx = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
     if (idx != expected) {
@@ -134,8 +174,11 @@ void SqliteLogStore::migrate_from_2(const std::string& where) {
       throw common::StartupError(where + "order numbers out of sequence at entry " +
                                  std::to_string(idx));
     }
+    if (idx <= commit) committed_orders = orders;
   }
   db_.exec(kIndexes);
+  db_.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('orders', " +
+           std::to_string(committed_orders) + ")");
   db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
            " WHERE key='schema_version'");
   txn.commit();
@@ -197,12 +240,75 @@ raft::EntriesRead SqliteLogStore::entries(std::uint64_t lo, std::uint64_t hi,
   return out;
 }
 
-raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w) {
+void SqliteLogStore::check_applied(const raft::LogWrite& w,
+                                   const std::vector<AppliedOrder>& applied) const {
+  const std::uint64_t commit = w.commit_index.value_or(commit_);
+  std::uint64_t after = last_numbered_;
+  for (std::size_t k = 0; k < applied.size(); ++k) {
+    const AppliedOrder& a = applied[k];
+    const std::string what = "order database: applied order at " + std::to_string(a.index) + " ";
+    if (a.number != committed_orders_ + static_cast<std::int64_t>(k)) {
+      throw std::logic_error(what + "numbered " + std::to_string(a.number) + ", expected " +
+                             std::to_string(committed_orders_ + static_cast<std::int64_t>(k)));
+    }
+    if (a.index <= after) {
+      throw std::logic_error(what +
+                             (k == 0 ? "not after the last numbered order, at "
+                                     : "not after the applied order before it, at ") +
+                             std::to_string(after));
+    }
+    if (a.index > commit) {
+      throw std::logic_error(what + "past the commit index " + std::to_string(commit));
+    }
+    // Entries of this write are checked here; the stored ones by the UPDATE (number_orders()).
+    if (!w.entries.empty() && a.index >= w.first_index &&
+        a.index - w.first_index < w.entries.size() &&
+        w.entries[a.index - w.first_index].kind != proto::LogEntry::kOrder) {
+      throw std::logic_error(what + "not an order entry");
+    }
+    after = a.index;
+  }
+}
+
+void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied) {
+  // Every order entry between the last numbered one and the last applied one must be numbered
+  // now, or the numbers would stop counting the committed orders before them. A range of the
+  // primary key: the entries that committed since the last write, about.
+  count_orders_->bind(1, static_cast<int64_t>(last_numbered_));
+  count_orders_->bind(2, static_cast<int64_t>(applied.back().index));
+  count_orders_->executeStep();
+  const std::int64_t between = count_orders_->getColumn(0).getInt64();
+  count_orders_->reset();
+  if (between != static_cast<std::int64_t>(applied.size())) {
+    throw std::logic_error("order database: " + std::to_string(between) +
+                           " order entries after index " + std::to_string(last_numbered_) +
+                           " up to " + std::to_string(applied.back().index) + ", but " +
+                           std::to_string(applied.size()) + " applied");
+  }
+  for (const AppliedOrder& a : applied) {
+    set_number_->bind(1, static_cast<int64_t>(a.number));
+    set_number_->bind(2, static_cast<int64_t>(a.index));
+    const int changed = set_number_->exec();
+    set_number_->reset();
+    if (changed != 1) {
+      throw std::logic_error("order database: applied order at " + std::to_string(a.index) +
+                             " is not an order entry");
+    }
+  }
+  put_meta("orders", committed_orders_ + static_cast<std::int64_t>(applied.size()));
+}
+
+raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
+                                         const std::vector<AppliedOrder>& applied) {
   const raft::WriteOutcome check = raft::check_write(*this, w);
-  if (check != raft::WriteOutcome::kWritten || w.empty()) return check;
-  // A write that only moves the commit index need not reach the platter now: the index is a
-  // lower bound a restart may find a little behind (Raft keeps it in memory only), and the next
-  // synced transaction carries it to disk. Everything else is synced before it is acted on.
+  if (check != raft::WriteOutcome::kWritten) return check;
+  check_applied(w, applied);
+  if (w.empty() && applied.empty()) return check;
+  // A write that stores no entry and no hard state need not reach the platter now: the commit
+  // index is a lower bound a restart may find a little behind (Raft keeps it in memory only),
+  // and the order numbers follow from the log, so a restart that lost them numbers the same
+  // entries the same way again. The next synced transaction carries both to disk. Everything
+  // else is synced before it is acted on.
   const bool commit_only = !w.hard_state && !w.truncate_from && w.entries.empty();
   if (commit_only != relaxed_) {
     db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
@@ -210,6 +316,8 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w) {
   }
   std::uint64_t last = last_index_;
   std::uint64_t last_term = last_term_;
+  // Rolls back when it goes out of scope uncommitted (a throw): the members below change only
+  // after the commit, so a refused or failed write leaves the store as it was.
   SQLite::Transaction txn(db_);
   if (w.hard_state) {
     put_meta("term", static_cast<std::int64_t>(w.hard_state->term));
@@ -246,12 +354,79 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w) {
     last_term = w.entries.back().term;
   }
   if (w.commit_index) put_meta("commit_index", static_cast<std::int64_t>(*w.commit_index));
+  if (!applied.empty()) number_orders(applied);
   txn.commit();
   if (w.hard_state) hard_ = *w.hard_state;
   if (w.commit_index) commit_ = *w.commit_index;
   last_index_ = last;
   last_term_ = last_term;
+  if (!applied.empty()) {
+    committed_orders_ += static_cast<std::int64_t>(applied.size());
+    last_numbered_ = applied.back().index;
+  }
   return raft::WriteOutcome::kWritten;
+}
+
+std::optional<proto::LogEntry> SqliteLogStore::committed_order(std::int64_t number) const {
+  if (number < 0 || number >= committed_orders_) return std::nullopt;
+  by_number_->bind(1, static_cast<int64_t>(number));
+  by_number_->bind(2, static_cast<int64_t>(commit_));
+  std::optional<proto::LogEntry> e;
+  try {
+    if (by_number_->executeStep()) e = read_entry(*by_number_);
+  } catch (...) {
+    by_number_->reset();
+    throw;
+  }
+  by_number_->reset();
+  return e;
+}
+
+std::optional<RequestEntry> SqliteLogStore::find_request(const std::string& request_id) const {
+  by_request_->bind(1, request_id);
+  std::optional<RequestEntry> r;
+  try {
+    if (by_request_->executeStep()) {
+      r = RequestEntry{row_index(*by_request_), read_entry(*by_request_)};
+    }
+  } catch (...) {
+    by_request_->reset();
+    throw;
+  }
+  by_request_->reset();
+  return r;
+}
+
+void SqliteLogStore::dump(const std::string& path,
+                          const std::function<void(const std::string&)>& line) {
+  const std::string where = "order database " + path + ": ";
+  // Read-only would fail on a missing file too, but with SQLite's vaguer message.
+  if (!std::filesystem::exists(path)) throw common::StartupError(where + "no such file");
+  try {
+    SQLite::Database db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    if (!db.tableExists("meta") || !db.tableExists("entries")) {
+      throw common::StartupError(where + "not an order database");
+    }
+    const std::int64_t version = meta(db, "schema_version", -1);
+    if (version != 2 && version != kSchemaVersion) {
+      throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
+    }
+    // Version 2 numbers every order and commits them in index order: the committed orders are
+    // those at or below the commit index. Version 3 numbers them as they are applied, which may
+    // lag the commit index: the committed orders are the first 'orders' of them.
+    const std::int64_t limit = version == 2 ? -1 : meta(db, "orders", 0);
+    SQLite::Statement q(db, std::string("SELECT ") + kColumns +
+                                " FROM entries WHERE kind=1 AND idx<=? ORDER BY idx LIMIT ?");
+    q.bind(1, static_cast<int64_t>(meta(db, "commit_index", 0)));
+    q.bind(2, static_cast<int64_t>(limit));
+    while (q.executeStep()) {
+      const proto::LogEntry e = read_entry(q);
+      line(std::to_string(e.order_number) + " " + e.name + " " + proto::to_string(e.side) + " " +
+           std::to_string(e.quantity));
+    }
+  } catch (const SQLite::Exception& e) {
+    throw common::StartupError(where + e.what());
+  }
 }
 
 }  // namespace bazaar::order

@@ -1,25 +1,56 @@
 // The order replica's durable Raft state in SQLite, behind raft::LogStore: the log, the term and
-// vote, and the commit index, in the database file that OrderLog (order/order_log.h) writes
-// today. Opening reads the hard state, the commit index and the last entry's index and term,
-// never the log itself, so it takes the same time whatever the history.
+// vote, the commit index, and the numbers of the committed orders, in one database file.
+// Opening reads the hard state, the commit index, the count of committed orders, the index of the
+// last numbered order and the last entry's index and term, never the log itself, so it takes the
+// same time whatever the history.
 #pragma once
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "raft/log_store.h"
 
 namespace bazaar::order {
 
+/// An order the replica numbered as its entry committed.
+struct AppliedOrder {
+  /// Log index of a kOrder entry, at or below the commit index after the write.
+  std::uint64_t index = 0;
+  /// committed_orders() before it: numbers go up by one, in index order.
+  std::int64_t number = 0;
+};
+
+/// A request id's entry in the log (committed or not).
+struct RequestEntry {
+  std::uint64_t index = 0;
+  /// entry.order_number is its number once index <= commit_index(); -1 or stale otherwise.
+  proto::LogEntry entry;
+};
+
 /// One SQLite database per replica (WAL, synchronous=FULL: what a replica acknowledges is on
-/// disk). Schema versions: 2 is OrderLog's (tables meta and entries); 3 adds the indexes that
-/// find an order by number and by request id without a scan. Opening a version-2 file migrates
-/// it to 3 in one transaction, after checking the whole log once (no holes, order numbers in
-/// sequence); the migrated file keeps every row and column, so `bazaar-order --dump` reads both
-/// versions, but OrderLog refuses a version-3 file: there is no way back. Not thread-safe: the
-/// replica's service thread owns it.
+/// disk). Not thread-safe: the replica's service thread owns it.
+///
+/// Schema versions. 2 is OrderLog's (order/order_log.cpp): tables meta (schema_version, term,
+/// voted_for, commit_index) and entries (one row per log index), every order entry carrying the
+/// number its leader gave it at propose time. 3 keeps both tables and every column, and holds:
+///  - the indexes entries_by_order and entries_by_request, which find an order by number and a
+///    request by id without a scan;
+///  - meta 'orders', the count of committed orders (the next order number);
+///  - order numbers written as entries commit: an order entry is appended with whatever number
+///    it carries (-1 from a core that no longer numbers), and its row gets its number,
+///    committed_orders() before it, in the same transaction as the commit index that committed
+///    it (write(w, applied)). So the committed order entries are numbered 0, 1, 2, ... in index
+///    order; the number of an entry past the commit index means nothing.
+/// Opening a version-2 file migrates it to 3 in one transaction, after checking the whole log
+/// once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
+/// counting the orders at or below its commit index. There is no way back (a version-3 log may
+/// hold entries that version 2 refuses), but dump() reads both versions.
 class SqliteLogStore final : public raft::LogStore {
  public:
   /// The schema this store writes; files of version 2 are migrated to it, others refused.
@@ -39,29 +70,66 @@ class SqliteLogStore final : public raft::LogStore {
   std::optional<std::uint64_t> term(std::uint64_t index) const override;
   [[nodiscard]] raft::EntriesRead entries(std::uint64_t lo, std::uint64_t hi,
                                           std::size_t max_bytes) const override;
-  /// One transaction (one sync); a write that only moves the commit index is not synced at
+  /// write(w, {}): the core's writes number nothing.
+  [[nodiscard]] raft::WriteOutcome write(const raft::LogWrite& w) override { return write(w, {}); }
+
+  /// As write(w), and in the same transaction sets the order number of each applied entry and
+  /// the count of committed orders. Checks `w` first (a refused write returns its outcome and
+  /// stores nothing). Throws std::logic_error (storing nothing) when `applied` breaks its rules:
+  /// numbers not consecutive from committed_orders(), indexes not ascending, an index past the
+  /// commit index after the write, not an order entry, or an order entry left out (every order
+  /// entry between the last numbered one and the last of `applied` must be in it). One
+  /// transaction (one sync); a write that stores no entry and no hard state is not synced at
   /// once (see the definition). Throws SQLite::Exception on a disk error, storing nothing.
-  [[nodiscard]] raft::WriteOutcome write(const raft::LogWrite& w) override;
+  [[nodiscard]] raft::WriteOutcome write(const raft::LogWrite& w,
+                                         const std::vector<AppliedOrder>& applied);
+
+  /// Orders whose entries committed and were applied (the next order number). Read at open:
+  /// constant time.
+  std::int64_t committed_orders() const { return committed_orders_; }
+  /// The committed order numbered `number`, or nullopt (not committed/applied, or out of
+  /// range). One indexed read.
+  std::optional<proto::LogEntry> committed_order(std::int64_t number) const;
+  /// The latest order entry (kind kOrder) with this request id, committed or not, or nullopt.
+  /// One indexed read.
+  std::optional<RequestEntry> find_request(const std::string& request_id) const;
+
+  /// Prints every committed order, ascending, as "<number> <name> <type> <quantity>" lines
+  /// through `line`. Opens `path` read-only (a schema-2 or schema-3 file, not migrating it);
+  /// throws common::StartupError when it cannot (missing file, not an order database).
+  static void dump(const std::string& path, const std::function<void(const std::string&)>& line);
 
  private:
   void create_schema();
   void migrate_from_2(const std::string& where);
   void put_meta(const char* key, std::int64_t value);
+  /// Throws std::logic_error when `applied` breaks a rule that can be checked before writing.
+  void check_applied(const raft::LogWrite& w, const std::vector<AppliedOrder>& applied) const;
+  /// Numbers the `applied` rows inside the caller's transaction; throws std::logic_error (the
+  /// caller's transaction then rolls back) on a rule only the stored log can show broken.
+  void number_orders(const std::vector<AppliedOrder>& applied);
 
   SQLite::Database db_;
-  // Prepared once (made after the schema exists): write() runs for every group commit, and
-  // term() and entries() for every append a leader sends from disk.
+  // Prepared once (made after the schema exists): write() runs for every group commit, term()
+  // and entries() for every append a leader sends from disk, committed_order() and
+  // find_request() for every read and every placement.
   std::unique_ptr<SQLite::Statement> put_meta_;
   std::unique_ptr<SQLite::Statement> truncate_;
   std::unique_ptr<SQLite::Statement> append_;
+  std::unique_ptr<SQLite::Statement> set_number_;
+  std::unique_ptr<SQLite::Statement> count_orders_;
   mutable std::unique_ptr<SQLite::Statement> term_;
   mutable std::unique_ptr<SQLite::Statement> range_;
+  mutable std::unique_ptr<SQLite::Statement> by_number_;
+  mutable std::unique_ptr<SQLite::Statement> by_request_;
   // What is on disk, kept in memory: read at open, updated after each committed write.
   raft::HardState hard_;
   std::uint64_t commit_ = 0;
   std::uint64_t last_index_ = 0;
   std::uint64_t last_term_ = 0;
-  bool relaxed_ = false;  // synchronous=NORMAL is in force (see write())
+  std::int64_t committed_orders_ = 0;
+  std::uint64_t last_numbered_ = 0;  // index of the order numbered committed_orders_ - 1, or 0
+  bool relaxed_ = false;             // synchronous=NORMAL is in force (see write())
 };
 
 }  // namespace bazaar::order

@@ -1,10 +1,14 @@
 // order::SqliteLogStore on real SQLite files: the LogStore contract (log_store_contract.h), a
-// reopen, and the migration of a file that today's OrderLog (schema 2) wrote.
+// reopen, the order numbers written as entries commit, the lookups by number and by request id,
+// the dump, and the migration of a file that today's OrderLog (schema 2) wrote.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/cli.h"
 #include "log_store_contract.h"
@@ -81,6 +85,35 @@ void write_schema_2(const std::string& path, const std::vector<proto::LogEntry>&
   r.commit_index = commit;
   r.commit_changed = true;
   old.persist(r);
+}
+
+/// Order entries as a core that no longer numbers them appends them (-1), with a no-op first.
+std::vector<proto::LogEntry> unnumbered(const std::vector<std::uint64_t>& terms) {
+  auto log = store_entries(terms);
+  log.front().kind = proto::LogEntry::kNoop;
+  log.front().request_id.clear();
+  for (auto& e : log) e.order_number = -1;
+  return log;
+}
+
+/// The order numbers stored for entries 1..last, -1 for a no-op.
+std::vector<std::int64_t> stored_numbers(const SqliteLogStore& s) {
+  std::vector<std::int64_t> out;
+  for (const auto& e : all_entries(s)) out.push_back(e.order_number);
+  return out;
+}
+
+std::int64_t meta_value(const std::string& path, const char* key) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT value FROM meta WHERE key=?");
+  q.bind(1, key);
+  return q.executeStep() ? q.getColumn(0).getInt64() : -1;
+}
+
+std::vector<std::string> dump_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  SqliteLogStore::dump(path, [&](const std::string& line) { lines.push_back(line); });
+  return lines;
 }
 
 TEST(SqliteLogStore, ReopensWhereItStopped) {
@@ -165,6 +198,7 @@ TEST(SqliteLogStore, ABrokenSchema2FileIsRefusedAndLeftAsItWas) {
     SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
     EXPECT_FALSE(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name='entries_by_order'")
                      .getInt());
+    EXPECT_FALSE(raw.execAndGet("SELECT count(*) FROM meta WHERE key='orders'").getInt());
   }
 }
 
@@ -208,6 +242,256 @@ TEST(SqliteLogStore, ReadsAFarRangeAndTermsFromDisk) {
   EXPECT_EQ(r.entries.front().request_id, "r990");
   EXPECT_EQ(r.entries.back().request_id, "r1989");
   EXPECT_EQ(stored_terms(s).size(), 3000u);
+}
+
+// The replica's write as an entry commits: the number, the count and the commit index in one
+// transaction, on disk once write() returns.
+TEST(SqliteLogStore, NumbersOrdersAsTheyCommit) {
+  TempDb db;
+  {
+    SqliteLogStore s(db.path());
+    EXPECT_EQ(s.committed_orders(), 0);
+    EXPECT_EQ(meta_value(db.path(), "orders"), 0);
+    // Appended, committed and numbered in one write: the no-op and the first order.
+    ASSERT_EQ(
+        s.write({raft::HardState{1, 0}, std::nullopt, 1, unnumbered({1, 1, 1, 1, 1}), 2}, {{2, 0}}),
+        raft::WriteOutcome::kWritten);
+    EXPECT_EQ(s.committed_orders(), 1);
+    // Then two more, committed with nothing else to write.
+    ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 4}, {{3, 1}, {4, 2}}),
+              raft::WriteOutcome::kWritten);
+    EXPECT_EQ(s.committed_orders(), 3);
+    EXPECT_EQ(s.commit_index(), 4u);
+    EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, 1, 2, -1}));
+    EXPECT_EQ(meta_value(db.path(), "orders"), 3);
+    EXPECT_EQ(meta_value(db.path(), "commit_index"), 4);
+    // An entry numbered already is not numbered again.
+    EXPECT_THROW((void)s.write({std::nullopt, std::nullopt, 0, {}, 5}, {{4, 3}}), std::logic_error);
+  }
+  SqliteLogStore s(db.path());
+  EXPECT_EQ(s.committed_orders(), 3);
+  EXPECT_EQ(s.commit_index(), 4u);
+  EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, 1, 2, -1}));
+  // And goes on from there: the reopened store knows where the numbered orders end.
+  EXPECT_THROW((void)s.write({std::nullopt, std::nullopt, 0, {}, 5}, {{4, 3}}), std::logic_error);
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 5}, {{5, 3}}),
+            raft::WriteOutcome::kWritten);
+  EXPECT_EQ(s.committed_orders(), 4);
+  EXPECT_EQ(s.committed_order(3)->request_id, "r5");
+}
+
+TEST(SqliteLogStore, CommittedOrderFindsOnlyCommittedOrders) {
+  TempDb db;
+  SqliteLogStore s(db.path());
+  auto log = unnumbered({1, 1, 1, 1});
+  log[2].name = "Whale";
+  log[2].side = proto::Side::kBuy;
+  log[2].quantity = 12;
+  // Entry 4 carries a stale number: the one a leader gave it before it committed.
+  log[3].order_number = 2;
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 1, log, 3}, {{2, 0}, {3, 1}}),
+            raft::WriteOutcome::kWritten);
+  const auto first = s.committed_order(0);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->request_id, "r2");
+  EXPECT_EQ(first->order_number, 0);
+  const auto second = s.committed_order(1);
+  ASSERT_TRUE(second);
+  auto expected = log[2];
+  expected.order_number = 1;
+  EXPECT_EQ(*second, expected);
+  EXPECT_FALSE(s.committed_order(2)) << "entry 4 is not committed";
+  EXPECT_FALSE(s.committed_order(-1));
+  EXPECT_FALSE(s.committed_order(1000));
+  // Committed but not yet numbered: not found either.
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 4}), raft::WriteOutcome::kWritten);
+  EXPECT_FALSE(s.committed_order(2));
+  ASSERT_EQ(s.write({}, {{4, 2}}), raft::WriteOutcome::kWritten);
+  ASSERT_TRUE(s.committed_order(2));
+  EXPECT_EQ(s.committed_order(2)->request_id, "r4");
+}
+
+TEST(SqliteLogStore, FindRequestFindsTheLatestEntryCommittedOrNot) {
+  TempDb db;
+  SqliteLogStore s(db.path());
+  auto log = unnumbered({1, 1, 1, 2, 2});
+  log[2].request_id = "retried";  // entry 3, and entry 5 below: a retry placed again
+  log[4].request_id = "retried";
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 1, log, 3}, {{2, 0}, {3, 1}}),
+            raft::WriteOutcome::kWritten);
+  const auto committed = s.find_request("r2");
+  ASSERT_TRUE(committed);
+  EXPECT_EQ(committed->index, 2u);
+  EXPECT_EQ(committed->entry.order_number, 0);
+  EXPECT_EQ(committed->entry.name, "Tux");
+  const auto pending = s.find_request("r4");
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->index, 4u);
+  EXPECT_EQ(pending->entry.order_number, -1);
+  EXPECT_EQ(pending->entry.term, 2u);
+  const auto latest = s.find_request("retried");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->index, 5u);
+  EXPECT_FALSE(s.find_request("never placed"));
+  EXPECT_FALSE(s.find_request("")) << "the no-op (empty request id) is not an order";
+  // Once the latest is cut off, the earlier entry is the latest again.
+  ASSERT_EQ(s.write({std::nullopt, 5, 0, {}, std::nullopt}), raft::WriteOutcome::kWritten);
+  ASSERT_TRUE(s.find_request("retried"));
+  EXPECT_EQ(s.find_request("retried")->index, 3u);
+  EXPECT_EQ(s.find_request("retried")->entry.order_number, 1);
+}
+
+// Each list breaks a rule, in a write that would also store a hard state, entries and a commit
+// index: the write throws and none of it is stored, in memory or on disk, and the store goes on.
+TEST(SqliteLogStore, ABadAppliedListThrowsAndStoresNothing) {
+  struct Case {
+    const char* why;
+    std::vector<AppliedOrder> applied;
+  };
+  // Before the write: no-op 1 (committed), orders 2 and 3. The write appends order 4 and no-op
+  // 5, and commits up to 5.
+  const std::vector<Case> cases = {
+      {"not numbered from committed_orders()", {{2, 1}}},
+      {"numbers not consecutive", {{2, 0}, {3, 2}}},
+      {"indexes not ascending", {{3, 0}, {2, 1}}},
+      {"past the commit index", {{2, 0}, {3, 1}, {4, 2}, {6, 3}}},
+      {"a no-op of this write", {{2, 0}, {3, 1}, {4, 2}, {5, 3}}},
+      {"an order left out", {{3, 0}}},
+      {"a stored no-op", {{1, 0}}},
+      {"a stored no-op, the count of orders right", {{1, 0}, {3, 1}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    TempDb db;
+    auto before = unnumbered({1, 1, 1});
+    {
+      SqliteLogStore s(db.path());
+      ASSERT_EQ(s.write({raft::HardState{1, 0}, std::nullopt, 1, before, 1}),
+                raft::WriteOutcome::kWritten);
+      auto more = unnumbered({2, 2});
+      std::swap(more[0], more[1]);  // an order, then a no-op
+      EXPECT_THROW((void)s.write({raft::HardState{2, 1}, std::nullopt, 4, more, 5}, c.applied),
+                   std::logic_error);
+      EXPECT_EQ(s.hard_state(), (raft::HardState{1, 0}));
+      EXPECT_EQ(s.commit_index(), 1u);
+      EXPECT_EQ(s.last_index(), 3u);
+      EXPECT_EQ(s.committed_orders(), 0);
+      EXPECT_EQ(all_entries(s), before);
+      // The statements were left ready: a good write after it goes through.
+      ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 2}, {{2, 0}}),
+                raft::WriteOutcome::kWritten);
+      before[1].order_number = 0;
+    }
+    SqliteLogStore s(db.path());
+    EXPECT_EQ(s.hard_state(), (raft::HardState{1, 0}));
+    EXPECT_EQ(s.commit_index(), 2u);
+    EXPECT_EQ(s.last_index(), 3u);
+    EXPECT_EQ(s.committed_orders(), 1);
+    EXPECT_EQ(all_entries(s), before);
+  }
+}
+
+TEST(SqliteLogStore, ARefusedWriteNumbersNothing) {
+  TempDb db;
+  SqliteLogStore s(db.path());
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 1, unnumbered({1, 1}), std::nullopt}),
+            raft::WriteOutcome::kWritten);
+  EXPECT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 3}, {{2, 0}}),
+            raft::WriteOutcome::kCommitPastLog);
+  EXPECT_EQ(s.committed_orders(), 0);
+  EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, -1}));
+}
+
+TEST(SqliteLogStore, MigrationCountsTheOrdersAtOrBelowTheCommitIndex) {
+  for (std::uint64_t commit : {0, 1, 3, 5}) {
+    SCOPED_TRACE(commit);
+    TempDb db;
+    write_schema_2(db.path(), numbered({1, 1, 1, 2, 2}), commit);  // orders at 2..5
+    const std::int64_t orders = commit <= 1 ? 0 : static_cast<std::int64_t>(commit) - 1;
+    {
+      SqliteLogStore s(db.path());
+      EXPECT_EQ(s.committed_orders(), orders);
+      EXPECT_EQ(meta_value(db.path(), "orders"), orders);
+      if (orders > 0) {
+        ASSERT_TRUE(s.committed_order(orders - 1));
+        EXPECT_EQ(s.committed_order(orders - 1)->request_id, "r" + std::to_string(commit));
+      }
+      EXPECT_FALSE(s.committed_order(orders)) << "numbered by its leader, but not committed";
+    }
+    SqliteLogStore s(db.path());
+    EXPECT_EQ(s.committed_orders(), orders);
+    // The next order to commit takes the next number (here, the leader's number, as it was).
+    if (commit < 5) {
+      const std::uint64_t next = commit < 2 ? 2 : commit + 1;
+      ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 5}, {{next, orders}}),
+                raft::WriteOutcome::kWritten);
+      ASSERT_TRUE(s.committed_order(orders));
+      EXPECT_EQ(s.committed_order(orders)->request_id, "r" + std::to_string(next));
+      EXPECT_EQ(s.committed_orders(), orders + 1);
+    }
+  }
+}
+
+TEST(SqliteLogStore, DumpPrintsTheCommittedOrders) {
+  TempDb db;
+  SqliteLogStore s(db.path());
+  auto log = unnumbered({1, 1, 1, 1, 1});
+  log[2].name = "Whale";
+  log[2].side = proto::Side::kBuy;
+  log[2].quantity = 12;
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 1, log, 3}, {{2, 0}, {3, 1}}),
+            raft::WriteOutcome::kWritten);
+  // Entry 4 committed but not yet numbered, entry 5 not committed: neither is printed.
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 4}), raft::WriteOutcome::kWritten);
+  // Read-only, beside the open store (a replica's database while it runs).
+  EXPECT_EQ(dump_lines(db.path()), (std::vector<std::string>{"0 Tux sell 3", "1 Whale buy 12"}));
+  ASSERT_EQ(s.write({}, {{4, 2}}), raft::WriteOutcome::kWritten);
+  EXPECT_EQ(dump_lines(db.path()),
+            (std::vector<std::string>{"0 Tux sell 3", "1 Whale buy 12", "2 Tux sell 3"}));
+}
+
+TEST(SqliteLogStore, DumpReadsASchema2FileWithoutMigratingIt) {
+  TempDb db;
+  auto log = numbered({1, 1, 1, 2});
+  log[1].name = "Whale";
+  log[1].side = proto::Side::kBuy;
+  log[1].quantity = 12;
+  write_schema_2(db.path(), log, 3);
+  EXPECT_EQ(dump_lines(db.path()), (std::vector<std::string>{"0 Whale buy 12", "1 Tux sell 3"}));
+  EXPECT_EQ(schema_version(db.path()), 2);
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  EXPECT_FALSE(
+      raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name='entries_by_order'").getInt());
+}
+
+TEST(SqliteLogStore, DumpRefusesWhatItCannotRead) {
+  TempDb missing;
+  EXPECT_THROW(dump_lines(missing.path()), common::StartupError);
+  EXPECT_FALSE(std::filesystem::exists(missing.path())) << "dump created the file";
+
+  TempDb other;
+  {
+    SQLite::Database raw(other.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  }
+  EXPECT_THROW(dump_lines(other.path()), common::StartupError);
+
+  TempDb future;
+  { SqliteLogStore s(future.path()); }
+  {
+    SQLite::Database raw(future.path(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE meta SET value=4 WHERE key='schema_version'");
+  }
+  EXPECT_THROW(dump_lines(future.path()), common::StartupError);
+
+  TempDb text;
+  {
+    std::FILE* f = std::fopen(text.path().c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not a database, not even close; it is long enough to have a header\n", f);
+    std::fclose(f);
+  }
+  EXPECT_THROW(dump_lines(text.path()), common::StartupError);
 }
 
 }  // namespace
