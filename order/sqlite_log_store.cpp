@@ -26,7 +26,7 @@ std::int64_t meta(SQLite::Database& db, const char* key, std::int64_t fallback) 
   return q.executeStep() ? q.getColumn(0).getInt64() : fallback;
 }
 
-// The columns of OrderLog's entries table (schema 2), kept as they are in schema 3.
+// The columns of the entries table, the same in schemas 2 and 3.
 constexpr const char* kColumns = "idx, term, kind, order_number, request_id, name, side, quantity";
 
 proto::LogEntry read_entry(SQLite::Statement& q) {
@@ -152,7 +152,7 @@ void SqliteLogStore::create_schema() {
 }
 
 void SqliteLogStore::migrate_from_2(const std::string& where) {
-  // Version 2 was checked in full at every open (OrderLog reads the whole log); from 3 on the
+  // Version 2 was checked in full at every open (its reader loaded the whole log); from 3 on the
   // store's own writes keep it whole (raft::check_write), so the check runs once, here. One
   // transaction: a file that fails it, or a crash meanwhile, stays at version 2.
   // The orders at or below the commit index are the committed ones; their numbers already follow

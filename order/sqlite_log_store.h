@@ -36,17 +36,18 @@ struct RequestEntry {
 /// One SQLite database per replica (WAL, synchronous=FULL: what a replica acknowledges is on
 /// disk). Not thread-safe: the replica's service thread owns it.
 ///
-/// Schema versions. 2 is OrderLog's (order/order_log.cpp): tables meta (schema_version, term,
-/// voted_for, commit_index) and entries (one row per log index), every order entry carrying the
-/// number its leader gave it at propose time. 3 keeps both tables and every column, and holds:
+/// Schema versions. 2, the first: tables meta (schema_version, term, voted_for, commit_index)
+/// and entries (one row per log index), every order entry carrying the number its leader gave it
+/// at propose time. 3 keeps both tables and every column, and holds:
 ///  - the indexes entries_by_order and entries_by_request, which find an order by number and a
 ///    request by id without a scan;
 ///  - meta 'orders', the count of committed orders (the next order number);
-///  - order numbers written as entries commit: an order entry is appended with whatever number
-///    it carries (-1 from a core that no longer numbers), and its row gets its number,
+///  - order numbers written as entries commit: an order entry is appended with the number it
+///    carries (-1: the core does not number orders), and its row gets its number,
 ///    committed_orders() before it, in the same transaction as the commit index that committed
-///    it (write(w, applied)). So the committed order entries are numbered 0, 1, 2, ... in index
-///    order; the number of an entry past the commit index means nothing.
+///    it (write(w, applied)). So the first committed_orders() order entries are numbered 0, 1,
+///    2, ... in index order; any other entry's number means nothing (past the commit index, or
+///    committed by a write that did not apply it yet).
 /// Opening a version-2 file migrates it to 3 in one transaction, after checking the whole log
 /// once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
 /// counting the orders at or below its commit index. There is no way back (a version-3 log may

@@ -1,6 +1,6 @@
 // order::SqliteLogStore on real SQLite files: the LogStore contract (log_store_contract.h), a
 // reopen, the order numbers written as entries commit, the lookups by number and by request id,
-// the dump, and the migration of a file that today's OrderLog (schema 2) wrote.
+// the dump, and the migration of a schema-2 file (written here with that schema's SQL).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,7 +12,6 @@
 
 #include "common/cli.h"
 #include "log_store_contract.h"
-#include "order/order_log.h"
 #include "order/sqlite_log_store.h"
 
 namespace bazaar::order {
@@ -74,17 +73,45 @@ std::vector<proto::LogEntry> numbered(const std::vector<std::uint64_t>& terms) {
   return log;
 }
 
-/// Writes `log` and {term 3, vote 2}, commit `commit`, through today's OrderLog: a schema-2 file.
+/// Writes `log` and {term 3, vote 2}, commit `commit` as a schema-2 file: that schema's tables and
+/// meta keys, with every order numbered by its leader.
 void write_schema_2(const std::string& path, const std::vector<proto::LogEntry>& log,
                     std::uint64_t commit) {
-  OrderLog old(path);
-  raft::Ready r;
-  r.hard_state = raft::HardState{3, 2};
-  r.first_index = 1;
-  r.entries = log;
-  r.commit_index = commit;
-  r.commit_changed = true;
-  old.persist(r);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA journal_mode=WAL");
+  SQLite::Transaction txn(db);
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS entries("
+      "  idx INTEGER PRIMARY KEY,"
+      "  term INTEGER NOT NULL,"
+      "  kind INTEGER NOT NULL CHECK(kind IN (0,1)),"
+      "  order_number INTEGER NOT NULL,"
+      "  request_id TEXT NOT NULL,"
+      "  name TEXT NOT NULL,"
+      "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+      "  quantity INTEGER NOT NULL)");
+  db.exec(
+      "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', 2), ('term', 3), "
+      "('voted_for', 2), ('commit_index', " +
+      std::to_string(commit) + ")");
+  SQLite::Statement append(db,
+                           "INSERT OR REPLACE INTO entries(idx, term, kind, order_number, "
+                           "request_id, name, side, quantity) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+  for (std::size_t k = 0; k < log.size(); ++k) {
+    const auto& e = log[k];
+    append.bind(1, static_cast<int64_t>(k + 1));
+    append.bind(2, static_cast<int64_t>(e.term));
+    append.bind(3, static_cast<int>(e.kind));
+    append.bind(4, static_cast<int64_t>(e.order_number));
+    append.bind(5, e.request_id);
+    append.bind(6, e.name);
+    append.bind(7, static_cast<int>(e.side));
+    append.bind(8, static_cast<int64_t>(e.quantity));
+    append.exec();
+    append.reset();
+  }
+  txn.commit();
 }
 
 /// Order entries as a core that no longer numbers them appends them (-1), with a no-op first.
@@ -139,7 +166,7 @@ TEST(SqliteLogStore, ReopensWhereItStopped) {
   EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
 }
 
-TEST(SqliteLogStore, MigratesAFileThatOrderLogWrote) {
+TEST(SqliteLogStore, MigratesASchema2File) {
   TempDb db;
   const auto log = numbered({1, 1, 1, 2, 2});
   write_schema_2(db.path(), log, 4);
@@ -164,22 +191,28 @@ TEST(SqliteLogStore, MigratesAFileThatOrderLogWrote) {
   SqliteLogStore again(db.path());
   EXPECT_EQ(all_entries(again), log);
   // `bazaar-order --dump` still reads the migrated file: the committed orders, in order.
-  std::vector<std::string> lines;
-  OrderLog::dump(db.path(), [&](const std::string& line) { lines.push_back(line); });
-  EXPECT_EQ(lines, (std::vector<std::string>{"0 Tux sell 3", "1 Tux sell 3", "2 Tux sell 3"}));
+  EXPECT_EQ(dump_lines(db.path()),
+            (std::vector<std::string>{"0 Tux sell 3", "1 Tux sell 3", "2 Tux sell 3"}));
 }
 
-TEST(SqliteLogStore, TheMigrationIsOneWay) {
+// Schema 2 refuses an order entry out of sequence anywhere in the log; schema 3 numbers only the
+// committed ones, so a migrated file takes unnumbered entries past its commit index and is not
+// checked as a schema-2 file again.
+TEST(SqliteLogStore, AMigratedFileTakesUnnumberedEntries) {
   TempDb db;
   write_schema_2(db.path(), numbered({1, 1}), 2);
-  { SqliteLogStore s(db.path()); }
-  try {
-    OrderLog old(db.path());
-    FAIL() << "OrderLog opened a schema-3 file";
-  } catch (const common::StartupError& e) {
-    EXPECT_NE(std::string(e.what()).find("unsupported schema version 3"), std::string::npos)
-        << e.what();
+  {
+    SqliteLogStore s(db.path());
+    ASSERT_EQ(s.write({std::nullopt, std::nullopt, 3, unnumbered({3, 3}), std::nullopt}),
+              raft::WriteOutcome::kWritten);
   }
+  SqliteLogStore s(db.path());
+  EXPECT_EQ(schema_version(db.path()), 3);
+  EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, -1, -1}));
+  EXPECT_EQ(s.committed_orders(), 1);
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 4}, {{4, 1}}),
+            raft::WriteOutcome::kWritten);
+  EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, -1, 1}));
 }
 
 TEST(SqliteLogStore, ABrokenSchema2FileIsRefusedAndLeftAsItWas) {
