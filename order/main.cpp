@@ -11,9 +11,9 @@
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
-#include "order/order_log.h"
 #include "order/order_server.h"
 #include "order/replica_metrics.h"
+#include "order/sqlite_log_store.h"
 
 namespace po = boost::program_options;
 using namespace bazaar;
@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
       "silence before a follower campaigns, milliseconds (>= 4 heartbeats)")(
       "announce-interval", po::value<int>()->default_value(500),
       "milliseconds between leader announcements on the bus (10..10000)")(
+      "log-cache-entries", po::value<int>()->default_value(50000),
+      "log entries kept in memory once applied (100..10000000): followers that keep up are "
+      "served from them, older entries are read from the database")(
       "catalog-probe-interval", po::value<int>()->default_value(250),
       "milliseconds between probes of the catalog (10..10000; 0: none): a replica the catalog "
       "does not answer hands office to one it answers")(
@@ -62,7 +65,7 @@ int main(int argc, char** argv) {
   const std::string db_path = vm["db"].as<std::string>();
   if (vm.count("dump")) {
     try {
-      order::OrderLog::dump(db_path, [](const std::string& l) { std::cout << l << "\n"; });
+      order::SqliteLogStore::dump(db_path, [](const std::string& l) { std::cout << l << "\n"; });
       return 0;
     } catch (const common::StartupError& e) {
       common::print_error(program, e.what());
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
   const int election = vm["election-timeout"].as<int>();
   const int announce = vm["announce-interval"].as<int>();
   const int probe = vm["catalog-probe-interval"].as<int>();
+  const int cache_entries = vm["log-cache-entries"].as<int>();
   std::vector<std::string> peers;
   if (!vm["peers"].as<std::string>().empty()) {
     boost::split(peers, vm["peers"].as<std::string>(), boost::is_any_of(","));
@@ -92,6 +96,8 @@ int main(int argc, char** argv) {
   if (announce < 10 || announce > 10000) bad = "--announce-interval must be 10..10000";
   if (probe != 0 && (probe < 10 || probe > 10000))
     bad = "--catalog-probe-interval must be 0 or 10..10000";
+  if (cache_entries < 100 || cache_entries > 10000000)
+    bad = "--log-cache-entries must be 100..10000000";
   if (!bad.empty()) {
     common::print_error(program, bad);
     return common::kExitUsage;
@@ -108,7 +114,9 @@ int main(int argc, char** argv) {
     common::MetricsEndpoint metrics_endpoint(
         common::parse_metrics_address(vm, vm["endpoint"].as<std::string>()));
     order::ReplicaMetrics metrics(metrics_endpoint.registry());
-    order::OrderLog log(db_path);
+    order::SqliteLogStore store(db_path);
+    store.set_write_observer(
+        [&metrics](std::chrono::steady_clock::duration took) { metrics.observe_sync(took); });
     order::ReplicaOptions ro;
     ro.raft.id = static_cast<std::uint32_t>(id);
     const std::size_t n = std::max<std::size_t>(1, peers.size());
@@ -120,16 +128,13 @@ int main(int argc, char** argv) {
     ro.raft.jitter_ms = static_cast<std::uint64_t>(election) / 3;
     ro.raft.seed = common::new_incarnation();
     ro.raft.transfer = vm.count("no-leadership-transfer") == 0;
+    ro.raft.cache_entries = static_cast<std::size_t>(cache_entries);
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
     ro.forward = vm.count("no-forwarding") == 0;
-    spdlog::info("opened {}: term {}, {} entries, commit {}", db_path, log.hard_state().term,
-                 log.entries().size(), log.commit_index());
-    order::Replica replica(ro, log.hard_state(), log.entries(), log.commit_index(), 1,
-                           [&log, &metrics](const raft::Ready& r) {
-                             const auto start = std::chrono::steady_clock::now();
-                             log.persist(r);
-                             metrics.observe_sync(std::chrono::steady_clock::now() - start);
-                           });
+    spdlog::info("opened {}: term {}, last index {}, commit {}, {} committed orders", db_path,
+                 store.hard_state().term, store.last_index(), store.commit_index(),
+                 store.committed_orders());
+    order::Replica replica(ro, store, 1);
     common::EventPublisher bus(ctx, vm["bus"].as<std::string>(), "order-" + std::to_string(id),
                                common::new_incarnation());
     order::OrderServer server(

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <stdexcept>
 
 #include "proto_msgs/codec.h"
 
@@ -53,7 +54,7 @@ bool same_order(const A& a, const B& b) {
 }
 
 // The log entry of the order in `o` (a PlaceOrderRequest or a TradeRequest); the core sets its
-// term and number.
+// term, and its number is given as it commits (Replica::persist_and_apply).
 template <class Order>
 proto::LogEntry order_entry(const Order& o) {
   proto::LogEntry e;
@@ -84,44 +85,29 @@ const char* to_string(LeaderPhase p) {
   return "?";
 }
 
-Replica::Replica(ReplicaOptions options, raft::HardState hard, std::vector<proto::LogEntry> log,
-                 std::uint64_t commit, std::uint64_t now_ms, Persist persist)
-    : options_(std::move(options)),
-      core_(options_.raft, hard, log, commit, now_ms),
-      persist_(std::move(persist)) {
-  raft::Ready loaded;
-  loaded.first_index = 1;
-  loaded.entries = std::move(log);
-  mirror(loaded);
-}
-
-void Replica::mirror(const raft::Ready& ready) {
-  if (ready.truncate_from) {
-    for (std::uint64_t i = *ready.truncate_from; i <= ids_.size(); ++i) {
-      auto it = index_of_id_.find(ids_[i - 1]);
-      if (it != index_of_id_.end() && it->second == i) index_of_id_.erase(it);
+Replica::Replica(ReplicaOptions options, SqliteLogStore& store, std::uint64_t now_ms)
+    : options_(std::move(options)), store_(store), core_(options_.raft, store, now_ms) {
+  // The uncommitted tail is all a restart reads (in the core's batches): its request ids.
+  const std::uint64_t last = core_.last_index();
+  for (std::uint64_t lo = core_.applied_index() + 1; lo <= last;) {
+    const std::uint64_t hi = std::min<std::uint64_t>(last + 1, lo + options_.raft.max_batch);
+    const auto entries = core_.entries(lo, hi);
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      if (entries[k].kind == proto::LogEntry::kOrder) uncommitted_[entries[k].request_id] = lo + k;
     }
-    if (ids_.size() >= *ready.truncate_from) ids_.resize(*ready.truncate_from - 1);
-    while (!index_of_order_.empty() && index_of_order_.back() >= *ready.truncate_from) {
-      index_of_order_.pop_back();
-    }
-  }
-  for (std::size_t k = 0; k < ready.entries.size(); ++k) {
-    const std::uint64_t index = ready.first_index + k;
-    const auto& e = ready.entries[k];
-    if (ids_.size() >= index) ids_.resize(index - 1);  // replaced (INSERT OR REPLACE on disk)
-    while (!index_of_order_.empty() && index_of_order_.back() >= index) index_of_order_.pop_back();
-    ids_.push_back(e.request_id);
-    if (e.kind == proto::LogEntry::kOrder) {
-      index_of_id_[e.request_id] = index;
-      index_of_order_.push_back(index);
-    }
+    lo = hi;
   }
 }
 
-std::int64_t Replica::committed_orders() const {
-  return std::upper_bound(index_of_order_.begin(), index_of_order_.end(), core_.commit_index()) -
-         index_of_order_.begin();
+std::optional<Replica::Found> Replica::find_request(const std::string& id) const {
+  if (auto it = uncommitted_.find(id); it != uncommitted_.end()) {
+    return Found{it->second, core_.entry(it->second), false};
+  }
+  // Past the uncommitted tail only numbered orders remain: the store's index has them.
+  if (auto stored = store_.find_request(id); stored && stored->index <= store_.commit_index()) {
+    return Found{stored->index, std::move(stored->entry), true};
+  }
+  return std::nullopt;
 }
 
 void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
@@ -210,17 +196,16 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     return;
   }
   // A request id already in the log: the same answer as the first time, once it commits.
-  if (auto it = index_of_id_.find(req.request_id); it != index_of_id_.end()) {
-    const auto& e = core_.entry(it->second);
-    if (!same_order(e, req)) {
+  if (auto found = find_request(req.request_id)) {
+    if (!same_order(found->entry, req)) {
       r.status = proto::Status::kConflict;
       r.message = kKeyReused;
       reply(token, r);
-    } else if (it->second <= core_.commit_index()) {
-      r.order_number = e.order_number;
+    } else if (found->numbered) {
+      r.order_number = found->entry.order_number;
       reply(token, r);
     } else {
-      committing_[it->second].push_back(token);
+      committing_[found->index].push_back(token);
       ++waiting_;
     }
     return;
@@ -335,7 +320,7 @@ raft::ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
   const raft::ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
   if (outcome == raft::ProposeOutcome::kAccepted) {
     // Known at once, before the next flush, so a repeat can never reach the catalog again.
-    index_of_id_[pending.request.request_id] = index;
+    uncommitted_[pending.request.request_id] = index;
     committing_[index] = std::move(pending.waiters);
   }
   return outcome;
@@ -343,7 +328,7 @@ raft::ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
 
 void Replica::adopt(const proto::TradeRequest& trade) {
   const std::string& id = trade.request_id;
-  if (index_of_id_.count(id) != 0 || parked_.count(id) != 0) return;
+  if (parked_.count(id) != 0 || find_request(id)) return;
   PendingTrade pending{{id, trade.name, trade.side, trade.quantity}, {}, 0};
   if (auto it = trades_.find(id); it != trades_.end() && same_order(it->second.request, trade)) {
     // A retry of it waits for the catalog again: this answer is its answer too.
@@ -425,16 +410,16 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
     return;
   }
   for (const auto& t : reply->unconfirmed) {
-    if (auto it = index_of_id_.find(t.request_id); it != index_of_id_.end()) {
+    if (auto found = find_request(t.request_id)) {
       // Its order is in the log, below this term's first (committed) entry: committed.
-      if (it->second <= core_.commit_index()) confirm(t.request_id);
+      if (found->index <= core_.commit_index()) confirm(t.request_id);
       continue;
     }
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
     // trade and a retry of its request id will find the order.
     std::uint64_t index = 0;
     if (core_.propose(order_entry(t), index) != raft::ProposeOutcome::kAccepted) return;
-    index_of_id_[t.request_id] = index;
+    uncommitted_[t.request_id] = index;
     ++rolled_forward_;
     spdlog::info("replica {} (term {}): order for unconfirmed trade {} rolled forward", core_.id(),
                  term, t.request_id);
@@ -610,25 +595,61 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
   waiting_ = 0;
 }
 
+void Replica::persist_and_apply(const raft::Ready& ready) {
+  // Number the orders this Ready commits: the next numbers, in log order (the same on every
+  // replica, since every replica commits the same log).
+  newly_committed_.clear();
+  std::vector<AppliedOrder> applied;
+  std::int64_t next = store_.committed_orders();
+  for (std::size_t k = 0; k < ready.committed.size(); ++k) {
+    const proto::LogEntry& e = ready.committed[k];
+    if (e.kind != proto::LogEntry::kOrder) continue;
+    const std::uint64_t index = ready.committed_first + k;
+    applied.push_back({.index = index, .number = next++});
+    newly_committed_.emplace_back(index, e.request_id);
+  }
+  const raft::LogWrite write = ready.log_write();
+  if (!write.empty() || !applied.empty()) {
+    // One transaction, durable before anything below leaves this replica.
+    const raft::WriteOutcome outcome = store_.write(write, applied);
+    if (outcome != raft::WriteOutcome::kWritten) {
+      throw std::logic_error(std::string("order replica: the log store refused a write: ") +
+                             raft::to_string(outcome));
+    }
+  }
+  core_.advance();
+
+  // The uncommitted order ids follow the log: cut with it, extended by what a leader sent, and
+  // left behind by what committed (the store answers for those now).
+  std::optional<std::uint64_t> cut = ready.truncate_from;
+  if (!ready.entries.empty()) cut = std::min(cut.value_or(ready.first_index), ready.first_index);
+  if (cut) std::erase_if(uncommitted_, [&](const auto& kv) { return kv.second >= *cut; });
+  for (std::size_t k = 0; k < ready.entries.size(); ++k) {
+    const proto::LogEntry& e = ready.entries[k];
+    if (e.kind == proto::LogEntry::kOrder) uncommitted_[e.request_id] = ready.first_index + k;
+  }
+  for (const auto& [index, id] : newly_committed_) {
+    if (auto it = uncommitted_.find(id); it != uncommitted_.end() && it->second == index) {
+      uncommitted_.erase(it);
+    }
+  }
+
+  for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
+  // Clients waiting on an order that just committed get its number.
+  for (std::size_t k = 0; k < applied.size(); ++k) {
+    auto node = committing_.extract(applied[k].index);
+    if (node.empty()) continue;
+    proto::PlaceOrderReply r;
+    r.order_number = applied[k].number;
+    for (auto token : node.mapped()) reply(token, r);
+    waiting_ -= node.mapped().size();
+  }
+}
+
 void Replica::flush() {
   serve_reads();  // before take_ready(): a new confirmation round leaves with this Ready
   if (!forwarded_.empty()) expire_forwards(now_ms_);
-  raft::Ready ready = core_.take_ready();
-  if (!ready.empty()) {
-    persist_(ready);  // durable before anything below leaves this replica
-    mirror(ready);
-    for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
-  }
-  if (ready.commit_changed) {
-    while (!committing_.empty() && committing_.begin()->first <= ready.commit_index) {
-      auto node = committing_.extract(committing_.begin());
-      const auto& e = core_.entry(node.key());
-      proto::PlaceOrderReply r;
-      r.order_number = e.order_number;
-      for (auto token : node.mapped()) reply(token, r);
-      waiting_ -= node.mapped().size();
-    }
-  }
+  persist_and_apply(core_.take_ready());
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
   follow_leadership();
   if (core_.transfer_target() != transfer_logged_) {
@@ -712,13 +733,12 @@ void Replica::follow_leadership() {
     in_doubt_.clear();
     return;
   }
-  for (; confirmed_through_ < core_.commit_index(); ++confirmed_through_) {
-    const auto& e = core_.entry(confirmed_through_ + 1);
-    if (e.kind == proto::LogEntry::kOrder) confirm(e.request_id);
+  for (const auto& [index, id] : newly_committed_) {
+    if (index > confirmed_through_) confirm(id);
   }
+  confirmed_through_ = std::max(confirmed_through_, core_.applied_index());
   const std::uint64_t commit = core_.commit_index();
-  if (phase_ == LeaderPhase::kAwaitingNoop && commit > 0 &&
-      core_.entry(commit).term == core_.term()) {
+  if (phase_ == LeaderPhase::kAwaitingNoop && commit > 0 && core_.term_at(commit) == core_.term()) {
     // The term's first entry committed, so every entry before it has: the log now holds every
     // committed order, and the catalog can be asked what is missing.
     phase_ = LeaderPhase::kReconciling;
@@ -748,13 +768,17 @@ ReplicaOutputs Replica::take_outputs() {
 
 std::optional<proto::GetOrderReply> Replica::read_order(std::int64_t number, bool confirmed) const {
   proto::GetOrderReply r;
-  const auto n = static_cast<std::uint64_t>(number);
-  const bool held = n < index_of_order_.size();
-  if (held && index_of_order_[n] <= core_.commit_index()) {
-    const auto& e = core_.entry(index_of_order_[n]);
-    r.order = {e.order_number, e.name, e.side, e.quantity, e.request_id};
-    return r;
+  const std::int64_t numbered = store_.committed_orders();
+  if (number >= 0 && number < numbered) {
+    if (auto e = store_.committed_order(number)) {
+      r.order = {e->order_number, e->name, e->side, e->quantity, e->request_id};
+      return r;
+    }
   }
+  // Orders past the numbered ones are in the log not yet known committed (or committed and
+  // numbered with the next flush): they may well have been acknowledged.
+  const bool held =
+      number >= 0 && number < numbered + static_cast<std::int64_t>(uncommitted_.size());
   const bool leader = core_.role() == raft::RaftRole::kLeader;
   if (!leader) {
     // A follower may just be behind, or not know yet that what it holds committed.

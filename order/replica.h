@@ -1,6 +1,7 @@
 // One order replica's logic around the replication core: client requests, catalog trades, and
 // replies held until their order commits. Sockets and timers stay outside (order_server.h); the
-// disk is reached only through the persist callback, so tests drive it without I/O.
+// disk is the replica's SqliteLogStore, written once per flush() (tests give it a file of their
+// own or an in-memory database).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "order/sqlite_log_store.h"
 #include "proto_msgs/messages.h"
 #include "raft/raft_core.h"
 
@@ -59,7 +61,7 @@ struct TradeBatch {
 };
 
 /// What the server must send after an input, in this order: nothing here is sent before the
-/// records it depends on were persisted (the persist callback runs inside the inputs).
+/// records it depends on were persisted (flush() writes them first).
 struct ReplicaOutputs {
   std::vector<std::pair<std::uint64_t, std::string>> replies;  // client token -> reply bytes
   std::vector<TradeBatch> trade_batches;                       // to the catalog
@@ -69,13 +71,20 @@ struct ReplicaOutputs {
 };
 
 /// Not thread-safe: the server's single thread owns it.
+///
+/// Orders are numbered as their entries commit (the core never numbers them): the n-th order
+/// entry of the committed log is order n-1, on every replica alike. flush() writes each Ready
+/// and the numbers of the orders it commits in one transaction, so the store's commit index and
+/// its committed orders never disagree, also across a crash. In memory the replica keeps only
+/// the request ids of orders not yet committed; a committed order, and the dedupe of a retry
+/// that names one, are read from the store's indexes.
 class Replica {
  public:
-  using Persist = std::function<void(const raft::Ready&)>;
-
-  /// Starts from persisted state (see OrderLog). `persist` must make a Ready durable or throw.
-  Replica(ReplicaOptions options, raft::HardState hard, std::vector<proto::LogEntry> log,
-          std::uint64_t commit, std::uint64_t now_ms, Persist persist);
+  /// Starts from what `store` holds, reading its hard state, its last index and term, its commit
+  /// index and the (uncommitted) entries past it, nothing else. `store` must outlive the
+  /// replica. A write the store refuses (a rule of raft::WriteOutcome broken) or a disk error
+  /// throws from the input that caused it: the replica cannot go on, and its process must stop.
+  Replica(ReplicaOptions options, SqliteLogStore& store, std::uint64_t now_ms);
 
   /// A client request (PlaceOrder, GetOrder, Status). `token` names the client for the reply,
   /// which may come now or, for an order, once it commits or fails. A follower that hears its
@@ -132,8 +141,8 @@ class Replica {
   bool catalog_reachable() const { return core_.healthy(); }
   /// Client orders waiting on the catalog or on commit (bounded by max_pending).
   std::size_t waiting() const { return waiting_; }
-  /// Committed orders (the count, and so the next committed number).
-  std::int64_t committed_orders() const;
+  /// Committed orders (the count, and so the next committed number), as stored.
+  std::int64_t committed_orders() const { return store_.committed_orders(); }
 
  private:
   struct PendingTrade {
@@ -181,6 +190,17 @@ class Replica {
   /// Proposes the order of an applied trade. Accepted: its waiters move to committing_ (they
   /// stay counted in waiting_); otherwise `pending` is left as it was.
   raft::ProposeOutcome propose_applied(PendingTrade& pending);
+  /// Where request `id` is in the log: its entry, its index, and whether its order is committed
+  /// and numbered (entry.order_number is valid then). nullopt when the log does not hold it.
+  struct Found {
+    std::uint64_t index = 0;
+    proto::LogEntry entry;
+    bool numbered = false;
+  };
+  std::optional<Found> find_request(const std::string& id) const;
+  /// Writes `ready` with the numbers of the orders it commits, then answers the clients that
+  /// waited on them (and, as leader, queues their confirmations).
+  void persist_and_apply(const raft::Ready& ready);
   /// The answer to a read of order `number`, or nullopt when only a leader that has confirmed
   /// its office since the read arrived may give it ("not found": see RaftCore::confirm_leadership).
   /// A replica that holds the order but does not know it committed never says "not found".
@@ -190,13 +210,12 @@ class Replica {
   void serve_reads();
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
-  void mirror(const raft::Ready& ready);
   void follow_leadership();
   void ask_catalog(std::uint64_t now_ms);
 
   ReplicaOptions options_;
+  SqliteLogStore& store_;  // written only by persist_and_apply()
   raft::RaftCore core_;
-  Persist persist_;
   ReplicaOutputs out_;
   bool was_leader_ = false;
   std::optional<std::uint32_t> transfer_logged_;  // the transfer target last logged
@@ -240,11 +259,14 @@ class Replica {
   std::map<std::uint64_t, std::pair<std::uint32_t, std::uint64_t>> forwarded_in_;
   std::uint64_t next_forwarded_token_ = kForwardedTokens;
 
-  // Mirrors of the core's log, kept in step by mirror(): the request id of every entry, where
-  // each request id sits, and where each order number sits.
-  std::vector<std::string> ids_;                                // index-1 -> request id
-  std::unordered_map<std::string, std::uint64_t> index_of_id_;  // request id -> log index
-  std::vector<std::uint64_t> index_of_order_;                   // order number -> log index
+  // The order entries of the log past the stored commit index (not yet numbered), by request
+  // id: what the store's index of committed orders cannot answer yet. Proposals enter at once
+  // (a repeat must never reach the catalog again), entries from a leader as they are written;
+  // they leave as they commit or are cut. Bounded by the uncommitted tail of the log.
+  std::unordered_map<std::string, std::uint64_t> uncommitted_;
+  // Request ids of the orders committed in the latest flush, with their log index, for
+  // follow_leadership()'s confirmations.
+  std::vector<std::pair<std::uint64_t, std::string>> newly_committed_;
 
   std::map<std::string, PendingTrade> trades_;  // waiting to be sent or at the catalog (leader)
   // Trades the catalog applied while a leadership transfer refused new entries, by request id.

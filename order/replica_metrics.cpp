@@ -36,6 +36,12 @@ ReplicaMetrics::ReplicaMetrics(prometheus::Registry& registry)
                       .Help("Index of the last entry in this replica's log")
                       .Register(registry)
                       .Add({})),
+      cached_entries_(prometheus::BuildGauge()
+                          .Name("bazaar_order_log_cached_entries")
+                          .Help("Log entries held in memory (the tail; older ones are read from "
+                                "the database)")
+                          .Register(registry)
+                          .Add({})),
       lag_(prometheus::BuildGauge()
                .Name("bazaar_order_follower_lag_entries")
                .Help("Leader only: entries of the leader's log a follower is not known to hold")
@@ -99,6 +105,7 @@ void ReplicaMetrics::sample(const Replica& replica, std::uint64_t now_ms) {
   term_.Set(static_cast<double>(core.term()));
   commit_index_.Set(static_cast<double>(core.commit_index()));
   last_index_.Set(static_cast<double>(core.last_index()));
+  cached_entries_.Set(static_cast<double>(core.cached_entries()));
   waiting_.Set(static_cast<double>(replica.waiting()));
   catalog_reachable_.Set(replica.catalog_reachable() ? 1 : 0);
 

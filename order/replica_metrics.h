@@ -35,7 +35,7 @@ class ReplicaMetrics {
   /// flushed.
   void sample(const Replica& replica, std::uint64_t now_ms);
 
-  /// One durable write of the log (OrderLog::persist) took `elapsed`.
+  /// One durable write of the log (SqliteLogStore::write) took `elapsed`.
   void observe_sync(std::chrono::steady_clock::duration elapsed);
 
  private:
@@ -44,6 +44,7 @@ class ReplicaMetrics {
   prometheus::Gauge& term_;
   prometheus::Gauge& commit_index_;
   prometheus::Gauge& last_index_;
+  prometheus::Gauge& cached_entries_;
   prometheus::Family<prometheus::Gauge>& lag_;
   std::map<std::uint32_t, prometheus::Gauge*> lag_gauges_;  // follower id -> series (leader only)
   prometheus::Histogram& propose_to_commit_;

@@ -314,6 +314,7 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
     relaxed_ = commit_only;
   }
+  const auto started = std::chrono::steady_clock::now();
   std::uint64_t last = last_index_;
   std::uint64_t last_term = last_term_;
   // Rolls back when it goes out of scope uncommitted (a throw): the members below change only
@@ -364,6 +365,7 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     committed_orders_ += static_cast<std::int64_t>(applied.size());
     last_numbered_ = applied.back().index;
   }
+  if (observer_) observer_(std::chrono::steady_clock::now() - started);
   return raft::WriteOutcome::kWritten;
 }
 

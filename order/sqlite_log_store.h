@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -95,6 +96,11 @@ class SqliteLogStore final : public raft::LogStore {
   /// One indexed read.
   std::optional<RequestEntry> find_request(const std::string& request_id) const;
 
+  /// Called after every write that reached the disk with the time it took (the replica's sync
+  /// histogram); none by default.
+  using WriteObserver = std::function<void(std::chrono::steady_clock::duration)>;
+  void set_write_observer(WriteObserver observer) { observer_ = std::move(observer); }
+
   /// Prints every committed order, ascending, as "<number> <name> <type> <quantity>" lines
   /// through `line`. Opens `path` read-only (a schema-2 or schema-3 file, not migrating it);
   /// throws common::StartupError when it cannot (missing file, not an order database).
@@ -111,6 +117,7 @@ class SqliteLogStore final : public raft::LogStore {
   void number_orders(const std::vector<AppliedOrder>& applied);
 
   SQLite::Database db_;
+  WriteObserver observer_;
   // Prepared once (made after the schema exists): write() runs for every group commit, term()
   // and entries() for every append a leader sends from disk, committed_order() and
   // find_request() for every read and every placement.

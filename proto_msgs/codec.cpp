@@ -341,7 +341,7 @@ bool validate(const AppendEntries& m) {
   for (const auto& e : m.entries) {
     if (e.term > m.term || e.term < m.prev_term || e.kind > LogEntry::kOrder) return false;
     if (e.kind == LogEntry::kOrder &&
-        (e.order_number < 0 || !id_ok(e.request_id) || !name_ok(e.name) || !side_ok(e.side) ||
+        (e.order_number < -1 || !id_ok(e.request_id) || !name_ok(e.name) || !side_ok(e.side) ||
          !quantity_ok(e.quantity))) {
       return false;
     }

@@ -293,7 +293,9 @@ struct LogEntry {
   enum Kind : std::uint8_t { kNoop = 0, kOrder = 1 };
   std::uint64_t term = 0;
   std::uint8_t kind = kNoop;
-  std::int64_t order_number = -1;  // -1 for a no-op
+  /// -1: numbered as it commits, by each replica (order::Replica). Replicas of schema 2 numbered
+  /// at propose time and sent that number; it is the same number, and is not read.
+  std::int64_t order_number = -1;
   std::string request_id;
   std::string name;
   Side side = Side::kBuy;

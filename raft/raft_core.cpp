@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace bazaar::raft {
@@ -21,27 +23,66 @@ const char* to_string(RaftRole r) {
   return "?";
 }
 
-RaftCore::RaftCore(RaftConfig config, HardState hard_state, std::vector<proto::LogEntry> log,
-                   std::uint64_t commit, std::uint64_t now_ms)
+LogWrite Ready::log_write() const {
+  LogWrite w;
+  w.hard_state = hard_state;
+  w.truncate_from = truncate_from;
+  w.first_index = first_index;
+  w.entries = entries;
+  if (commit_changed) w.commit_index = commit_index;
+  return w;
+}
+
+RaftCore::RaftCore(RaftConfig config, const LogStore& store, std::uint64_t now_ms)
     : config_(std::move(config)),
-      hard_(hard_state),
-      log_(std::move(log)),
-      commit_(std::min<std::uint64_t>(commit, log_.size())),
+      store_(store),
+      hard_(store.hard_state()),
+      tail_first_(store.last_index() + 1),
+      commit_(std::min(store.commit_index(), store.last_index())),
+      applied_(commit_),
       now_(now_ms),
       rng_(config_.seed * 7919 + config_.id) {
-  for (const auto& e : log_) order_count_ += e.kind == proto::LogEntry::kOrder ? 1 : 0;
   reset_election_timer(now_ms);
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
 
+void RaftCore::check_input() const {
+  if (ready_outstanding_) {
+    throw std::logic_error("raft: an input before advance() of the last Ready");
+  }
+}
+
 std::uint64_t RaftCore::term_at(std::uint64_t index) const {
-  return index == 0 || index > log_.size() ? 0 : log_[index - 1].term;
+  if (index == 0 || index > last_index()) return 0;
+  if (index >= tail_first_) return tail_[index - tail_first_].term;
+  return store_.term(index).value_or(0);
+}
+
+std::vector<proto::LogEntry> RaftCore::entries(std::uint64_t lo, std::uint64_t hi) const {
+  std::vector<proto::LogEntry> out;
+  if (lo == 0 || hi > last_index() + 1 || lo > hi) {
+    throw std::out_of_range("raft: entries " + std::to_string(lo) + ".." + std::to_string(hi) +
+                            " outside the log");
+  }
+  out.reserve(hi - lo);
+  // Below the tail, from the store, in batches (each bounded in bytes by the store's read).
+  while (lo < std::min(hi, tail_first_)) {
+    EntriesRead r = store_.entries(lo, std::min(hi, tail_first_), SIZE_MAX);
+    if (r.outcome != ReadOutcome::kOk || r.entries.empty()) {
+      throw std::runtime_error("raft: the store lost entry " + std::to_string(lo));
+    }
+    lo += r.entries.size();
+    for (auto& e : r.entries) out.push_back(std::move(e));
+  }
+  for (; lo < hi; ++lo) out.push_back(tail_[lo - tail_first_]);
+  return out;
 }
 
 bool RaftCore::up_to_date(std::uint64_t last_index, std::uint64_t last_term) const {
-  const std::uint64_t my_term = term_at(log_.size());
-  return last_term > my_term || (last_term == my_term && last_index >= log_.size());
+  const std::uint64_t my_last = this->last_index();
+  const std::uint64_t my_term = term_at(my_last);
+  return last_term > my_term || (last_term == my_term && last_index >= my_last);
 }
 
 void RaftCore::reset_election_timer(std::uint64_t now_ms) {
@@ -67,21 +108,24 @@ void RaftCore::send(std::uint32_t to, PeerMessage m) {
 }
 
 void RaftCore::append_local(proto::LogEntry e) {
-  if (e.kind == proto::LogEntry::kOrder) ++order_count_;
-  log_.push_back(std::move(e));
-  if (ready_.entries.empty()) ready_.first_index = log_.size();
-  assert(ready_.first_index + ready_.entries.size() == log_.size());
-  ready_.entries.push_back(log_.back());
+  tail_.push_back(std::move(e));
+  if (ready_.entries.empty()) ready_.first_index = last_index();
+  assert(ready_.first_index + ready_.entries.size() == last_index());
+  ready_.entries.push_back(tail_.back());
 }
 
 void RaftCore::truncate_local(std::uint64_t from) {
   // Raft never removes a committed entry: the leader's log holds every committed entry, and a
   // follower only truncates where it conflicts with the leader.
   assert(from > commit_);
-  for (std::uint64_t i = from; i <= log_.size(); ++i) {
-    if (log_[i - 1].kind == proto::LogEntry::kOrder) --order_count_;
+  if (from < tail_first_) {
+    // The cut reaches below the tail: what the store holds from `from` on goes with this
+    // Ready's truncation, and until then nothing at or past `from` is read from the store.
+    tail_.clear();
+    tail_first_ = from;
+  } else {
+    tail_.resize(from - tail_first_);
   }
-  log_.resize(from - 1);
   if (!ready_.entries.empty() && ready_.first_index + ready_.entries.size() > from) {
     // Drop queued, not yet persisted entries at or past `from`.
     ready_.entries.resize(from > ready_.first_index ? from - ready_.first_index : 0);
@@ -97,21 +141,45 @@ void RaftCore::set_commit(std::uint64_t index) {
 }
 
 Ready RaftCore::take_ready() {
+  check_input();
   if (role_ == RaftRole::kLeader) {
     // Group commit: everything proposed since the last take_ready goes to each peer without an
     // append in flight as one append, here rather than at the first propose (which sent that
     // entry alone and held the rest of the batch back for a round trip). A peer with an append
     // in flight gets them with the append that follows its reply.
     for (auto& [peer, p] : progress_) {
-      if (p.inflight_since == 0 && p.next <= log_.size()) send_append(peer, now_, false);
+      if (p.inflight_since == 0 && p.next <= last_index()) send_append(peer, now_, false);
     }
   }
   if (hard_dirty_) ready_.hard_state = hard_;
   hard_dirty_ = false;
   ready_.commit_index = commit_;
+  if (commit_ > applied_) {
+    ready_.committed_first = applied_ + 1;
+    ready_.committed = entries(applied_ + 1, commit_ + 1);
+    applied_ = commit_;
+  }
   Ready out = std::move(ready_);
   ready_ = Ready{};
+  ready_outstanding_ = true;
+  ready_hard_ = hard_;
+  ready_last_ = last_index();
+  ready_commit_ = out.commit_changed ? commit_ : 0;
   return out;
+}
+
+void RaftCore::advance() {
+  if (!ready_outstanding_) throw std::logic_error("raft: advance() without a Ready");
+  if (store_.last_index() != ready_last_ || store_.hard_state() != ready_hard_ ||
+      (ready_commit_ != 0 && store_.commit_index() < ready_commit_)) {
+    throw std::logic_error("raft: advance() before the store holds the Ready");
+  }
+  ready_outstanding_ = false;
+  // Everything is persisted now; keep the newest entries, and every one not yet applied.
+  while (tail_.size() > config_.cache_entries && tail_first_ <= applied_) {
+    tail_.pop_front();
+    ++tail_first_;
+  }
 }
 
 // ---- roles ------------------------------------------------------------------------------------
@@ -139,8 +207,8 @@ void RaftCore::start_pre_vote(std::uint64_t now_ms) {
   }
   for (auto m : config_.members) {
     if (m == config_.id) continue;
-    send(m, proto::RequestVote{hard_.term + 1, config_.id, log_.size(), term_at(log_.size()), true,
-                               false});
+    send(m, proto::RequestVote{hard_.term + 1, config_.id, last_index(), term_at(last_index()),
+                               true, false});
   }
 }
 
@@ -158,7 +226,7 @@ void RaftCore::start_election(std::uint64_t now_ms, bool transfer) {
   }
   for (auto m : config_.members) {
     if (m == config_.id) continue;
-    send(m, proto::RequestVote{hard_.term, config_.id, log_.size(), term_at(log_.size()), false,
+    send(m, proto::RequestVote{hard_.term, config_.id, last_index(), term_at(last_index()), false,
                                transfer});
   }
 }
@@ -171,7 +239,7 @@ void RaftCore::become_leader(std::uint64_t now_ms) {
   progress_.clear();
   transfer_.reset();
   for (auto m : config_.members) {
-    if (m != config_.id) progress_[m] = Progress{log_.size() + 1, 0, 0, now_ms};
+    if (m != config_.id) progress_[m] = Progress{last_index() + 1, 0, 0, now_ms};
   }
   // A no-op of the new term: entries of earlier terms commit only under an entry of the
   // leader's own term (Raft §5.4.2), and clients waiting on them should not wait for new orders.
@@ -186,6 +254,7 @@ void RaftCore::become_leader(std::uint64_t now_ms) {
 // ---- inputs -----------------------------------------------------------------------------------
 
 void RaftCore::tick(std::uint64_t now_ms) {
+  check_input();
   now_ = now_ms;
   if (role_ == RaftRole::kLeader) {
     // Check-quorum: a leader that has not heard from a majority for an election timeout steps
@@ -209,6 +278,7 @@ void RaftCore::tick(std::uint64_t now_ms) {
 }
 
 void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
+  check_input();
   now_ = now_ms;
   std::visit(
       [&](const auto& m) {
@@ -223,13 +293,13 @@ void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
 }
 
 ProposeOutcome RaftCore::propose(proto::LogEntry entry, std::uint64_t& index) {
+  check_input();
   if (role_ != RaftRole::kLeader) return ProposeOutcome::kNotLeader;
   // A transfer waits for the target to hold the whole log; new entries would only move the goal.
   if (transfer_) return ProposeOutcome::kTransferring;
   entry.term = hard_.term;
-  if (entry.kind == proto::LogEntry::kOrder) entry.order_number = order_count_;
   append_local(std::move(entry));
-  index = log_.size();
+  index = last_index();
   advance_commit();
   return ProposeOutcome::kAccepted;
 }
@@ -301,8 +371,11 @@ void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartb
   a.commit = commit_;
   a.round = round_;
   if (!heartbeat_only) {
-    const std::uint64_t last = std::min<std::uint64_t>(log_.size(), p.next - 1 + config_.max_batch);
-    for (std::uint64_t i = p.next; i <= last; ++i) a.entries.push_back(log_[i - 1]);
+    const std::uint64_t last =
+        std::min<std::uint64_t>(last_index(), p.next - 1 + config_.max_batch);
+    // A follower that keeps up is served from the tail; one far behind (it was down, or is
+    // new) from the store, one batch per round trip, so its catch-up costs no memory.
+    if (p.next <= last) a.entries = entries(p.next, last + 1);
     if (!a.entries.empty()) p.inflight_since = std::max<std::uint64_t>(now_ms, 1);
   }
   send(peer, std::move(a));
@@ -320,7 +393,7 @@ void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
 
 void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   if (m.term < hard_.term) {
-    refuse_append(m, log_.size() + 1);
+    refuse_append(m, last_index() + 1);
     return;
   }
   if (m.term > hard_.term || role_ != RaftRole::kFollower ||
@@ -331,8 +404,8 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   }
   last_leader_contact_ = now_ms;
   heard_leader_ = true;
-  if (m.prev_index > log_.size()) {
-    refuse_append(m, log_.size() + 1);
+  if (m.prev_index > last_index()) {
+    refuse_append(m, last_index() + 1);
     return;
   }
   if (term_at(m.prev_index) != m.prev_term) {
@@ -347,7 +420,7 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   std::uint64_t index = m.prev_index;
   for (const auto& e : m.entries) {
     ++index;
-    if (index <= log_.size()) {
+    if (index <= last_index()) {
       if (term_at(index) == e.term) continue;  // already have it (a duplicate or an old batch)
       truncate_local(index);
     }
@@ -387,7 +460,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   p.round = std::max(p.round, m.round);  // a refusal of this term confirms the term as well
   p.healthy = m.healthy;
   if (m.success) {
-    if (m.match_index > p.match && m.match_index <= log_.size()) {
+    if (m.match_index > p.match && m.match_index <= last_index()) {
       p.match = m.match_index;
       p.next = std::max(p.next, p.match + 1);
       p.inflight_since = 0;
@@ -396,7 +469,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
     // A heartbeat's answer (match not past what we knew) leaves an in-flight batch in flight.
   } else {
     p.next = std::max(p.match + 1, std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1),
-                                                           log_.size() + 1));
+                                                           last_index() + 1));
     p.inflight_since = 0;
   }
   // After a refusal, probe again at once from the follower's hint (even with nothing new to
@@ -408,6 +481,7 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
 }
 
 std::uint64_t RaftCore::confirm_leadership() {
+  check_input();
   if (role_ != RaftRole::kLeader) return 0;
   ++round_;
   broadcast_append(now_, true);
@@ -424,7 +498,7 @@ std::uint64_t RaftCore::confirmed_round() const {
 
 void RaftCore::advance_commit() {
   if (role_ != RaftRole::kLeader) return;
-  for (std::uint64_t n = log_.size(); n > commit_; --n) {
+  for (std::uint64_t n = last_index(); n > commit_; --n) {
     // Only entries of the current term commit by counting replicas (Raft §5.4.2).
     if (term_at(n) != hard_.term) break;
     std::size_t count = 1;
@@ -496,7 +570,7 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
     ++counters_.transfers_started;
   }
   const Progress& p = progress_[transfer_->target];
-  if (!transfer_->timeout_now_sent && p.match == log_.size()) {
+  if (!transfer_->timeout_now_sent && p.match == last_index()) {
     // The target holds the whole log, and nothing new is appended: it can win any election.
     send(transfer_->target, proto::TimeoutNow{hard_.term, config_.id});
     transfer_->timeout_now_sent = true;
@@ -522,6 +596,7 @@ void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) 
 }
 
 void RaftCore::set_healthy(bool healthy, std::uint64_t now_ms) {
+  check_input();
   if (healthy) {
     unhealthy_since_.reset();
   } else if (!unhealthy_since_) {

@@ -1,12 +1,14 @@
 // The replication core: Raft (terms, votes, majority commit, log matching) with pre-vote, check-
 // quorum, a priority rule and leadership transfer to the highest id, as a pure state machine.
-// Messages and clock ticks go in; messages to send, records to persist and the commit index come
-// out. No sockets, clock or disk inside, so the simulation in tests/unit/order_raft_sim_test.cpp
-// can drive it deterministically. docs/REPLICATION.md describes the states, transitions and what is
-// persisted when.
+// Messages and clock ticks go in; messages to send, records to persist and committed entries to
+// apply come out. No sockets, clock or disk writes inside: the durable log is read through a
+// LogStore the caller owns and writes, so the simulation in tests/unit/order_raft_sim_test.cpp
+// can drive it deterministically over a MemoryLogStore. docs/REPLICATION.md describes the states,
+// transitions and what is persisted when.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <random>
@@ -15,7 +17,7 @@
 #include <vector>
 
 #include "proto_msgs/messages.h"
-#include "raft/log_store.h"  // HardState
+#include "raft/log_store.h"
 
 namespace bazaar::raft {
 
@@ -33,7 +35,12 @@ struct RaftConfig {
   std::uint64_t priority_step_ms = 150;
   std::uint64_t jitter_ms = 100;
   std::size_t max_batch = 2048;  // entries per AppendEntries
-  std::uint64_t seed = 1;        // for the jitter
+  /// Entries kept in memory once persisted and applied (the newest ones): appends to followers
+  /// that keep up, and term checks near the end of the log, never touch the store. Older entries
+  /// are read from the store, in batches of max_batch. Entries not yet persisted or not yet
+  /// applied stay in memory whatever this says.
+  std::size_t cache_entries = 50000;
+  std::uint64_t seed = 1;  // for the jitter
   /// Leadership transfer (Raft thesis §3.10), so the highest live up-to-date id leads also after
   /// it rejoins: a leader hands office to the highest peer above its own id that is alive (a
   /// reply within two heartbeats) and has kept up (never behind the commit index for more than
@@ -53,10 +60,12 @@ struct Outgoing {
   PeerMessage message;
 };
 
-/// The work the I/O shell must do, in this order: persist hard_state (if set), truncate the log
-/// from `truncate_from` (if set), append `entries` starting at `first_index`, all durably; then
-/// persist the commit index and send `messages`; then act on the commit (answer clients).
-/// Sending before persisting would let a replica promise what a crash could take back.
+/// The work the I/O shell must do, in this order: write log_write() to the store (hard state,
+/// truncation, entries from `first_index`, commit index: one durable write), together with the
+/// caller's own effects of applying `committed` (the order replica numbers its orders in the
+/// same transaction); then send `messages` and act on the commit (answer clients); then call
+/// RaftCore::advance(). Sending before persisting would let a replica promise what a crash could
+/// take back; the core refuses any input until advance() (see RaftCore).
 struct Ready {
   std::optional<HardState> hard_state;
   std::optional<std::uint64_t> truncate_from;
@@ -65,9 +74,17 @@ struct Ready {
   std::vector<Outgoing> messages;
   std::uint64_t commit_index = 0;
   bool commit_changed = false;
+  /// Entries newly committed, to apply in order: committed_first, committed_first + 1, ...
+  /// Every committed entry is handed out once, in exactly one Ready. They may include entries of
+  /// this same Ready's `entries` (written in the same store write).
+  std::uint64_t committed_first = 0;
+  std::vector<proto::LogEntry> committed;
   bool empty() const {
-    return !hard_state && !truncate_from && entries.empty() && messages.empty() && !commit_changed;
+    return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
+           !commit_changed && committed.empty();
   }
+  /// What the store must make durable (nothing when the Ready only sends).
+  LogWrite log_write() const;
 };
 
 enum class ProposeOutcome : std::uint8_t {
@@ -78,25 +95,40 @@ enum class ProposeOutcome : std::uint8_t {
 
 /// One replica's Raft state. Not thread-safe: one owner. Times are milliseconds on any monotonic
 /// clock the caller chooses.
+///
+/// The log lives in two places: entries up to some index in the caller's LogStore, which the
+/// core only reads, and a bounded tail in memory (RaftConfig::cache_entries) that holds every
+/// entry not yet persisted. The caller writes each Ready into that store before advance(); the
+/// core checks at advance() that it did, and throws std::logic_error on any input (tick,
+/// receive, propose, confirm_leadership, set_healthy) or take_ready() between a take_ready() and
+/// its advance(): "persist before the next input" is checked, not promised. A store that throws
+/// on a read (a disk error) throws through the core; its owner must then stop.
 class RaftCore {
  public:
-  /// Restarts from persisted state: `log` holds entries 1..n (log[0] is index 1); `commit` is a
-  /// persisted lower bound of the commit index (never above n).
-  RaftCore(RaftConfig config, HardState hard_state, std::vector<proto::LogEntry> log,
-           std::uint64_t commit, std::uint64_t now_ms);
+  /// Restarts from what `store` holds (its hard state, log and commit index), which the caller
+  /// has applied up to its commit index. `store` must outlive the core; the core keeps nothing
+  /// of the log in memory at start, so a restart costs the same whatever the history.
+  RaftCore(RaftConfig config, const LogStore& store, std::uint64_t now_ms);
 
   /// Advances the clock: election timeouts, heartbeats, check-quorum.
   void tick(std::uint64_t now_ms);
   /// Delivers a message from a peer.
   void receive(const PeerMessage& message, std::uint64_t now_ms);
-  /// As leader, appends `entry` (its term is set here); `index` gets its position. The entry
-  /// goes to the peers with the next take_ready(), together with everything else proposed
-  /// meanwhile. During a leadership transfer: kTransferring (retry shortly: the transfer ends
-  /// within an election timeout, one way or the other). Anywhere else: kNotLeader.
+  /// As leader, appends `entry` (its term is set here; nothing else of it is read); `index` gets
+  /// its position. The entry goes to the peers with the next take_ready(), together with
+  /// everything else proposed meanwhile. During a leadership transfer: kTransferring (retry
+  /// shortly: the transfer ends within an election timeout, one way or the other). Anywhere else:
+  /// kNotLeader.
   ProposeOutcome propose(proto::LogEntry entry, std::uint64_t& index);
   /// Hands over (and clears) what has accumulated since the last call; as leader, first queues
-  /// one append per peer for the entries proposed since the last call.
+  /// one append per peer for the entries proposed since the last call. The next input must wait
+  /// for advance().
   Ready take_ready();
+  /// The last Ready was written to the store and its messages handed on. Throws
+  /// std::logic_error when no Ready is outstanding, or when the store does not hold what the
+  /// Ready asked for (its last index, hard state or commit index differ). Then trims the
+  /// in-memory tail to its bound.
+  void advance();
 
   /// Read confirmation (the leadership check of ReadIndex, Raft thesis §6.4). As leader: starts a
   /// round of heartbeats stamped with a new round number and returns it (0 anywhere else). The
@@ -128,12 +160,17 @@ class RaftCore {
   }
   std::uint32_t id() const { return config_.id; }
   std::uint64_t commit_index() const { return commit_; }
-  std::uint64_t last_index() const { return log_.size(); }
+  /// The highest index handed out in Ready::committed (the caller has applied it after advance).
+  std::uint64_t applied_index() const { return applied_; }
+  std::uint64_t last_index() const { return tail_first_ + tail_.size() - 1; }
+  /// The term of entry `index`; 0 for index 0 and past the end. Reads the store below the tail.
+  std::uint64_t term_at(std::uint64_t index) const;
+  /// Entries lo..hi-1 (1 <= lo <= hi <= last_index() + 1), from the tail or the store.
+  std::vector<proto::LogEntry> entries(std::uint64_t lo, std::uint64_t hi) const;
   /// Entry at 1-based `index` (1..last_index()).
-  const proto::LogEntry& entry(std::uint64_t index) const { return log_[index - 1]; }
-  const std::vector<proto::LogEntry>& log() const { return log_; }
-  /// Orders in the log (committed or not): the number the next order gets.
-  std::int64_t order_count() const { return order_count_; }
+  proto::LogEntry entry(std::uint64_t index) const { return entries(index, index + 1).front(); }
+  /// Entries held in memory (the tail), for the metrics and the memory bound's tests.
+  std::size_t cached_entries() const { return tail_.size(); }
   /// The replica this leader is handing office to, while a transfer is under way (proposals are
   /// refused meanwhile); nullopt otherwise, and always on a non-leader.
   std::optional<std::uint32_t> transfer_target() const {
@@ -172,7 +209,8 @@ class RaftCore {
     bool timeout_now_sent = false;  // TimeoutNow goes once per transfer
   };
 
-  std::uint64_t term_at(std::uint64_t index) const;
+  /// Throws std::logic_error while a Ready waits for advance() (see the class comment).
+  void check_input() const;
   bool up_to_date(std::uint64_t last_index, std::uint64_t last_term) const;
   std::size_t majority() const { return config_.members.size() / 2 + 1; }
   void reset_election_timer(std::uint64_t now_ms);
@@ -201,10 +239,14 @@ class RaftCore {
   void on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms);
 
   RaftConfig config_;
+  const LogStore& store_;
   HardState hard_;
-  std::vector<proto::LogEntry> log_;
+  // The in-memory tail: tail_[0] is entry tail_first_. Every entry below tail_first_ is in the
+  // store and part of this log; every entry not yet persisted is in the tail.
+  std::deque<proto::LogEntry> tail_;
+  std::uint64_t tail_first_ = 1;
   std::uint64_t commit_ = 0;
-  std::int64_t order_count_ = 0;
+  std::uint64_t applied_ = 0;  // handed out in Ready::committed up to here
   RaftRole role_ = RaftRole::kFollower;
   std::int32_t leader_ = -1;
   std::uint64_t election_deadline_ = 0;
@@ -219,6 +261,10 @@ class RaftCore {
   std::uint64_t round_ = 0;  // latest read-confirmation round (only grows, across terms too)
   std::mt19937_64 rng_;
   Ready ready_;
+  bool ready_outstanding_ = false;  // a Ready was taken and not yet advance()d
+  HardState ready_hard_;            // what the outstanding Ready leaves persisted (advance checks)
+  std::uint64_t ready_last_ = 0;
+  std::uint64_t ready_commit_ = 0;
   bool hard_dirty_ = false;
   std::optional<std::uint64_t> unhealthy_since_;  // see set_healthy()
   Counters counters_;

@@ -207,10 +207,12 @@ std::vector<std::string> Cluster::command_for(const std::string& name) const {
     peers += (j > 1 ? "," : "") + endpoint_at(11 + 2 * (j - 1));
   }
   if (name.rfind("order-", 0) == 0) {
-    return {bin("bazaar-order"),      "--id",    name.substr(6), "--endpoint",
-            endpoint(name),           "--peers", peers,          "--catalog",
-            endpoint_at(3),           "--bus",   endpoint_at(0), "--db",
-            dir_ + "/" + name + ".db"};
+    std::vector<std::string> c{bin("bazaar-order"),      "--id",    name.substr(6), "--endpoint",
+                               endpoint(name),           "--peers", peers,          "--catalog",
+                               endpoint_at(3),           "--bus",   endpoint_at(0), "--db",
+                               dir_ + "/" + name + ".db"};
+    c.insert(c.end(), options_.order_args.begin(), options_.order_args.end());
+    return c;
   }
   const int k = std::stoi(name.substr(std::string("frontend-").size()));
   std::vector<std::string> c{bin("bazaar-frontend"),
@@ -364,6 +366,23 @@ std::vector<std::string> Cluster::converged_orders() const {
                   << dumps[0].size();
   }
   return dumps[0];
+}
+
+long proc_status_kb(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+std::optional<proto::StatusReply> Cluster::status(const std::string& name) const {
+  zmq::context_t ctx(1);
+  common::RpcClient client(ctx, endpoint(name));
+  auto st = client.call<proto::StatusReply>(proto::StatusRequest{}, 300ms);
+  if (!st.ok()) return std::nullopt;
+  return st.reply;
 }
 
 std::string Cluster::leader() const {

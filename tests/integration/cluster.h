@@ -8,9 +8,12 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "proto_msgs/messages.h"
 
 namespace bazaar::testing {
 
@@ -62,6 +65,7 @@ struct ClusterOptions {
   /// (the wrapper must exec the binary, so that the pid is the frontend's).
   std::vector<std::string> frontend_prefix;
   std::vector<std::string> catalog_args;  // extra flags for the catalog
+  std::vector<std::string> order_args;    // extra flags for every order replica
   std::vector<std::string> service_args;  // extra flags for every process (e.g. --curve-dir)
 };
 
@@ -109,6 +113,8 @@ class Cluster {
   std::string log_of(const std::string& name) const;
   /// The replica that says it leads ("order-K"), or "" when none answers so.
   std::string leader() const;
+  /// Replica `name`'s StatusReply, or nullopt when it does not answer within 300 ms.
+  std::optional<proto::StatusReply> status(const std::string& name) const;
   int replicas() const { return options_.replicas; }
 
   /// Runs a binary of the build (bazaar-client, ...) and returns {exit code, stdout+stderr}.
@@ -129,6 +135,9 @@ class Cluster {
   std::map<std::string, std::unique_ptr<Process>> processes_;
   std::vector<std::string> order_;  // start order
 };
+
+/// A field of /proc/PID/status in kB ("VmHWM", "VmRSS"), or -1.
+long proc_status_kb(pid_t pid, const std::string& field);
 
 /// A base port P such that P..P+29 and `extra` more ports after P+30 are free on 127.0.0.1.
 int find_free_port_range(int extra);

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -109,16 +108,6 @@ int request_once(int port, const std::string& request, std::chrono::milliseconds
   const int status = send_all(fd, request) ? read_reply(fd, pending).status : -2;
   ::close(fd);
   return status;
-}
-
-// A field of /proc/PID/status in kB ("VmHWM", "VmRSS"), or -1.
-long proc_status_kb(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
 }
 
 const std::string kMetrics = "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";

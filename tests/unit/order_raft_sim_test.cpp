@@ -2,9 +2,11 @@
 //
 // Three replicas exchange messages through a simulated network that delays, drops, duplicates
 // and reorders them, and partitions replicas from each other; replicas crash and restart from
-// what they persisted. After every step the checker holds the run to Raft's safety properties:
-// election safety, log matching, leader completeness and state-machine safety, plus Bazaar's
-// numbering rule (committed order numbers are 0, 1, 2, ... with no gap), and the leadership
+// what they persisted, at times between the write of a Ready's entries and the write of its commit
+// index. After every step the checker holds the run to Raft's safety properties:
+// election safety, log matching, leader completeness and state-machine safety, plus the apply
+// rule (every committed entry is handed out in a Ready once, in order, and again after a crash
+// only past what the store's commit index covered), and the leadership
 // transfer rules (TimeoutNow only from a leader of that term, only to a higher id; proposals
 // refused only during a transfer). Crashes favour the highest id, so it often rejoins under a
 // lower-id leader and takes office back by transfer; every run counts the transfers it saw. At
@@ -22,6 +24,7 @@
 #include <random>
 #include <sstream>
 
+#include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
 
 namespace bazaar::order {
@@ -39,6 +42,10 @@ struct SimParams {
   double partition_per_ms = 0.0005;
   double heal_per_ms = 0.002;
   double propose_per_ms = 0.15;
+  // Of the Readies that move the commit index, this share is written in two steps (entries and
+  // hard state, then the commit index), and of those this share crashes the replica in between.
+  double split_write = 0.3;
+  double crash_in_split = 0.05;
   // Of the crashes, this share hits the highest id (the rest: any replica), so transfers happen.
   double crash_highest = 0.5;
   std::uint64_t transfer_stable_ms = raft::RaftConfig{}.transfer_stable_ms;
@@ -50,10 +57,9 @@ struct SimParams {
 
 struct Node {
   bool up = true;
-  raft::HardState disk_hard;  // what survives a crash
-  std::vector<proto::LogEntry> disk_log;
-  std::uint64_t disk_commit = 0;
+  std::unique_ptr<raft::MemoryLogStore> disk = std::make_unique<raft::MemoryLogStore>();
   std::unique_ptr<raft::RaftCore> core;
+  std::uint64_t applied = 0;  // entries applied; what survives a crash: the store's commit index
 };
 
 struct Packet {
@@ -116,7 +122,8 @@ class Simulation {
     c.max_batch = 16;  // small batches: catch-up takes several rounds
     c.transfer_stable_ms = params_.transfer_stable_ms;
     c.transfer_backoff_ms = params_.transfer_backoff_ms;
-    return std::make_unique<raft::RaftCore>(c, n.disk_hard, n.disk_log, n.disk_commit, now_);
+    c.cache_entries = 8;  // a small tail: appends and terms are often read from the store
+    return std::make_unique<raft::RaftCore>(c, *n.disk, now_);
   }
 
   void fail(const std::string& what) {
@@ -129,17 +136,11 @@ class Simulation {
   void inject_faults() {
     if (chance(params_.crash_per_ms)) {
       const auto id = chance(params_.crash_highest) ? members_.back() : pick();
-      if (nodes_[id].up) {
-        nodes_[id].up = false;
-        nodes_[id].core.reset();  // volatile state is gone
-      }
+      if (nodes_[id].up) crash(id);
     }
     for (auto id : members_) {
       Node& n = nodes_[id];
-      if (!n.up && chance(params_.restart_per_ms)) {
-        n.up = true;
-        n.core = make_core(id, n);
-      }
+      if (!n.up && chance(params_.restart_per_ms)) restart(id);
     }
     if (chance(params_.partition_per_ms)) {
       // Cut one replica off from everyone (both directions).
@@ -152,40 +153,57 @@ class Simulation {
     isolated_ = 0;
     for (auto id : members_) {
       Node& n = nodes_[id];
-      if (!n.up) {
-        n.up = true;
-        n.core = make_core(id, n);
-      }
+      if (!n.up) restart(id);
     }
+  }
+
+  void crash(std::uint32_t id) {
+    nodes_[id].up = false;
+    nodes_[id].core.reset();  // volatile state is gone
+  }
+  void restart(std::uint32_t id) {
+    Node& n = nodes_[id];
+    n.up = true;
+    n.core = make_core(id, n);
+    // The applied state is written with the commit index (as the order replica's is).
+    n.applied = n.disk->commit_index();
   }
 
   bool link_up(std::uint32_t a, std::uint32_t b) const { return isolated_ != a && isolated_ != b; }
 
-  // Applies a Ready like the I/O shell: persist first, then send.
+  // Applies a Ready like the I/O shell: persist first (the store refuses a write that breaks a
+  // rule: a hole, a committed entry removed, a term or commit going back), apply, then send.
   void drain(std::uint32_t id, bool faults) {
     Node& n = nodes_[id];
     raft::Ready r = n.core->take_ready();
-    if (r.hard_state) n.disk_hard = *r.hard_state;
-    if (r.truncate_from) {
-      if (*r.truncate_from <= n.disk_commit)
-        fail("truncating a committed entry on " + std::to_string(id));
-      if (n.disk_log.size() >= *r.truncate_from) n.disk_log.resize(*r.truncate_from - 1);
-    }
-    for (std::size_t k = 0; k < r.entries.size(); ++k) {
-      const std::uint64_t index = r.first_index + k;
-      if (index > n.disk_log.size() + 1) {
-        fail("append leaves a hole on " + std::to_string(id));
+    raft::LogWrite w = r.log_write();
+    if (faults && w.commit_index && chance(params_.split_write)) {
+      raft::LogWrite commit_only;
+      commit_only.commit_index = w.commit_index;
+      w.commit_index.reset();
+      if (!write(id, w)) return;
+      if (chance(params_.crash_in_split)) {
+        crash(id);  // the entries are on disk, the commit index is not
         return;
       }
-      if (index <= n.disk_log.size()) n.disk_log.resize(index - 1);
-      n.disk_log.push_back(r.entries[k]);
+      if (!write(id, commit_only)) return;
+    } else if (!write(id, w)) {
+      return;
     }
-    // What is on disk must be what the core holds (cheaply: size and last entry).
-    if (n.disk_log.size() != n.core->log().size() ||
-        (!n.disk_log.empty() && !(n.disk_log.back() == n.core->log().back()))) {
+    if (!r.committed.empty()) {
+      if (r.committed_first != n.applied + 1)
+        fail("replica " + std::to_string(id) + " handed out entry " +
+             std::to_string(r.committed_first) + " to apply after " + std::to_string(n.applied));
+      n.applied = r.committed_first + r.committed.size() - 1;
+      if (n.applied != r.commit_index) fail("committed entries end below the commit index");
+    }
+    n.core->advance();
+    // The core's tail and the store agree at the end of the log.
+    if (n.disk->last_index() != n.core->last_index() ||
+        (n.disk->last_index() > 0 &&
+         n.disk->term(n.disk->last_index()) != n.core->term_at(n.core->last_index()))) {
       fail("disk log differs from memory on " + std::to_string(id));
     }
-    n.disk_commit = std::max(n.disk_commit, r.commit_index);
     for (auto& out : r.messages) {
       note_sent(id, out);
       if (faults && chance(params_.drop)) continue;
@@ -198,6 +216,16 @@ class Simulation {
         std::push_heap(queue_.begin(), queue_.end(), std::greater<>());
       }
     }
+  }
+
+  bool write(std::uint32_t id, const raft::LogWrite& w) {
+    const raft::WriteOutcome o = nodes_[id].disk->write(w);
+    if (o != raft::WriteOutcome::kWritten) {
+      fail(std::string("replica ") + std::to_string(id) +
+           " wrote what its store refuses: " + raft::to_string(o));
+      crash(id);  // as the server does: it cannot go on from a log it cannot trust
+    }
+    return o == raft::WriteOutcome::kWritten;
   }
 
   void deliver_due(bool faults) {
@@ -277,7 +305,7 @@ class Simulation {
           if (c.last_index() < committed_.size())
             fail("leader " + std::to_string(id) + " lacks committed entries");
           for (std::size_t i = 0; i < committed_.size() && i < c.last_index(); ++i) {
-            if (!(c.log()[i] == committed_[i]))
+            if (!(c.entry(i + 1) == committed_[i]))
               fail("leader " + std::to_string(id) + " differs at committed index " +
                    std::to_string(i + 1));
           }
@@ -294,15 +322,6 @@ class Simulation {
                  std::to_string(i));
         } else {
           committed_.push_back(c.entry(i));
-          const auto& e = committed_.back();
-          // Numbering: committed orders are 0, 1, 2, ... in log order.
-          if (e.kind == proto::LogEntry::kOrder) {
-            if (e.order_number != next_order_number_) {
-              fail("order number " + std::to_string(e.order_number) + " where " +
-                   std::to_string(next_order_number_) + " was due");
-            }
-            ++next_order_number_;
-          }
         }
       }
       checked = c.commit_index();
@@ -313,8 +332,8 @@ class Simulation {
     for (auto a : members_) {
       for (auto b : members_) {
         if (a >= b) continue;
-        const auto& la = log_of(a);
-        const auto& lb = log_of(b);
+        const auto la = log_of(a);
+        const auto lb = log_of(b);
         const std::size_t n = std::min(la.size(), lb.size());
         std::size_t last_same = 0;
         for (std::size_t i = n; i > 0; --i) {
@@ -334,9 +353,10 @@ class Simulation {
     }
   }
 
-  const std::vector<proto::LogEntry>& log_of(std::uint32_t id) {
+  std::vector<proto::LogEntry> log_of(std::uint32_t id) {
     Node& n = nodes_[id];
-    return n.up ? n.core->log() : n.disk_log;
+    if (n.up) return n.core->entries(1, n.core->last_index() + 1);
+    return n.disk->entries(1, n.disk->last_index() + 1, SIZE_MAX).entries;
   }
 
   void check_converged() {
@@ -371,7 +391,6 @@ class Simulation {
   std::map<std::uint64_t, std::uint32_t> leaders_;  // term -> leader
   std::vector<proto::LogEntry> committed_;          // the committed prefix all replicas agree on
   std::map<std::uint32_t, std::uint64_t> checked_;  // per replica: committed prefix checked
-  std::int64_t next_order_number_ = 0;
   std::map<std::uint64_t, std::uint32_t> transfer_elections_;  // term -> candidate
   std::uint64_t transfers_won_ = 0;
   std::uint64_t timeout_nows_ = 0;
@@ -458,18 +477,35 @@ TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {
   }
 }
 
+// A core over a store of its own; take() persists each Ready as the server does, before its
+// messages go. The store outlives restarts of the core.
+struct StoredCore {
+  StoredCore(raft::RaftConfig c, std::uint64_t now) : config(std::move(c)) { restart(now); }
+  void restart(std::uint64_t now) { core = std::make_unique<raft::RaftCore>(config, store, now); }
+  raft::Ready take() {
+    raft::Ready r = core->take_ready();
+    EXPECT_EQ(store.write(r.log_write()), raft::WriteOutcome::kWritten);
+    core->advance();
+    return r;
+  }
+  raft::RaftCore* operator->() { return core.get(); }
+  raft::RaftConfig config;
+  raft::MemoryLogStore store;
+  std::unique_ptr<raft::RaftCore> core;
+};
+
 // Fresh cores for replicas 1..3, without election jitter (the highest id campaigns first).
-std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> fresh_cores(
-    const std::vector<std::uint32_t>& members, bool transfer = true) {
-  std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> cores;
+std::map<std::uint32_t, StoredCore> fresh_cores(const std::vector<std::uint32_t>& members,
+                                                bool transfer = true) {
+  std::map<std::uint32_t, StoredCore> cores;
   for (auto id : members) {
     raft::RaftConfig c;
     c.id = id;
     c.members = members;
     c.jitter_ms = 0;
     c.transfer = transfer;
-    cores[id] = std::make_unique<raft::RaftCore>(c, raft::HardState{},
-                                                 std::vector<proto::LogEntry>{}, 0, 0);
+    c.cache_entries = 100;  // the 5,000 orders below reach a follower that was away from disk
+    cores.try_emplace(id, c, 0);
   }
   return cores;
 }
@@ -485,10 +521,10 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
       bool any = false;
       for (auto id : members) {
         if (!up[id]) continue;
-        raft::Ready r = cores[id]->take_ready();
+        raft::Ready r = cores.at(id).take();
         for (auto& m : r.messages) {
           if (!up[m.to]) continue;
-          cores[m.to]->receive(m.message, now);
+          cores.at(m.to)->receive(m.message, now);
           any = true;
         }
       }
@@ -499,18 +535,16 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
   auto run_until = [&](std::uint64_t until) {
     for (; now < until; ++now) {
       for (auto id : members)
-        if (up[id]) cores[id]->tick(now);
+        if (up[id]) cores.at(id)->tick(now);
       pump(now);
     }
   };
   run_until(1000);
-  EXPECT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
-  EXPECT_EQ(cores[1]->leader_id(), 3);
-  const std::uint64_t term = cores[3]->term();
+  EXPECT_EQ(cores.at(3)->role(), raft::RaftRole::kLeader);
+  EXPECT_EQ(cores.at(1)->leader_id(), 3);
+  const std::uint64_t term = cores.at(3)->term();
 
   // Follower 1 goes away, misses many orders, and comes back with what it had persisted.
-  const std::vector<proto::LogEntry> kept = cores[1]->log();
-  const std::uint64_t kept_commit = cores[1]->commit_index();
   up[1] = false;
   for (int i = 0; i < 5000; ++i) {
     proto::LogEntry e;
@@ -519,29 +553,29 @@ TEST(RaftCore, HighestIdLeadsAndRejoinDoesNotDisrupt) {
     e.name = "Tux";
     e.quantity = 1;
     std::uint64_t index = 0;
-    ASSERT_EQ(cores[3]->propose(e, index), raft::ProposeOutcome::kAccepted);
+    ASSERT_EQ(cores.at(3)->propose(e, index), raft::ProposeOutcome::kAccepted);
   }
   run_until(1500);
-  EXPECT_EQ(cores[2]->commit_index(), cores[3]->last_index());
-  raft::RaftConfig c1;
-  c1.id = 1;
-  c1.members = members;
-  c1.jitter_ms = 0;
-  cores[1] = std::make_unique<raft::RaftCore>(c1, raft::HardState{term, 3}, kept, kept_commit, now);
+  EXPECT_EQ(cores.at(2)->commit_index(), cores.at(3)->last_index());
+  EXPECT_LE(cores.at(3)->cached_entries(), 100u) << "the leader's tail is bounded";
+  cores.at(1).restart(now);
+  EXPECT_EQ(cores.at(1)->cached_entries(), 0u) << "a restart reads no entries";
   up[1] = true;
   run_until(3000);
-  EXPECT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
-  EXPECT_EQ(cores[3]->term(), term);  // no disruption: same leader, same term
-  EXPECT_EQ(cores[1]->commit_index(), cores[3]->last_index());
-  EXPECT_EQ(cores[1]->order_count(), 5000);
-  EXPECT_EQ(cores[1]->entry(cores[1]->last_index()).order_number, 4999);
+  EXPECT_EQ(cores.at(3)->role(), raft::RaftRole::kLeader);
+  EXPECT_EQ(cores.at(3)->term(), term);  // no disruption: same leader, same term
+  EXPECT_EQ(cores.at(1)->commit_index(), cores.at(3)->last_index());
+  // It caught up from the leader's store (its tail holds 100): the same entries, in order.
+  EXPECT_EQ(cores.at(1)->entries(1, cores.at(1)->last_index() + 1),
+            cores.at(3)->entries(1, cores.at(3)->last_index() + 1));
+  EXPECT_EQ(cores.at(1)->entry(cores.at(1)->last_index()).request_id, "r4999");
 
   // The leader dies: the next highest id takes over.
   up[3] = false;
   run_until(5000);
-  EXPECT_EQ(cores[2]->role(), raft::RaftRole::kLeader);
-  EXPECT_GT(cores[2]->term(), term);
-  EXPECT_EQ(cores[1]->leader_id(), 2);
+  EXPECT_EQ(cores.at(2)->role(), raft::RaftRole::kLeader);
+  EXPECT_GT(cores.at(2)->term(), term);
+  EXPECT_EQ(cores.at(1)->leader_id(), 2);
 }
 
 // The AppendEntries of one Ready from `r` to `to` (the rest of its messages are not looked at).
@@ -560,18 +594,18 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
   std::vector<std::uint32_t> members{1, 2, 3};
   auto cores = fresh_cores(members, false);
   std::uint64_t now = 0;
-  for (; now < 1000 && cores[3]->commit_index() == 0; ++now) {
-    for (auto id : members) cores[id]->tick(now);
+  for (; now < 1000 && cores.at(3)->commit_index() == 0; ++now) {
+    for (auto id : members) cores.at(id)->tick(now);
     for (int round = 0; round < 20; ++round) {
       for (auto id : members) {
-        for (auto& m : cores[id]->take_ready().messages) cores[m.to]->receive(m.message, now);
+        for (auto& m : cores.at(id).take().messages) cores.at(m.to)->receive(m.message, now);
       }
     }
   }
-  ASSERT_EQ(cores[3]->role(), raft::RaftRole::kLeader);
-  raft::RaftCore& leader = *cores[3];
-  const std::uint64_t before = leader.last_index();
-  ASSERT_EQ(leader.commit_index(), before);  // the no-op committed, nothing in flight
+  ASSERT_EQ(cores.at(3)->role(), raft::RaftRole::kLeader);
+  StoredCore& leader = cores.at(3);
+  const std::uint64_t before = leader->last_index();
+  ASSERT_EQ(leader->commit_index(), before);  // the no-op committed, nothing in flight
 
   auto order = [](const std::string& id) {
     proto::LogEntry e;
@@ -583,8 +617,8 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
   };
   std::uint64_t index = 0;
   for (const char* id : {"a", "b", "c"})
-    ASSERT_EQ(leader.propose(order(id), index), raft::ProposeOutcome::kAccepted);
-  raft::Ready first = leader.take_ready();
+    ASSERT_EQ(leader->propose(order(id), index), raft::ProposeOutcome::kAccepted);
+  raft::Ready first = leader.take();
   for (std::uint32_t peer : {1u, 2u}) {
     auto appends = appends_to(first, peer);
     ASSERT_EQ(appends.size(), 1u) << "peer " << peer;
@@ -595,14 +629,14 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
 
   // While that append is in flight, new entries wait for its answer, then go as one append.
   for (const char* id : {"d", "e"})
-    ASSERT_EQ(leader.propose(order(id), index), raft::ProposeOutcome::kAccepted);
-  EXPECT_TRUE(appends_to(leader.take_ready(), 1).empty());
+    ASSERT_EQ(leader->propose(order(id), index), raft::ProposeOutcome::kAccepted);
+  EXPECT_TRUE(appends_to(leader.take(), 1).empty());
   for (const auto& m : first.messages) {
-    if (m.to == 1) cores[1]->receive(m.message, now);
+    if (m.to == 1) cores.at(1)->receive(m.message, now);
   }
-  for (auto& m : cores[1]->take_ready().messages) leader.receive(m.message, now);
-  EXPECT_EQ(leader.commit_index(), before + 3);
-  auto second = appends_to(leader.take_ready(), 1);
+  for (auto& m : cores.at(1).take().messages) leader->receive(m.message, now);
+  EXPECT_EQ(leader->commit_index(), before + 3);
+  auto second = appends_to(leader.take(), 1);
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].prev_index, before + 3);
   ASSERT_EQ(second[0].entries.size(), 2u);
@@ -613,28 +647,31 @@ TEST(RaftCore, FollowerRefusesToProposeAndSingleReplicaCommitsAlone) {
   raft::RaftConfig c;
   c.id = 1;
   c.members = {1};
-  raft::RaftCore solo(c, raft::HardState{}, {}, 0, 0);
-  solo.tick(10000);
-  ASSERT_EQ(solo.role(), raft::RaftRole::kLeader);
+  StoredCore solo(c, 0);
+  solo->tick(10000);
+  ASSERT_EQ(solo->role(), raft::RaftRole::kLeader);
   proto::LogEntry e;
   e.kind = proto::LogEntry::kOrder;
   e.request_id = "x";
   e.name = "Tux";
   e.quantity = 1;
   std::uint64_t index = 0;
-  ASSERT_EQ(solo.propose(e, index), raft::ProposeOutcome::kAccepted);
-  EXPECT_EQ(solo.commit_index(), index);
-  raft::Ready r = solo.take_ready();
+  ASSERT_EQ(solo->propose(e, index), raft::ProposeOutcome::kAccepted);
+  EXPECT_EQ(solo->commit_index(), index);
+  raft::Ready r = solo.take();
   ASSERT_TRUE(r.hard_state);
   EXPECT_EQ(r.hard_state->voted_for, 1);
   EXPECT_EQ(r.entries.size(), 2u);  // the no-op and the order
-  EXPECT_EQ(r.entries[1].order_number, 0);
+  // Both committed at once, and are handed out to apply in the same Ready that persists them.
+  EXPECT_EQ(r.committed_first, 1u);
+  ASSERT_EQ(r.committed.size(), 2u);
+  EXPECT_EQ(r.committed[1].request_id, "x");
 
   raft::RaftConfig f;
   f.id = 1;
   f.members = {1, 2, 3};
-  raft::RaftCore follower(f, raft::HardState{}, {}, 0, 0);
-  EXPECT_EQ(follower.propose(e, index), raft::ProposeOutcome::kNotLeader);
+  StoredCore follower(f, 0);
+  EXPECT_EQ(follower->propose(e, index), raft::ProposeOutcome::kNotLeader);
 }
 
 }  // namespace

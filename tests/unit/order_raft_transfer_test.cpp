@@ -4,6 +4,7 @@
 // The simulation (order_raft_sim_test.cpp) checks that safety holds with transfers under faults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "order/replica.h"
 #include "proto_msgs/codec.h"
+#include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
 
 namespace bazaar::order {
@@ -38,7 +40,7 @@ class Net {
   explicit Net(int n, std::function<void(raft::RaftConfig&)> tune = {}) : tune_(std::move(tune)) {
     for (int i = 1; i <= n; ++i) members_.push_back(static_cast<std::uint32_t>(i));
     for (auto id : members_) {
-      disk_[id] = Disk{};
+      disk_[id] = std::make_unique<raft::MemoryLogStore>();
       start(id);
     }
   }
@@ -57,8 +59,7 @@ class Net {
     c.members = members_;
     c.jitter_ms = 0;
     if (tune_) tune_(c);
-    const Disk& d = disk_[id];
-    cores_[id] = std::make_unique<raft::RaftCore>(c, d.hard, d.log, d.commit, now_);
+    cores_[id] = std::make_unique<raft::RaftCore>(c, *disk_.at(id), now_);
   }
 
   /// Advances the clock to `until`, ticking every replica each millisecond.
@@ -117,31 +118,19 @@ class Net {
   void clear_sent() { sent_.clear(); }
 
  private:
-  struct Disk {
-    raft::HardState hard;
-    std::vector<proto::LogEntry> log;
-    std::uint64_t commit = 0;
-  };
   struct Sent {
     std::uint32_t from, to;
     raft::PeerMessage message;
   };
   void persist(std::uint32_t id, const raft::Ready& r) {
-    Disk& d = disk_[id];
-    if (r.hard_state) d.hard = *r.hard_state;
-    if (r.truncate_from && d.log.size() >= *r.truncate_from) d.log.resize(*r.truncate_from - 1);
-    for (std::size_t k = 0; k < r.entries.size(); ++k) {
-      const std::uint64_t index = r.first_index + k;
-      if (index <= d.log.size()) d.log.resize(index - 1);
-      d.log.push_back(r.entries[k]);
-    }
-    d.commit = std::max(d.commit, r.commit_index);
+    EXPECT_EQ(disk_.at(id)->write(r.log_write()), raft::WriteOutcome::kWritten);
+    cores_.at(id)->advance();
   }
 
   std::function<void(raft::RaftConfig&)> tune_;
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> cores_;
-  std::map<std::uint32_t, Disk> disk_;
+  std::map<std::uint32_t, std::unique_ptr<raft::MemoryLogStore>> disk_;  // survives a crash
   std::vector<Sent> sent_;
   Filter drop_;
   std::uint64_t now_ = 0;
@@ -191,7 +180,11 @@ TEST(RaftTransfer, CaughtUpHigherIdGetsLeadershipOnceStable) {
   EXPECT_EQ(net[2].leader_id(), 3);
   EXPECT_EQ(net[1].leader_id(), 3);
   EXPECT_EQ(net[3].commit_index(), net[3].last_index());
-  EXPECT_EQ(net[3].order_count(), 200);
+  const auto log3 = net[3].entries(1, net[3].last_index() + 1);
+  EXPECT_EQ(
+      std::count_if(log3.begin(), log3.end(),
+                    [](const proto::LogEntry& e) { return e.kind == proto::LogEntry::kOrder; }),
+      200);
   EXPECT_EQ(net[1].commit_index(), net[3].last_index());
 }
 
@@ -461,25 +454,32 @@ class TransferVoter : public ::testing::Test {
     c.id = 1;
     c.members = {1, 2, 3};
     c.jitter_ms = 0;
-    voter_ = std::make_unique<raft::RaftCore>(c, raft::HardState{5, 2}, log_, 0, 0);
+    voter_ = std::make_unique<raft::RaftCore>(c, store_, 0);
     proto::AppendEntries hb;
     hb.term = 5;
     hb.leader = 2;
     hb.prev_index = 2;
     hb.prev_term = 5;
     voter_->receive(hb, 10);  // leader 2 of term 5 heard at t=10
-    voter_->take_ready();
+    take();
+  }
+  /// The voter's Ready, persisted as the server does before it sends.
+  raft::Ready take() {
+    raft::Ready r = voter_->take_ready();
+    EXPECT_EQ(store_.write(r.log_write()), raft::WriteOutcome::kWritten);
+    voter_->advance();
+    return r;
   }
   proto::VoteReply ask(const proto::RequestVote& v, std::uint64_t now) {
     voter_->receive(v, now);
-    raft::Ready r = voter_->take_ready();
+    raft::Ready r = take();
     for (const auto& m : r.messages) {
       if (const auto* reply = std::get_if<proto::VoteReply>(&m.message)) return *reply;
     }
     ADD_FAILURE() << "no vote reply";
     return {};
   }
-  std::vector<proto::LogEntry> log_{proto::LogEntry{4}, proto::LogEntry{5}};
+  raft::MemoryLogStore store_{raft::HardState{5, 2}, {proto::LogEntry{4}, proto::LogEntry{5}}, 0};
   std::unique_ptr<raft::RaftCore> voter_;
 };
 
@@ -509,7 +509,7 @@ TEST_F(TransferVoter, TimeoutNowFromTheLeaderStartsAnElectionAtOnce) {
   voter_->receive(proto::TimeoutNow{5, 2}, 20);
   EXPECT_EQ(voter_->role(), raft::RaftRole::kCandidate);
   EXPECT_EQ(voter_->term(), 6u);
-  raft::Ready r = voter_->take_ready();
+  raft::Ready r = take();
   ASSERT_TRUE(r.hard_state);
   EXPECT_EQ(r.hard_state->voted_for, 1);  // its own vote, persisted before the requests leave
   int asked = 0;
@@ -528,7 +528,7 @@ TEST_F(TransferVoter, StaleTimeoutNowIsIgnored) {
   voter_->receive(proto::TimeoutNow{4, 3}, 20);  // from an older term's leader (a late copy)
   EXPECT_EQ(voter_->role(), raft::RaftRole::kFollower);
   EXPECT_EQ(voter_->term(), 5u);
-  EXPECT_TRUE(voter_->take_ready().messages.empty());
+  EXPECT_TRUE(take().messages.empty());
 }
 
 // The replica around the core: while its leader hands office over, orders are answered
@@ -543,8 +543,9 @@ class ReplicaTransferTest : public ::testing::Test {
     o.raft.id = id;
     o.raft.members = {1, 2, 3};
     o.raft.jitter_ms = 0;
-    replicas[id] = std::make_unique<Replica>(o, raft::HardState{}, std::vector<proto::LogEntry>{},
-                                             0, now, [](const raft::Ready&) {});
+    replicas.erase(id);  // before its store goes
+    stores[id] = std::make_unique<SqliteLogStore>(":memory:");
+    replicas[id] = std::make_unique<Replica>(o, *stores[id], now);
   }
   void step() {
     for (auto& [id, r] : replicas) {
@@ -635,6 +636,7 @@ class ReplicaTransferTest : public ::testing::Test {
     EXPECT_FALSE(reply_to(2));
   }
 
+  std::map<std::uint32_t, std::unique_ptr<SqliteLogStore>> stores;  // outlive the replicas
   std::map<std::uint32_t, std::unique_ptr<Replica>> replicas;
   std::uint64_t now = 0;
   bool hold_timeout_now = true;

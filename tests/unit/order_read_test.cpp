@@ -23,8 +23,8 @@ class ReadAcrossFailover : public ::testing::Test {
       o.raft.members = {1, 2, 3};
       o.raft.jitter_ms = 0;
       o.raft.transfer = false;
-      replicas_[id] = std::make_unique<Replica>(
-          o, raft::HardState{}, std::vector<proto::LogEntry>{}, 0, now_, [](const raft::Ready&) {});
+      stores_[id] = std::make_unique<SqliteLogStore>(":memory:");
+      replicas_[id] = std::make_unique<Replica>(o, *stores_[id], now_);
     }
     run_until([&] { return serving(3); }, 2000);
     ASSERT_TRUE(serving(3));
@@ -90,6 +90,7 @@ class ReadAcrossFailover : public ::testing::Test {
   }
 
   std::uint64_t now_ = 1;
+  std::map<std::uint32_t, std::unique_ptr<SqliteLogStore>> stores_;  // outlive the replicas
   std::map<std::uint32_t, std::unique_ptr<Replica>> replicas_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> cut_;
   std::uint32_t hold_from_ = 0;

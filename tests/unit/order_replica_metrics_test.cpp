@@ -44,8 +44,11 @@ TEST(ReplicaMetrics, FollowsElectionReconciliationAndACommittedOrder) {
   o.raft.id = 1;
   o.raft.members = {1};
   std::uint64_t now = 1;
-  Replica r(o, raft::HardState{}, {}, 0, now,
-            [&metrics](const raft::Ready&) { metrics.observe_sync(std::chrono::milliseconds(2)); });
+  SqliteLogStore store(":memory:");
+  store.set_write_observer([&metrics](std::chrono::steady_clock::duration) {
+    metrics.observe_sync(std::chrono::milliseconds(2));
+  });
+  Replica r(o, store, now);
   metrics.sample(r, now);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "follower"), 1);
   EXPECT_EQ(metric(registry, "bazaar_order_role", "role", "leader"), 0);
@@ -100,6 +103,9 @@ TEST(ReplicaMetrics, FollowsElectionReconciliationAndACommittedOrder) {
             static_cast<double>(r.core().last_index()));
   EXPECT_EQ(metric(registry, "bazaar_order_last_index"),
             static_cast<double>(r.core().last_index()));
+  EXPECT_EQ(metric(registry, "bazaar_order_log_cached_entries"),
+            static_cast<double>(r.core().cached_entries()));
+  EXPECT_GT(r.core().cached_entries(), 0u);  // its own entries, still in memory
 
   // A trade sent and never answered goes in doubt when its batch's deadline passes.
   r.on_client(2, proto::encode(proto::PlaceOrderRequest{"b", "Tux", proto::Side::kBuy, 1}), now);
@@ -120,7 +126,8 @@ TEST(ReplicaMetrics, LagSeriesOnlyWhileLeading) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
+  SqliteLogStore store(":memory:");
+  Replica r(o, store, 1);
   proto::AppendEntries hb;
   hb.term = 2;
   hb.leader = 3;

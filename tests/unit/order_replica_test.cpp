@@ -1,4 +1,5 @@
-// The replica's request logic around the core, without sockets or disk.
+// The replica's request logic around the core, without sockets: its store is an in-memory SQLite
+// database.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,9 +19,8 @@ class ReplicaTest : public ::testing::Test {
     o.raft.members = {1};
     o.trade_timeout_ms = 1000;
     o.max_pending = 4;
-    replica_ =
-        std::make_unique<Replica>(o, raft::HardState{}, std::vector<proto::LogEntry>{}, 0, now_,
-                                  [this](const raft::Ready& r) { persisted_.push_back(r); });
+    store_ = std::make_unique<SqliteLogStore>(":memory:");
+    replica_ = std::make_unique<Replica>(o, *store_, now_);
     advance(1000);
     ASSERT_EQ(replica_->core().role(), raft::RaftRole::kLeader);
     // A new leader serves only once the catalog has nothing unconfirmed for it.
@@ -97,7 +97,7 @@ class ReplicaTest : public ::testing::Test {
 
   std::uint64_t now_ = 1;
   std::map<std::string, std::pair<std::uint64_t, std::size_t>> batch_of_;  // id -> batch, size
-  std::vector<raft::Ready> persisted_;
+  std::unique_ptr<SqliteLogStore> store_;
   std::unique_ptr<Replica> replica_;
 };
 
@@ -111,9 +111,11 @@ TEST_F(ReplicaTest, OrderIsTradedThenCommittedThenAnswered) {
   EXPECT_EQ(r.status, proto::Status::kOk);
   EXPECT_EQ(r.order_number, 0);
   EXPECT_EQ(r.leader_hint, 1);  // the leader that placed it
-  // The entry was persisted before the reply was produced.
-  ASSERT_FALSE(persisted_.empty());
-  EXPECT_TRUE(persisted_.back().commit_changed);
+  // The entry, its commit and its number were stored before the reply was produced.
+  EXPECT_EQ(store_->commit_index(), replica_->core().commit_index());
+  EXPECT_EQ(store_->committed_orders(), 1);
+  ASSERT_TRUE(store_->committed_order(0));
+  EXPECT_EQ(store_->committed_order(0)->request_id, "a");
   EXPECT_EQ(replica_->committed_orders(), 1);
 
   place(2, "b", 1);
@@ -360,7 +362,8 @@ TEST(ReplicaFollower, AnswersNotLeaderWithHint) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
+  SqliteLogStore store(":memory:");
+  Replica r(o, store, 1);
   // A heartbeat from leader 3 of term 2.
   proto::AppendEntries hb;
   hb.term = 2;
@@ -385,7 +388,8 @@ TEST(ReplicaFollower, ForwardsToTheLeaderItHearsAndRelaysTheAnswer) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1, 2, 3};
-  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
+  SqliteLogStore store(":memory:");
+  Replica r(o, store, 1);
   proto::AppendEntries hb;
   hb.term = 2;
   hb.leader = 3;
@@ -434,7 +438,8 @@ TEST(ReplicaLeader, AnswersAForwardedRequestToTheFollower) {
   ReplicaOptions o;
   o.raft.id = 1;
   o.raft.members = {1};
-  Replica r(o, raft::HardState{}, {}, 0, 1, [](const raft::Ready&) {});
+  SqliteLogStore store(":memory:");
+  Replica r(o, store, 1);
   r.tick(1000);
   r.flush();
   auto out = r.take_outputs();
@@ -470,10 +475,20 @@ class ReconcileTest : public ReplicaTest {
     o.raft.id = 1;
     o.raft.members = {1};
     o.reconcile_retry_ms = 100;
-    raft::HardState hard;
-    hard.term = term;
-    replica_ = std::make_unique<Replica>(o, hard, std::move(log), commit, now_,
-                                         [this](const raft::Ready& r) { persisted_.push_back(r); });
+    store_ = std::make_unique<SqliteLogStore>(":memory:");
+    // What an earlier run left: the log, its commit index and the numbers of its committed orders.
+    raft::LogWrite w;
+    w.hard_state = raft::HardState{term, -1};
+    w.first_index = 1;
+    w.entries = std::move(log);
+    w.commit_index = commit;
+    std::vector<AppliedOrder> applied;
+    for (std::uint64_t i = 1; i <= commit; ++i) {
+      if (w.entries[i - 1].kind == proto::LogEntry::kOrder)
+        applied.push_back({.index = i, .number = static_cast<std::int64_t>(applied.size())});
+    }
+    ASSERT_EQ(store_->write(w, applied), raft::WriteOutcome::kWritten);
+    replica_ = std::make_unique<Replica>(o, *store_, now_);
     advance(1000);
     ASSERT_EQ(replica_->core().role(), raft::RaftRole::kLeader);
     auto out = replica_->take_outputs();

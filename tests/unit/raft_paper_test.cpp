@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
 
 namespace bazaar::raft {
@@ -77,33 +78,43 @@ std::vector<std::pair<std::uint32_t, T>> sent(const Ready& r) {
   return out;
 }
 
-/// What one replica keeps across a crash.
+/// What one replica keeps across a crash (a snapshot of its store).
 struct Disk {
   HardState hard;
   std::vector<proto::LogEntry> log;
   std::uint64_t commit = 0;
 };
 
+/// Every entry of `c`'s log, from its tail and its store.
+std::vector<proto::LogEntry> log_of(const RaftCore& c) {
+  return c.entries(1, c.last_index() + 1);
+}
+
 /// The shared test network: replicas 1..n on one clock, each persisting to its own Disk. Tests
 /// either step one replica with a hand-made message and look at what it would do (step, tick),
 /// or let the network carry every message at once until it is quiet (settle). Links can be cut.
 class Network {
  public:
-  explicit Network(std::vector<Disk> disks) : disks_(std::move(disks)) {
-    for (std::uint32_t id = 1; id <= disks_.size(); ++id) restart(id);
+  explicit Network(const std::vector<Disk>& disks) {
+    for (const auto& d : disks)
+      stores_.push_back(std::make_unique<MemoryLogStore>(d.hard, d.log, d.commit));
+    for (std::uint32_t id = 1; id <= stores_.size(); ++id) restart(id);
   }
   static Network of(std::size_t replicas) { return Network(std::vector<Disk>(replicas)); }
 
-  std::uint32_t size() const { return static_cast<std::uint32_t>(disks_.size()); }
+  std::uint32_t size() const { return static_cast<std::uint32_t>(stores_.size()); }
   RaftCore& core(std::uint32_t id) { return *cores_.at(id); }
-  const Disk& disk(std::uint32_t id) const { return disks_.at(id - 1); }
+  /// What replica `id` has persisted.
+  Disk disk(std::uint32_t id) const {
+    const MemoryLogStore& s = *stores_.at(id - 1);
+    const EntriesRead all = s.entries(1, s.last_index() + 1, SIZE_MAX);
+    return Disk{s.hard_state(), all.entries, s.commit_index()};
+  }
   std::uint64_t now() const { return now_; }
 
   /// Replica `id` crashes and starts again from its disk.
   void restart(std::uint32_t id) {
-    const Disk& d = disks_.at(id - 1);
-    cores_[id] =
-        std::make_unique<RaftCore>(paper_config(id, disks_.size()), d.hard, d.log, d.commit, now_);
+    cores_[id] = std::make_unique<RaftCore>(paper_config(id, size()), *stores_.at(id - 1), now_);
   }
 
   /// Delivers `m` to `to` and returns its Ready (persisted; its messages are not delivered).
@@ -120,16 +131,9 @@ class Network {
   /// Takes and persists `id`'s Ready, as the I/O shell does before sending anything.
   Ready drain(std::uint32_t id) {
     Ready r = core(id).take_ready();
-    Disk& d = disks_.at(id - 1);
-    if (r.hard_state) d.hard = *r.hard_state;
-    if (r.truncate_from && d.log.size() >= *r.truncate_from) d.log.resize(*r.truncate_from - 1);
-    for (std::size_t k = 0; k < r.entries.size(); ++k) {
-      const std::uint64_t index = r.first_index + k;
-      EXPECT_LE(index, d.log.size() + 1) << "an append that leaves a hole on " << id;
-      if (index <= d.log.size()) d.log.resize(index - 1);
-      d.log.push_back(r.entries[k]);
-    }
-    d.commit = std::max(d.commit, r.commit_index);
+    const WriteOutcome w = stores_.at(id - 1)->write(r.log_write());
+    EXPECT_EQ(w, WriteOutcome::kWritten) << to_string(w) << " on " << id;
+    core(id).advance();
     return r;
   }
 
@@ -186,7 +190,7 @@ class Network {
     return !isolated_.contains(a) && !isolated_.contains(b);
   }
 
-  std::vector<Disk> disks_;
+  std::vector<std::unique_ptr<MemoryLogStore>> stores_;  // replica id - 1 -> its disk
   std::map<std::uint32_t, std::unique_ptr<RaftCore>> cores_;
   std::deque<Packet> wire_;
   std::set<std::uint32_t> isolated_;
@@ -221,7 +225,7 @@ TEST(RaftPaper, StaleTermAppendIsRefused) {
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_FALSE(replies[0].second.success);
   EXPECT_EQ(replies[0].second.term, 3u);  // tells the stale leader the term it missed
-  EXPECT_EQ(terms_of(net.core(1).log()), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(terms_of(log_of(net.core(1))), (std::vector<std::uint64_t>{1, 2}));
   EXPECT_EQ(net.core(1).commit_index(), 0u);
   EXPECT_EQ(net.core(1).leader_id(), -1);
 }
@@ -470,7 +474,7 @@ TEST(RaftPaper, CommitCarriesEarlierEntriesAndReachesFollowers) {
   net.run(2 * kHeartbeatMs);
   for (std::uint32_t id : {2u, 3u}) {
     EXPECT_EQ(net.core(id).commit_index(), index) << id;
-    EXPECT_EQ(net.core(id).log(), net.core(1).log()) << id;
+    EXPECT_EQ(log_of(net.core(id)), log_of(net.core(1))) << id;
   }
 }
 
@@ -502,7 +506,7 @@ TEST(RaftPaper, FollowerChecksThePrecedingEntry) {
     const auto replies = sent<proto::AppendReply>(r);
     ASSERT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].second.success, c.success);
-    EXPECT_EQ(terms_of(net.core(1).log()), (std::vector<std::uint64_t>{1, 2}));
+    EXPECT_EQ(terms_of(log_of(net.core(1))), (std::vector<std::uint64_t>{1, 2}));
     if (!c.success) {
       // The hint, where the leader tries next, is below the refused position.
       EXPECT_LE(replies[0].second.next_index, c.prev_index);
@@ -532,7 +536,7 @@ TEST(RaftPaper, FollowerTruncatesAConflictingTail) {
     Network net({Disk{{3, -1}, log_of_terms({1, 2, 3}), 0}, Disk{}, Disk{}});
     const Ready r = net.step(
         1, proto::AppendEntries{4, 2, c.prev_index, c.prev_term, log_of_terms(c.entries), 0, 0});
-    EXPECT_EQ(terms_of(net.core(1).log()), c.want);
+    EXPECT_EQ(terms_of(log_of(net.core(1))), c.want);
     EXPECT_EQ(terms_of(net.disk(1).log), c.want) << "persisted as held";
     EXPECT_EQ(r.truncate_from, c.truncate_from);
   }
@@ -545,13 +549,13 @@ TEST(RaftPaper, LeaderOnlyAppends) {
                Disk{{2, -1}, log_of_terms({1, 2}), 0}});
   net.elect(1);
   ASSERT_EQ(net.core(1).role(), RaftRole::kLeader);
-  const auto before = net.core(1).log();
+  const auto before = log_of(net.core(1));
   const std::uint64_t term = net.core(1).term();
   std::vector<Ready> readies;
   readies.push_back(net.step(1, proto::AppendReply{term, 2, false, 0, 1, 0}));
   readies.push_back(net.step(1, proto::AppendEntries{term - 1, 3, 1, 1, log_of_terms({2}), 0, 0}));
   readies.push_back(net.step(1, proto::AppendEntries{term - 1, 3, 0, 0, log_of_terms({7}), 0, 0}));
-  EXPECT_EQ(net.core(1).log(), before);
+  EXPECT_EQ(log_of(net.core(1)), before);
   for (const Ready& r : readies) {
     EXPECT_FALSE(r.truncate_from);
     EXPECT_TRUE(r.entries.empty());
@@ -561,7 +565,7 @@ TEST(RaftPaper, LeaderOnlyAppends) {
   const Ready r = net.drain(1);
   EXPECT_FALSE(r.truncate_from);
   EXPECT_EQ(r.first_index, before.size() + 1) << "after the log, never into it";
-  const auto after = net.core(1).log();
+  const auto after = log_of(net.core(1));
   ASSERT_EQ(after.size(), before.size() + 1);
   EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));
 }
@@ -588,8 +592,8 @@ TEST(RaftPaper, LeaderBringsEveryFollowerLogOfFigure7InLine) {
     net.elect(1);
     ASSERT_EQ(net.core(1).role(), RaftRole::kLeader);
     net.run(3 * kHeartbeatMs);
-    EXPECT_EQ(net.core(2).log(), net.core(1).log());
-    EXPECT_EQ(net.disk(2).log, net.core(1).log());
+    EXPECT_EQ(log_of(net.core(2)), log_of(net.core(1)));
+    EXPECT_EQ(net.disk(2).log, log_of(net.core(1)));
     EXPECT_EQ(net.core(2).commit_index(), net.core(1).last_index());
   }
 }
