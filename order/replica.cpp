@@ -46,13 +46,6 @@ std::optional<raft::PeerMessage> decode_peer(std::string_view bytes) {
   return std::nullopt;
 }
 
-// True when two orders (a LogEntry, PlaceOrderRequest or TradeRequest: each carries these three
-// fields) are the same order: what one request id must always name.
-template <class A, class B>
-bool same_order(const A& a, const B& b) {
-  return a.name == b.name && a.side == b.side && a.quantity == b.quantity;
-}
-
 // The log entry of the order in `o` (a PlaceOrderRequest or a TradeRequest); the core sets its
 // term, and its number is given as it commits (Replica::persist_and_apply).
 template <class Order>
@@ -86,29 +79,11 @@ const char* to_string(LeaderPhase p) {
 }
 
 Replica::Replica(ReplicaOptions options, SqliteLogStore& store, std::uint64_t now_ms)
-    : options_(std::move(options)), store_(store), core_(options_.raft, store, now_ms) {
-  // The uncommitted tail is all a restart reads (in the core's batches): its request ids.
-  const std::uint64_t last = core_.last_index();
-  for (std::uint64_t lo = core_.applied_index() + 1; lo <= last;) {
-    const std::uint64_t hi = std::min<std::uint64_t>(last + 1, lo + options_.raft.max_batch);
-    const auto entries = core_.entries(lo, hi);
-    for (std::size_t k = 0; k < entries.size(); ++k) {
-      if (entries[k].kind == proto::LogEntry::kOrder) uncommitted_[entries[k].request_id] = lo + k;
-    }
-    lo = hi;
-  }
-}
-
-std::optional<Replica::Found> Replica::find_request(const std::string& id) const {
-  if (auto it = uncommitted_.find(id); it != uncommitted_.end()) {
-    return Found{it->second, core_.entry(it->second), false};
-  }
-  // Past the uncommitted tail only numbered orders remain: the store's index has them.
-  if (auto stored = store_.find_request(id); stored && stored->index <= store_.commit_index()) {
-    return Found{stored->index, std::move(stored->entry), true};
-  }
-  return std::nullopt;
-}
+    : options_(std::move(options)),
+      core_(options_.raft, store, now_ms),
+      index_(store, core_),
+      reconciler_(options_.reconcile_retry_ms),
+      trades_(options_.max_trade_batches, options_.confirm_delay_ms) {}
 
 void Replica::reply(std::uint64_t token, const proto::PlaceOrderReply& r) {
   if (r.status != proto::Status::kOk) {
@@ -196,7 +171,7 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
     return;
   }
   // A request id already in the log: the same answer as the first time, once it commits.
-  if (auto found = find_request(req.request_id)) {
+  if (auto found = index_.find(req.request_id)) {
     if (!same_order(found->entry, req)) {
       r.status = proto::Status::kConflict;
       r.message = kKeyReused;
@@ -205,17 +180,15 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
       r.order_number = found->entry.order_number;
       reply(token, r);
     } else {
-      committing_[found->index].push_back(token);
+      committing_.add(found->index, token);
       ++waiting_;
     }
     return;
   }
   // Already at the catalog, or applied there and parked during a transfer: join it.
-  PendingTrade* joined = nullptr;
-  if (auto it = trades_.find(req.request_id); it != trades_.end()) {
-    joined = &it->second;
-  } else if (auto jt = parked_.find(req.request_id); jt != parked_.end()) {
-    joined = &jt->second;
+  PendingTrade* joined = trades_.find(req.request_id);
+  if (joined == nullptr) {
+    if (auto jt = parked_.find(req.request_id); jt != parked_.end()) joined = &jt->second;
   }
   if (joined != nullptr) {
     if (!same_order(joined->request, req)) {
@@ -245,61 +218,57 @@ void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
   }
   // The catalog checks and applies the trade first (at most once per request id); only an
   // accepted trade becomes a log entry, so refused orders take no number.
-  trades_[req.request_id] = {req, {token}, now_ms + options_.trade_timeout_ms};
+  trades_.add({req, {token}, now_ms + options_.trade_timeout_ms});
   ++waiting_;
-  unsent_.push_back({req.request_id, req.name, req.side, req.quantity});
 }
 
 void Replica::on_trade_batch(std::uint64_t batch,
                              const std::optional<proto::TradeBatchReply>& reply,
                              std::uint64_t now_ms) {
   now_ms_ = now_ms;
-  std::vector<proto::TradeRequest> trades;
-  if (auto node = batches_.extract(batch); !node.empty()) {
-    trades = std::move(node.mapped().trades);
-  } else if (auto doubt = in_doubt_.find(batch); doubt != in_doubt_.end() && reply) {
-    // A late answer settles the doubt as well as a ResolveRequest would.
-    trades = std::move(doubt->second.trades);
-    in_doubt_.erase(doubt);
-    spdlog::info("replica {} (term {}): batch {} in doubt resolved by its late answer", core_.id(),
-                 core_.term(), batch);
-  } else {
-    return;  // from before a change of leadership
+  BatchAnswer got = trades_.on_answer(batch, reply, now_ms);
+  switch (got.kind) {
+    case AnswerKind::kStale:
+      return;  // from before a change of leadership
+    case AnswerKind::kMiscounted:
+      spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
+                   core_.id(), got.trades, reply->replies.size());
+      return;
+    case AnswerKind::kSettledDoubt:
+      spdlog::info("replica {} (term {}): batch {} in doubt resolved by its late answer",
+                   core_.id(), core_.term(), batch);
+      break;
+    case AnswerKind::kAnswered:
+      break;
   }
-  if (reply && reply->replies.size() != trades.size()) {
-    // Which of them applied is unknown: the same doubt as no answer at all.
-    spdlog::warn("replica {}: the catalog answered a batch of {} trades with {} answers",
-                 core_.id(), trades.size(), reply->replies.size());
-    if (!trades.empty()) in_doubt_[batch] = {std::move(trades), now_ms};
-    return;
-  }
-  for (std::size_t k = 0; k < trades.size(); ++k) {
-    on_trade(trades[k], reply ? std::optional<proto::TradeReply>(reply->replies[k]) : std::nullopt);
-  }
+  for (auto& outcome : got.outcomes) on_trade(std::move(outcome));
 }
 
-void Replica::on_trade(const proto::TradeRequest& trade,
-                       const std::optional<proto::TradeReply>& answer) {
-  auto node = trades_.extract(trade.request_id);
-  if (node.empty() || !same_order(node.mapped().request, trade)) {
+void Replica::answer(const PendingTrade& pending, const proto::PlaceOrderReply& r) {
+  waiting_ -= pending.waiters.size();
+  for (auto token : pending.waiters) reply(token, r);
+}
+
+void Replica::on_trade(TradeOutcome outcome) {
+  const std::optional<proto::TradeReply>& said = outcome.answer;
+  if (!outcome.pending) {
     // Its client stopped waiting (or reused the id for another order, which the catalog will
     // refuse): an applied trade still needs its order.
-    if (!node.empty()) trades_.insert(std::move(node));
-    if (answer && answer->status == proto::Status::kOk) adopt(trade);
+    if (said && said->status == proto::Status::kOk) adopt(outcome.trade);
     return;
   }
-  PendingTrade pending = std::move(node.mapped());
+  PendingTrade pending = std::move(*outcome.pending);
   proto::PlaceOrderReply r;
-  if (!answer) {
+  if (!said) {
     r.status = proto::Status::kUnavailable;
     r.message = "catalog unreachable";
-  } else if (answer->status != proto::Status::kOk) {
-    r.status = answer->status;
-    r.message = proto::to_string(answer->status);
+  } else if (said->status != proto::Status::kOk) {
+    r.status = said->status;
+    r.message = proto::to_string(said->status);
   } else {
-    const raft::ProposeOutcome outcome = propose_applied(pending);
-    if (outcome == raft::ProposeOutcome::kAccepted) return;
-    if (outcome == raft::ProposeOutcome::kTransferring) {
+    const raft::ProposeOutcome proposed = propose_applied(pending);
+    if (proposed == raft::ProposeOutcome::kAccepted) return;
+    if (proposed == raft::ProposeOutcome::kTransferring) {
       // A transfer began while the catalog worked: the order waits for its end (see parked_).
       const std::string id = pending.request.request_id;
       parked_.emplace(id, std::move(pending));
@@ -311,8 +280,7 @@ void Replica::on_trade(const proto::TradeRequest& trade,
     r.leader_hint = core_.leader_id();
     r.message = "leadership lost";
   }
-  waiting_ -= pending.waiters.size();
-  for (auto token : pending.waiters) reply(token, r);
+  answer(pending, r);
 }
 
 raft::ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
@@ -320,20 +288,20 @@ raft::ProposeOutcome Replica::propose_applied(PendingTrade& pending) {
   const raft::ProposeOutcome outcome = core_.propose(order_entry(pending.request), index);
   if (outcome == raft::ProposeOutcome::kAccepted) {
     // Known at once, before the next flush, so a repeat can never reach the catalog again.
-    uncommitted_[pending.request.request_id] = index;
-    committing_[index] = std::move(pending.waiters);
+    index_.note_proposed(pending.request.request_id, index);
+    committing_.add(index, pending.waiters);
+    pending.waiters.clear();
   }
   return outcome;
 }
 
 void Replica::adopt(const proto::TradeRequest& trade) {
   const std::string& id = trade.request_id;
-  if (parked_.count(id) != 0 || find_request(id)) return;
+  if (parked_.count(id) != 0 || index_.find(id)) return;
   PendingTrade pending{{id, trade.name, trade.side, trade.quantity}, {}, 0};
-  if (auto it = trades_.find(id); it != trades_.end() && same_order(it->second.request, trade)) {
+  if (PendingTrade* retry = trades_.find(id); retry && same_order(retry->request, trade)) {
     // A retry of it waits for the catalog again: this answer is its answer too.
-    pending.waiters = std::move(it->second.waiters);
-    trades_.erase(it);
+    pending.waiters = std::move(trades_.take(id)->waiters);
   }
   const raft::ProposeOutcome outcome = propose_applied(pending);
   if (outcome == raft::ProposeOutcome::kTransferring) {
@@ -345,8 +313,7 @@ void Replica::adopt(const proto::TradeRequest& trade) {
     r.status = proto::Status::kNotLeader;
     r.leader_hint = core_.leader_id();
     r.message = "leadership lost";
-    for (auto token : pending.waiters) reply(token, r);
-    waiting_ -= pending.waiters.size();
+    answer(pending, r);
     return;
   }
   ++adopted_;
@@ -358,8 +325,7 @@ void Replica::on_resolve(std::uint64_t term, std::uint64_t batch,
                          const std::optional<proto::ResolveReply>& reply, std::uint64_t now_ms) {
   now_ms_ = now_ms;
   if (core_.role() != raft::RaftRole::kLeader || term != core_.term()) return;
-  auto it = in_doubt_.find(batch);
-  if (it == in_doubt_.end()) return;  // settled by a late answer already
+  if (!trades_.doubts(batch)) return;  // settled by a late answer already
   if (!reply || reply->status != proto::Status::kOk) {
     // Asked again when due. kNotLeader: a newer leader fenced the catalog, and this replica will
     // hear of its term soon.
@@ -367,24 +333,12 @@ void Replica::on_resolve(std::uint64_t term, std::uint64_t batch,
                  reply ? proto::to_string(reply->status) : "no answer from the catalog");
     return;
   }
-  const std::size_t asked = it->second.trades.size();
-  in_doubt_.erase(it);
+  const std::optional<std::size_t> asked = trades_.on_resolved(batch);
   for (const auto& t : reply->applied) adopt(t);
   spdlog::info(
       "replica {} (term {}): batch {} in doubt resolved: {} of {} trade(s) applied, the "
       "rest abandoned",
-      core_.id(), term, batch, reply->applied.size(), asked);
-}
-
-void Replica::resolve_in_doubt() {
-  for (auto& [id, doubt] : in_doubt_) {
-    if (now_ms_ < doubt.ask_ms) continue;
-    proto::ResolveRequest req{.term = core_.term(), .batch = id, .request_ids = {}};
-    req.request_ids.reserve(doubt.trades.size());
-    for (const auto& t : doubt.trades) req.request_ids.push_back(t.request_id);
-    out_.resolves.push_back(std::move(req));
-    doubt.ask_ms = now_ms_ + options_.reconcile_retry_ms;
-  }
+      core_.id(), term, batch, reply->applied.size(), *asked);
 }
 
 void Replica::propose_parked() {
@@ -399,7 +353,8 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
                            const std::optional<proto::ReconcileReply>& reply,
                            std::uint64_t now_ms) {
   now_ms_ = now_ms;
-  if (phase_ != LeaderPhase::kReconciling || term != core_.term() || after != reconcile_after_) {
+  if (phase_ != LeaderPhase::kReconciling || term != core_.term() ||
+      !reconciler_.expects(term, after)) {
     return;  // an answer to an earlier request, or for a term this replica no longer leads
   }
   if (!reply || reply->status != proto::Status::kOk) {
@@ -410,34 +365,27 @@ void Replica::on_reconcile(std::uint64_t term, const std::string& after,
     return;
   }
   for (const auto& t : reply->unconfirmed) {
-    if (auto found = find_request(t.request_id)) {
+    if (auto found = index_.find(t.request_id)) {
       // Its order is in the log, below this term's first (committed) entry: committed.
-      if (found->index <= core_.commit_index()) confirm(t.request_id);
+      if (found->index <= core_.commit_index()) trades_.confirm(t.request_id, now_ms_);
       continue;
     }
     // Applied at the catalog, no order anywhere: roll forward. The client asked for exactly this
     // trade and a retry of its request id will find the order.
     std::uint64_t index = 0;
     if (core_.propose(order_entry(t), index) != raft::ProposeOutcome::kAccepted) return;
-    uncommitted_[t.request_id] = index;
+    index_.note_proposed(t.request_id, index);
     ++rolled_forward_;
     spdlog::info("replica {} (term {}): order for unconfirmed trade {} rolled forward", core_.id(),
                  term, t.request_id);
   }
-  if (reply->more && !reply->unconfirmed.empty()) {
-    reconcile_after_ = reply->unconfirmed.back().request_id;
-    ask_catalog(now_ms);
+  if (auto next = reconciler_.next(*reply, now_ms)) {
+    out_.reconcile = std::move(*next);
     return;
   }
   phase_ = LeaderPhase::kServing;
   spdlog::info("replica {} serves term {} ({} order(s) rolled forward so far)", core_.id(), term,
                rolled_forward_);
-}
-
-void Replica::ask_catalog(std::uint64_t now_ms) {
-  out_.reconcile = proto::ReconcileRequest{core_.term(), reconcile_after_,
-                                           static_cast<std::uint32_t>(proto::kMaxReconcilePage)};
-  reconcile_resend_ms_ = now_ms + options_.reconcile_retry_ms;
 }
 
 bool Replica::forward(std::uint64_t token, std::string_view request, proto::MessageType type,
@@ -535,19 +483,13 @@ void Replica::on_catalog_probe(bool answered, std::uint64_t now_ms) {
 void Replica::tick(std::uint64_t now_ms) {
   now_ms_ = now_ms;
   core_.tick(now_ms);
-  if (phase_ == LeaderPhase::kReconciling && now_ms >= reconcile_resend_ms_) ask_catalog(now_ms);
-  for (auto it = trades_.begin(); it != trades_.end();) {
-    if (now_ms < it->second.deadline_ms) {
-      ++it;
-      continue;
-    }
-    proto::PlaceOrderReply r;
-    r.status = proto::Status::kUnavailable;
-    r.message = "catalog did not answer in time";
-    for (auto token : it->second.waiters) reply(token, r);
-    waiting_ -= it->second.waiters.size();
-    it = trades_.erase(it);
+  if (phase_ == LeaderPhase::kReconciling) {
+    if (auto again = reconciler_.due(now_ms)) out_.reconcile = std::move(*again);
   }
+  proto::PlaceOrderReply late;
+  late.status = proto::Status::kUnavailable;
+  late.message = "catalog did not answer in time";
+  for (const auto& pending : trades_.expire_orders(now_ms)) answer(pending, late);
   expire_forwards(now_ms);
   std::erase_if(reads_, [&](const PendingRead& read) {
     if (now_ms < read.deadline_ms) return false;
@@ -556,24 +498,9 @@ void Replica::tick(std::uint64_t now_ms) {
     out_.replies.emplace_back(read.token, proto::encode(r));
     return true;
   });
-  // A batch the catalog never answered is in doubt: it may still apply (a paused catalog, a
-  // partition that heals), so it is resolved before anything else goes to the catalog.
-  for (auto it = batches_.begin(); it != batches_.end();) {
-    if (now_ms < it->second.deadline_ms) {
-      ++it;
-      continue;
-    }
-    if (it->second.trades.empty()) {
-      // Confirmations only: nothing can apply late, and a lost confirmation is harmless
-      // (reconciliation repeats it).
-      it = batches_.erase(it);
-      continue;
-    }
+  for (const auto& [batch, trades] : trades_.doubt_overdue(now_ms)) {
     spdlog::warn("replica {} (term {}): trade batch {} ({} trades) unanswered: in doubt",
-                 core_.id(), core_.term(), it->first, it->second.trades.size());
-    trades_doubted_ += it->second.trades.size();
-    in_doubt_[it->first] = {std::move(it->second.trades), now_ms};
-    it = batches_.erase(it);
+                 core_.id(), core_.term(), batch, trades);
   }
 }
 
@@ -582,76 +509,31 @@ void Replica::fail_all(proto::Status status, const std::string& message) {
   r.status = status;
   r.leader_hint = core_.leader_id();
   r.message = message;
-  for (auto& [index, waiters] : committing_) {
-    for (auto token : waiters) reply(token, r);
-  }
-  committing_.clear();
-  for (auto* waiting : {&trades_, &parked_}) {
-    for (auto& [id, pending] : *waiting) {
-      for (auto token : pending.waiters) reply(token, r);
-    }
-    waiting->clear();
-  }
+  for (auto token : committing_.take_all()) reply(token, r);
+  for (const auto& pending : trades_.drop_all()) answer(pending, r);
+  for (const auto& [id, pending] : parked_) answer(pending, r);
+  parked_.clear();
   waiting_ = 0;
-}
-
-void Replica::persist_and_apply(const raft::Ready& ready) {
-  // Number the orders this Ready commits: the next numbers, in log order (the same on every
-  // replica, since every replica commits the same log).
-  newly_committed_.clear();
-  std::vector<AppliedOrder> applied;
-  std::int64_t next = store_.committed_orders();
-  for (std::size_t k = 0; k < ready.committed.size(); ++k) {
-    const proto::LogEntry& e = ready.committed[k];
-    if (e.kind != proto::LogEntry::kOrder) continue;
-    const std::uint64_t index = ready.committed_first + k;
-    applied.push_back({.index = index, .number = next++});
-    newly_committed_.emplace_back(index, e.request_id);
-  }
-  const raft::LogWrite write = ready.log_write();
-  if (!write.empty() || !applied.empty()) {
-    // One transaction, durable before anything below leaves this replica.
-    const raft::WriteOutcome outcome = store_.write(write, applied);
-    if (outcome != raft::WriteOutcome::kWritten) {
-      throw std::logic_error(std::string("order replica: the log store refused a write: ") +
-                             raft::to_string(outcome));
-    }
-  }
-  core_.advance();
-
-  // The uncommitted order ids follow the log: cut with it, extended by what a leader sent, and
-  // left behind by what committed (the store answers for those now).
-  std::optional<std::uint64_t> cut = ready.truncate_from;
-  if (!ready.entries.empty()) cut = std::min(cut.value_or(ready.first_index), ready.first_index);
-  if (cut) std::erase_if(uncommitted_, [&](const auto& kv) { return kv.second >= *cut; });
-  for (std::size_t k = 0; k < ready.entries.size(); ++k) {
-    const proto::LogEntry& e = ready.entries[k];
-    if (e.kind == proto::LogEntry::kOrder) uncommitted_[e.request_id] = ready.first_index + k;
-  }
-  for (const auto& [index, id] : newly_committed_) {
-    if (auto it = uncommitted_.find(id); it != uncommitted_.end() && it->second == index) {
-      uncommitted_.erase(it);
-    }
-  }
-
-  for (auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
-  // Clients waiting on an order that just committed get its number.
-  for (std::size_t k = 0; k < applied.size(); ++k) {
-    auto node = committing_.extract(applied[k].index);
-    if (node.empty()) continue;
-    proto::PlaceOrderReply r;
-    r.order_number = applied[k].number;
-    for (auto token : node.mapped()) reply(token, r);
-    waiting_ -= node.mapped().size();
-  }
 }
 
 void Replica::flush() {
   serve_reads();  // before take_ready(): a new confirmation round leaves with this Ready
   if (!forwarded_.empty()) expire_forwards(now_ms_);
-  persist_and_apply(core_.take_ready());
+  const raft::Ready ready = core_.take_ready();
+  const std::vector<OrderIndex::Committed> committed = index_.persist(ready);
+  core_.advance();
+  for (const auto& m : ready.messages) out_.peers.emplace_back(m.to, encode_peer(m.message));
+  // Clients waiting on an order that just committed get its number.
+  for (const auto& c : committed) {
+    const std::vector<std::uint64_t> tokens = committing_.take(c.index);
+    if (tokens.empty()) continue;
+    proto::PlaceOrderReply r;
+    r.order_number = c.number;
+    for (auto token : tokens) reply(token, r);
+    waiting_ -= tokens.size();
+  }
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
-  follow_leadership();
+  follow_leadership(committed);
   if (core_.transfer_target() != transfer_logged_) {
     transfer_logged_ = core_.transfer_target();
     if (transfer_logged_) {
@@ -663,78 +545,36 @@ void Replica::flush() {
     }
   }
   propose_parked();
-  send_trades();
-  resolve_in_doubt();
-}
-
-void Replica::confirm(const std::string& request_id) {
-  if (to_confirm_.empty()) confirm_due_ms_ = now_ms_ + options_.confirm_delay_ms;
-  to_confirm_.push_back(request_id);
-}
-
-void Replica::send_trades() {
-  const auto confirmations_due = [this] {
-    return !to_confirm_.empty() &&
-           (now_ms_ >= confirm_due_ms_ || to_confirm_.size() >= proto::kMaxTradeBatch);
-  };
-  // While a batch is in doubt, new trades wait (and time out if it lasts): the catalog is not
-  // answering, and the doubt must be settled before the next batch can be judged.
-  while (in_doubt_.empty() && batches_.size() < options_.max_trade_batches &&
-         (!unsent_.empty() || confirmations_due())) {
-    TradeBatch batch;
-    batch.id = next_batch_++;
-    batch.request.term = core_.term();
-    batch.request.batch = batch.id;
-    SentBatch sent;
-    sent.deadline_ms = now_ms_ + options_.trade_timeout_ms;
-    std::size_t taken = 0;
-    for (; taken < unsent_.size() && batch.request.trades.size() < proto::kMaxTradeBatch; ++taken) {
-      // Skipped: a trade that timed out while it waited; its client was answered.
-      if (trades_.count(unsent_[taken].request_id) == 0) continue;
-      sent.trades.push_back(unsent_[taken]);
-      batch.request.trades.push_back(std::move(unsent_[taken]));
+  if (core_.role() == raft::RaftRole::kLeader) {
+    for (auto& b : trades_.take_batches(core_.term(), now_ms_, options_.trade_timeout_ms)) {
+      out_.trade_batches.push_back(std::move(b));
     }
-    unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(taken));
-    const std::size_t confirms = std::min(to_confirm_.size(), proto::kMaxTradeBatch);
-    batch.request.confirmed.assign(std::make_move_iterator(to_confirm_.begin()),
-                                   std::make_move_iterator(to_confirm_.begin() + confirms));
-    to_confirm_.erase(to_confirm_.begin(), to_confirm_.begin() + confirms);
-    if (batch.request.trades.empty() && batch.request.confirmed.empty()) return;
-    batches_.emplace(batch.id, std::move(sent));
-    out_.trade_batches.push_back(std::move(batch));
+    for (auto& r : trades_.due_resolves(core_.term(), now_ms_, options_.reconcile_retry_ms)) {
+      out_.resolves.push_back(std::move(r));
+    }
   }
 }
 
-void Replica::follow_leadership() {
+void Replica::follow_leadership(const std::vector<OrderIndex::Committed>& committed) {
   const bool leader = core_.role() == raft::RaftRole::kLeader;
   if (was_leader_ && !leader) {
     // Orders waiting here may still commit under the next leader; the client's retry with the
     // same request id finds them there.
     fail_all(proto::Status::kNotLeader, "leadership lost");
     phase_ = LeaderPhase::kNotLeader;
+    reconciler_.stop();
     spdlog::info("replica {} is no longer leader (term {})", core_.id(), core_.term());
   } else if (!was_leader_ && leader) {
     phase_ = LeaderPhase::kAwaitingNoop;
-    reconcile_after_.clear();
     // Orders committed before this term are the reconciliation's business; from here on this
     // leader reports every commit itself.
     confirmed_through_ = core_.commit_index();
     spdlog::info("replica {} leads term {}", core_.id(), core_.term());
   }
   was_leader_ = leader;
-  if (!leader) {
-    // Trades of a term this replica no longer leads must not reach the catalog: their clients
-    // were answered "leadership lost" and will retry at the new leader. Confirmations are the
-    // next leader's business (its reconciliation finds them); answers to batches still at the
-    // catalog are ignored.
-    unsent_.clear();
-    to_confirm_.clear();
-    batches_.clear();
-    in_doubt_.clear();
-    return;
-  }
-  for (const auto& [index, id] : newly_committed_) {
-    if (index > confirmed_through_) confirm(id);
+  if (!leader) return;  // fail_all() dropped the trade pipeline when office ended
+  for (const auto& c : committed) {
+    if (c.index > confirmed_through_) trades_.confirm(c.request_id, now_ms_);
   }
   confirmed_through_ = std::max(confirmed_through_, core_.applied_index());
   const std::uint64_t commit = core_.commit_index();
@@ -742,7 +582,7 @@ void Replica::follow_leadership() {
     // The term's first entry committed, so every entry before it has: the log now holds every
     // committed order, and the catalog can be asked what is missing.
     phase_ = LeaderPhase::kReconciling;
-    ask_catalog(now_ms_);
+    out_.reconcile = reconciler_.start(core_.term(), now_ms_);
   }
 }
 
@@ -768,9 +608,9 @@ ReplicaOutputs Replica::take_outputs() {
 
 std::optional<proto::GetOrderReply> Replica::read_order(std::int64_t number, bool confirmed) const {
   proto::GetOrderReply r;
-  const std::int64_t numbered = store_.committed_orders();
+  const std::int64_t numbered = index_.committed_orders();
   if (number >= 0 && number < numbered) {
-    if (auto e = store_.committed_order(number)) {
+    if (auto e = index_.committed(number)) {
       r.order = {e->order_number, e->name, e->side, e->quantity, e->request_id};
       return r;
     }
@@ -778,7 +618,7 @@ std::optional<proto::GetOrderReply> Replica::read_order(std::int64_t number, boo
   // Orders past the numbered ones are in the log not yet known committed (or committed and
   // numbered with the next flush): they may well have been acknowledged.
   const bool held =
-      number >= 0 && number < numbered + static_cast<std::int64_t>(uncommitted_.size());
+      number >= 0 && number < numbered + static_cast<std::int64_t>(index_.unnumbered());
   const bool leader = core_.role() == raft::RaftRole::kLeader;
   if (!leader) {
     // A follower may just be behind, or not know yet that what it holds committed.

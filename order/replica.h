@@ -13,7 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "order/commit_waiters.h"
+#include "order/order_index.h"
+#include "order/reconciler.h"
 #include "order/sqlite_log_store.h"
+#include "order/trade_pipeline.h"
 #include "proto_msgs/messages.h"
 #include "raft/raft_core.h"
 
@@ -52,14 +56,6 @@ enum class LeaderPhase {
 };
 const char* to_string(LeaderPhase p);
 
-/// One message for the catalog: trades to check and apply, and the request ids of orders that
-/// committed since the last batch (confirmations), as the leader of `request.term`. Its answer
-/// goes to Replica::on_trade_batch() under `id` (also `request.batch`, unique within the term).
-struct TradeBatch {
-  std::uint64_t id = 0;
-  proto::TradeBatchRequest request;
-};
-
 /// What the server must send after an input, in this order: nothing here is sent before the
 /// records it depends on were persisted (flush() writes them first).
 struct ReplicaOutputs {
@@ -70,7 +66,10 @@ struct ReplicaOutputs {
   std::vector<std::pair<std::uint32_t, std::string>> peers;    // replica id -> message bytes
 };
 
-/// Not thread-safe: the server's single thread owns it.
+/// Not thread-safe: the server's single thread owns it. It coordinates its parts, each with its
+/// own contract: the core (raft::RaftCore), the order index (OrderIndex: numbers and finds
+/// orders, writes each Ready), the trade pipeline to the catalog (TradePipeline), the new
+/// leader's reconciliation (Reconciler), and the clients waiting for a commit (CommitWaiters).
 ///
 /// Orders are numbered as their entries commit (the core never numbers them): the n-th order
 /// entry of the committed log is order n-1, on every replica alike. flush() writes each Ready
@@ -134,35 +133,17 @@ class Replica {
   /// waiting (a late answer, or a batch in doubt resolved as applied).
   std::uint64_t adopted() const { return adopted_; }
   /// Trade batches sent and not answered in time, not yet resolved with the catalog.
-  std::size_t in_doubt() const { return in_doubt_.size(); }
+  std::size_t in_doubt() const { return trades_.in_doubt(); }
   /// Trades that went in doubt, since start (a running total, for the metrics).
-  std::uint64_t trades_doubted() const { return trades_doubted_; }
+  std::uint64_t trades_doubted() const { return trades_.trades_doubted(); }
   /// The catalog answered this replica's latest probes (see on_catalog_probe).
   bool catalog_reachable() const { return core_.healthy(); }
   /// Client orders waiting on the catalog or on commit (bounded by max_pending).
   std::size_t waiting() const { return waiting_; }
   /// Committed orders (the count, and so the next committed number), as stored.
-  std::int64_t committed_orders() const { return store_.committed_orders(); }
+  std::int64_t committed_orders() const { return index_.committed_orders(); }
 
  private:
-  struct PendingTrade {
-    proto::PlaceOrderRequest request;
-    std::vector<std::uint64_t> waiters;
-    std::uint64_t deadline_ms = 0;
-  };
-
-  struct SentBatch {
-    std::vector<proto::TradeRequest> trades;  // in order, as sent
-    std::uint64_t deadline_ms = 0;            // after this it is in doubt
-  };
-
-  // A batch whose answer did not come in time: the catalog may have applied it, may apply it
-  // late, or never. Resolved (ResolveRequest) before any new trade goes out.
-  struct DoubtfulBatch {
-    std::vector<proto::TradeRequest> trades;
-    std::uint64_t ask_ms = 0;  // send the ResolveRequest (again) at this time
-  };
-
   void handle_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms,
                      bool may_forward);
   /// As a follower that hears its leader: passes the request on and returns true; false when it
@@ -174,33 +155,19 @@ class Replica {
   /// Answers the forwarded requests whose leader changed or whose deadline passed.
   void expire_forwards(std::uint64_t now_ms);
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
-  void on_trade(const proto::TradeRequest& trade, const std::optional<proto::TradeReply>& reply);
+  /// Acts on the catalog's answer to one trade: logs the order of an applied trade, answers the
+  /// clients of a refused one.
+  void on_trade(TradeOutcome outcome);
   /// Logs the order of a trade the catalog applied, unless the log has it already or its order
   /// is on its way (parked). Clients waiting on the same request id (a retry) join it.
   void adopt(const proto::TradeRequest& trade);
-  /// Queues the ResolveRequests that are due (leader only).
-  void resolve_in_doubt();
-  /// Queues the confirmation of a committed order for the next trade batch (or, without one,
-  /// for a batch of its own after options_.confirm_delay_ms).
-  void confirm(const std::string& request_id);
-  /// Moves waiting trades and confirmations into batches while a batch slot is free.
-  void send_trades();
   /// Logs the parked trades once no transfer refuses entries any more (leader only).
   void propose_parked();
-  /// Proposes the order of an applied trade. Accepted: its waiters move to committing_ (they
-  /// stay counted in waiting_); otherwise `pending` is left as it was.
+  /// Proposes the order of an applied trade. Accepted: its waiters move to the commit waiters
+  /// (they stay counted in waiting_); otherwise `pending` is left as it was.
   raft::ProposeOutcome propose_applied(PendingTrade& pending);
-  /// Where request `id` is in the log: its entry, its index, and whether its order is committed
-  /// and numbered (entry.order_number is valid then). nullopt when the log does not hold it.
-  struct Found {
-    std::uint64_t index = 0;
-    proto::LogEntry entry;
-    bool numbered = false;
-  };
-  std::optional<Found> find_request(const std::string& id) const;
-  /// Writes `ready` with the numbers of the orders it commits, then answers the clients that
-  /// waited on them (and, as leader, queues their confirmations).
-  void persist_and_apply(const raft::Ready& ready);
+  /// Answers `pending`'s clients with `r` (they stop counting in waiting_).
+  void answer(const PendingTrade& pending, const proto::PlaceOrderReply& r);
   /// The answer to a read of order `number`, or nullopt when only a leader that has confirmed
   /// its office since the read arrived may give it ("not found": see RaftCore::confirm_leadership).
   /// A replica that holds the order but does not know it committed never says "not found".
@@ -210,12 +177,13 @@ class Replica {
   void serve_reads();
   void reply(std::uint64_t token, const proto::PlaceOrderReply& r);
   void fail_all(proto::Status status, const std::string& message);
-  void follow_leadership();
-  void ask_catalog(std::uint64_t now_ms);
+  /// Reacts to a change of role or of the commit: confirmations of the orders that committed
+  /// (`committed`, leader only), the leader's phases, and the end of office.
+  void follow_leadership(const std::vector<OrderIndex::Committed>& committed);
 
   ReplicaOptions options_;
-  SqliteLogStore& store_;  // written only by persist_and_apply()
   raft::RaftCore core_;
+  OrderIndex index_;  // the only writer of the store
   ReplicaOutputs out_;
   bool was_leader_ = false;
   std::optional<std::uint32_t> transfer_logged_;  // the transfer target last logged
@@ -223,12 +191,10 @@ class Replica {
 
   // Leadership bookkeeping (see LeaderPhase).
   LeaderPhase phase_ = LeaderPhase::kNotLeader;
-  std::string reconcile_after_;            // cursor of the page asked for
-  std::uint64_t reconcile_resend_ms_ = 0;  // ask again at this time if no answer came
-  std::uint64_t confirmed_through_ = 0;    // log index up to which commits were reported
+  Reconciler reconciler_;
+  std::uint64_t confirmed_through_ = 0;  // log index up to which commits were reported
   std::uint64_t rolled_forward_ = 0;
   std::uint64_t adopted_ = 0;
-  std::uint64_t trades_doubted_ = 0;
   std::uint32_t catalog_misses_ = 0;  // catalog probes unanswered in a row
 
   // Reads that wait for the leader to confirm its office before it says "not found" (leader
@@ -259,36 +225,14 @@ class Replica {
   std::map<std::uint64_t, std::pair<std::uint32_t, std::uint64_t>> forwarded_in_;
   std::uint64_t next_forwarded_token_ = kForwardedTokens;
 
-  // The order entries of the log past the stored commit index (not yet numbered), by request
-  // id: what the store's index of committed orders cannot answer yet. Proposals enter at once
-  // (a repeat must never reach the catalog again), entries from a leader as they are written;
-  // they leave as they commit or are cut. Bounded by the uncommitted tail of the log.
-  std::unordered_map<std::string, std::uint64_t> uncommitted_;
-  // Request ids of the orders committed in the latest flush, with their log index, for
-  // follow_leadership()'s confirmations.
-  std::vector<std::pair<std::uint64_t, std::string>> newly_committed_;
-
-  std::map<std::string, PendingTrade> trades_;  // waiting to be sent or at the catalog (leader)
+  TradePipeline trades_;  // leader only: orders waiting for their trade, batches, doubts
   // Trades the catalog applied while a leadership transfer refused new entries, by request id.
   // Their clients wait: if the transfer is abandoned they are logged here (propose_parked()); if
   // it succeeds this replica steps down, answers them "leadership lost", and the new leader's
   // reconciliation rolls the trades forward. Either way no applied trade is left without an order.
   std::map<std::string, PendingTrade> parked_;
-  // Trade batching (leader only; all three are dropped when leadership ends): trades not yet
-  // sent, in arrival order (a trade that timed out meanwhile is skipped when the batch is made),
-  // request ids of committed orders not yet confirmed to the catalog, and the batches at the
-  // catalog (at most options_.max_trade_batches).
-  std::vector<proto::TradeRequest> unsent_;
-  std::vector<std::string> to_confirm_;
-  std::uint64_t confirm_due_ms_ = 0;  // when to_confirm_ goes alone, if no trade takes it first
-  std::map<std::uint64_t, SentBatch> batches_;
-  // Batches in doubt, by id (leader only; dropped when leadership ends, since the catalog's fence
-  // then hands them to the next leader's reconciliation). While one is here no trade batch is
-  // sent, so there is at most one more than max_trade_batches.
-  std::map<std::uint64_t, DoubtfulBatch> in_doubt_;
-  std::uint64_t next_batch_ = 1;
-  std::map<std::uint64_t, std::vector<std::uint64_t>> committing_;  // log index -> waiters
-  std::size_t waiting_ = 0;  // clients in trades_, parked_ and committing_ (max_pending bounds)
+  CommitWaiters committing_;  // leader only
+  std::size_t waiting_ = 0;   // clients in trades_, parked_ and committing_ (max_pending bounds)
 };
 
 }  // namespace bazaar::order
