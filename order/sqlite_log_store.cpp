@@ -270,7 +270,8 @@ void SqliteLogStore::check_applied(const raft::LogWrite& w,
   }
 }
 
-void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied) {
+void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied,
+                                   const raft::LogWrite& w) {
   // Every order entry between the last numbered one and the last applied one must be numbered
   // now, or the numbers would stop counting the committed orders before them. A range of the
   // primary key: the entries that committed since the last write, about.
@@ -286,6 +287,8 @@ void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied) {
                            std::to_string(applied.size()) + " applied");
   }
   for (const AppliedOrder& a : applied) {
+    // Stored with its number by this write already (see write()).
+    if (!w.entries.empty() && a.index >= w.first_index) continue;
     set_number_->bind(1, static_cast<int64_t>(a.number));
     set_number_->bind(2, static_cast<int64_t>(a.index));
     const int changed = set_number_->exec();
@@ -337,12 +340,20 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     last = *cut - 1;
     last_term = last == 0 ? 0 : term(last).value_or(0);
   }
+  // An entry that commits in the write that stores it (a follower catching up, a leader alone)
+  // is stored with its number at once rather than stored and then renumbered: one index write
+  // instead of three. `applied` is ascending, so one pass pairs the two.
+  auto numbered = applied.begin();
+  while (numbered != applied.end() && numbered->index < w.first_index) ++numbered;
   for (std::size_t k = 0; k < w.entries.size(); ++k) {
     const auto& e = w.entries[k];
-    append_->bind(1, static_cast<int64_t>(w.first_index + k));
+    const std::uint64_t index = w.first_index + k;
+    std::int64_t number = e.order_number;
+    if (numbered != applied.end() && numbered->index == index) number = (numbered++)->number;
+    append_->bind(1, static_cast<int64_t>(index));
     append_->bind(2, static_cast<int64_t>(e.term));
     append_->bind(3, static_cast<int>(e.kind));
-    append_->bind(4, static_cast<int64_t>(e.order_number));
+    append_->bind(4, static_cast<int64_t>(number));
     append_->bind(5, e.request_id);
     append_->bind(6, e.name);
     append_->bind(7, static_cast<int>(e.side));
@@ -355,7 +366,7 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     last_term = w.entries.back().term;
   }
   if (w.commit_index) put_meta("commit_index", static_cast<std::int64_t>(*w.commit_index));
-  if (!applied.empty()) number_orders(applied);
+  if (!applied.empty()) number_orders(applied, w);
   txn.commit();
   if (w.hard_state) hard_ = *w.hard_state;
   if (w.commit_index) commit_ = *w.commit_index;

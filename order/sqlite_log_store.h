@@ -112,9 +112,10 @@ class SqliteLogStore final : public raft::LogStore {
   void put_meta(const char* key, std::int64_t value);
   /// Throws std::logic_error when `applied` breaks a rule that can be checked before writing.
   void check_applied(const raft::LogWrite& w, const std::vector<AppliedOrder>& applied) const;
-  /// Numbers the `applied` rows inside the caller's transaction; throws std::logic_error (the
+  /// Numbers the `applied` rows inside the caller's transaction (those among `w`'s entries
+  /// were stored numbered); throws std::logic_error (the
   /// caller's transaction then rolls back) on a rule only the stored log can show broken.
-  void number_orders(const std::vector<AppliedOrder>& applied);
+  void number_orders(const std::vector<AppliedOrder>& applied, const raft::LogWrite& w);
 
   SQLite::Database db_;
   WriteObserver observer_;
