@@ -468,14 +468,21 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
     }
     // A heartbeat's answer (match not past what we knew) leaves an in-flight batch in flight.
   } else {
-    p.next = std::max(p.match + 1, std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1),
-                                                           last_index() + 1));
-    p.inflight_since = 0;
+    const std::uint64_t hint =
+        std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1), last_index() + 1);
+    if (hint > p.match) {
+      p.next = std::max(p.match + 1, hint);
+      p.inflight_since = 0;
+      // Probe again at once from the follower's hint (even with nothing new to send: the empty
+      // append tests the new prev_index).
+      send_append(m.from, now_ms, false);
+    }
+    // Otherwise the refusal is stale (etcd raft's maybeDecrTo): the peer was matched past it, so
+    // it answers an older append, or comes from a replica that lost its disk without saying so.
+    // Resending at once would loop with such a replica (it refuses every append, at once); the
+    // heartbeats and the resend of an unanswered batch go on as for any peer.
   }
-  // After a refusal, probe again at once from the follower's hint (even with nothing new to
-  // send: the empty append tests the new prev_index). Entries it still lacks after a success go
-  // with take_ready(), like every other append.
-  if (!m.success) send_append(m.from, now_ms, false);
+  // Entries a peer still lacks after a success go with take_ready(), like every other append.
   watch_peers(now_ms);
   drive_transfer(now_ms);
 }

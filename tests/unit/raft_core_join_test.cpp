@@ -1,0 +1,115 @@
+// A replica that lost its disk (raft/raft_core.h, RaftConfig::joining; docs/REPLICATION.md,
+// "Identity and joining"): the leader does not answer its stale refusals with a resend each (the
+// busy loop of issue 19), a joining replica is brought up from where its log really ends, and it
+// neither campaigns nor votes with the state it lost.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "raft/memory_log_store.h"
+#include "raft/raft_core.h"
+
+namespace bazaar::raft {
+namespace {
+
+RaftConfig config(std::uint32_t id) {
+  RaftConfig c;
+  c.id = id;
+  c.members = {1, 2, 3};
+  c.priority_step_ms = 0;
+  c.jitter_ms = 0;
+  c.transfer = false;
+  return c;
+}
+
+std::vector<proto::LogEntry> log_of(std::size_t n, std::uint64_t term) {
+  std::vector<proto::LogEntry> log;
+  for (std::size_t k = 0; k < n; ++k) {
+    proto::LogEntry e;
+    e.term = term;
+    e.kind = proto::LogEntry::kOrder;
+    e.request_id = "r";
+    e.request_id += std::to_string(k);
+    e.name = "Tux";
+    e.quantity = 1;
+    log.push_back(e);
+  }
+  return log;
+}
+
+Ready persist(RaftCore& core, MemoryLogStore& store) {
+  Ready r = core.take_ready();
+  EXPECT_EQ(store.write(r.log_write()), WriteOutcome::kWritten);
+  core.advance();
+  return r;
+}
+
+template <class T>
+std::vector<T> sent_to(const Ready& r, std::uint32_t to) {
+  std::vector<T> out;
+  for (const auto& o : r.messages) {
+    if (const auto* m = std::get_if<T>(&o.message); m && o.to == to) out.push_back(*m);
+  }
+  return out;
+}
+
+/// Replica 1 holding `entries` committed entries of term 1, made leader of term 2 by hand
+/// (replica 2 grants its pre-vote and vote); its no-op is at entries + 1.
+struct Leader {
+  explicit Leader(std::size_t entries)
+      : store({1, -1}, log_of(entries, 1), entries), core(config(1), store, 0) {
+    core.tick(now += 10000);
+    persist(core, store);
+    core.receive(proto::VoteReply{2, 2, true, true}, now);
+    persist(core, store);
+    core.receive(proto::VoteReply{2, 2, true, false}, now);
+    persist(core, store);
+    EXPECT_EQ(core.role(), RaftRole::kLeader);
+  }
+  Ready reply(const proto::AppendReply& m) {
+    core.receive(m, now);
+    return persist(core, store);
+  }
+  MemoryLogStore store;
+  RaftCore core;
+  std::uint64_t now = 1;
+};
+
+// Issue 19: a follower whose data was wiped answers every append with "next_index 1", below the
+// match index the leader knows for it. Each such refusal used to be answered at once with
+// another append that the follower refused again, forever (both sides burned a core). As in etcd
+// raft (maybeDecrTo), a refusal that the progress has matched past is stale: it is ignored, and
+// the follower hears only the heartbeats.
+TEST(RaftCoreJoin, StaleRefusalsBelowTheMatchIndexAreNotAnsweredWithAResend) {
+  Leader l(10);
+  const std::uint64_t last = l.core.last_index();
+  ASSERT_EQ(last, 11u);
+  l.reply(proto::AppendReply{
+      .term = 2, .from = 2, .success = true, .match_index = last, .next_index = last + 1});
+  ASSERT_EQ(l.core.match_indexes().at(2), last);
+  std::size_t appends = 0;
+  for (int k = 0; k < 100; ++k) {
+    const Ready r =
+        l.reply(proto::AppendReply{.term = 2, .from = 2, .success = false, .next_index = 1});
+    appends += sent_to<proto::AppendEntries>(r, 2).size();
+  }
+  EXPECT_EQ(appends, 0u) << "each stale refusal was answered with an append";
+  EXPECT_EQ(l.core.match_indexes().at(2), last) << "a stale refusal changes no progress";
+  // The heartbeat still goes.
+  l.core.tick(l.now += 60);
+  EXPECT_EQ(sent_to<proto::AppendEntries>(persist(l.core, l.store), 2).size(), 1u);
+}
+
+// A refusal above the match index is a probe's answer, as before: the next probe goes at once.
+TEST(RaftCoreJoin, ARefusalAboveTheMatchIndexIsProbedAgainAtOnce) {
+  Leader l(10);
+  const Ready r =
+      l.reply(proto::AppendReply{.term = 2, .from = 3, .success = false, .next_index = 5});
+  const auto appends = sent_to<proto::AppendEntries>(r, 3);
+  ASSERT_EQ(appends.size(), 1u);
+  EXPECT_EQ(appends[0].prev_index, 4u);
+}
+
+}  // namespace
+}  // namespace bazaar::raft
