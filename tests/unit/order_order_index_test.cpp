@@ -4,17 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "order/order_index.h"
+#include "raft_test_support.h"
 
 namespace bazaar::order {
 namespace {
 
 proto::LogEntry order(const std::string& id) {
-  proto::LogEntry e;
-  e.kind = proto::LogEntry::kOrder;
-  e.request_id = id;
-  e.name = "Tux";
-  e.quantity = 1;
-  return e;
+  return raft::testing::order_entry(0, id);
 }
 
 raft::RaftConfig solo() {

@@ -26,6 +26,7 @@
 
 #include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
+#include "raft_test_support.h"
 
 namespace bazaar::order {
 namespace {
@@ -482,12 +483,7 @@ TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {
 struct StoredCore {
   StoredCore(raft::RaftConfig c, std::uint64_t now) : config(std::move(c)) { restart(now); }
   void restart(std::uint64_t now) { core = std::make_unique<raft::RaftCore>(config, store, now); }
-  raft::Ready take() {
-    raft::Ready r = core->take_ready();
-    EXPECT_EQ(store.write(r.log_write()), raft::WriteOutcome::kWritten);
-    core->advance();
-    return r;
-  }
+  raft::Ready take() { return raft::testing::persist(*core, store); }
   raft::RaftCore* operator->() { return core.get(); }
   raft::RaftConfig config;
   raft::MemoryLogStore store;
@@ -607,14 +603,7 @@ TEST(RaftCore, EntriesProposedBetweenReadiesGoToEachPeerAsOneAppend) {
   const std::uint64_t before = leader->last_index();
   ASSERT_EQ(leader->commit_index(), before);  // the no-op committed, nothing in flight
 
-  auto order = [](const std::string& id) {
-    proto::LogEntry e;
-    e.kind = proto::LogEntry::kOrder;
-    e.request_id = id;
-    e.name = "Tux";
-    e.quantity = 1;
-    return e;
-  };
+  auto order = [](const std::string& id) { return raft::testing::order_entry(0, id); };
   std::uint64_t index = 0;
   for (const char* id : {"a", "b", "c"})
     ASSERT_EQ(leader->propose(order(id), index), raft::ProposeOutcome::kAccepted);

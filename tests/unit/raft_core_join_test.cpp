@@ -9,6 +9,7 @@
 
 #include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
+#include "raft_test_support.h"
 
 namespace bazaar::raft {
 namespace {
@@ -26,24 +27,14 @@ RaftConfig config(std::uint32_t id) {
 std::vector<proto::LogEntry> log_of(std::size_t n, std::uint64_t term) {
   std::vector<proto::LogEntry> log;
   for (std::size_t k = 0; k < n; ++k) {
-    proto::LogEntry e;
-    e.term = term;
-    e.kind = proto::LogEntry::kOrder;
-    e.request_id = "r";
-    e.request_id += std::to_string(k);
-    e.name = "Tux";
-    e.quantity = 1;
-    log.push_back(e);
+    std::string id = "r";
+    id += std::to_string(k);
+    log.push_back(testing::order_entry(term, id));
   }
   return log;
 }
 
-Ready persist(RaftCore& core, MemoryLogStore& store) {
-  Ready r = core.take_ready();
-  EXPECT_EQ(store.write(r.log_write()), WriteOutcome::kWritten);
-  core.advance();
-  return r;
-}
+using testing::persist;
 
 template <class T>
 std::vector<T> sent_to(const Ready& r, std::uint32_t to) {

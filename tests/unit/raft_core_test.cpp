@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "raft/memory_log_store.h"
+#include "raft_test_support.h"
 
 namespace bazaar::raft {
 namespace {
@@ -25,13 +26,7 @@ RaftConfig solo_config(std::size_t cache_entries = 50000) {
 }
 
 proto::LogEntry order(const std::string& request_id, std::uint64_t term = 0) {
-  proto::LogEntry e;
-  e.term = term;
-  e.kind = proto::LogEntry::kOrder;
-  e.request_id = request_id;
-  e.name = "Tux";
-  e.quantity = 1;
-  return e;
+  return testing::order_entry(term, request_id);
 }
 
 /// "r<k>" (built by appending: GCC 12 warns, wrongly, on "r" + std::to_string(k)).
@@ -41,13 +36,7 @@ std::string rid(int k) {
   return id;
 }
 
-/// Persists `core`'s Ready into `store` and advances, as the server does.
-Ready persist(RaftCore& core, MemoryLogStore& store) {
-  Ready r = core.take_ready();
-  EXPECT_EQ(store.write(r.log_write()), WriteOutcome::kWritten);
-  core.advance();
-  return r;
-}
+using testing::persist;
 
 /// A core that has just won its (single-replica) election and persisted it.
 struct Solo {

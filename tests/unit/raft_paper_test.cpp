@@ -21,9 +21,12 @@
 
 #include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
+#include "raft_test_support.h"
 
 namespace bazaar::raft {
 namespace {
+
+using testing::order_entry;
 
 constexpr std::uint64_t kHeartbeatMs = 50;
 constexpr std::uint64_t kElectionMs = 300;
@@ -38,16 +41,6 @@ RaftConfig paper_config(std::uint32_t id, std::size_t replicas) {
   c.jitter_ms = 0;
   c.transfer = false;
   return c;
-}
-
-proto::LogEntry order_entry(std::uint64_t term, const std::string& request_id = "r") {
-  proto::LogEntry e;
-  e.term = term;
-  e.kind = proto::LogEntry::kOrder;
-  e.request_id = request_id;
-  e.name = "Tux";
-  e.quantity = 1;
-  return e;
 }
 
 /// A log whose entries have these terms (index 1 first); order numbers in sequence.
