@@ -146,9 +146,9 @@ Ready RaftCore::take_ready() {
     // Group commit: everything proposed since the last take_ready goes to each peer without an
     // append in flight as one append, here rather than at the first propose (which sent that
     // entry alone and held the rest of the batch back for a round trip). A peer with an append
-    // in flight gets them with the append that follows its reply.
+    // in flight gets them with the append that follows its reply, unless it is catching up.
     for (auto& [peer, p] : progress_) {
-      if (p.inflight_since == 0 && p.next <= last_index()) send_append(peer, now_, false);
+      while (may_send_entries(p)) send_append(peer, now_, false);
     }
   }
   if (hard_dirty_) ready_.hard_state = hard_;
@@ -239,7 +239,7 @@ void RaftCore::become_leader(std::uint64_t now_ms) {
   progress_.clear();
   transfer_.reset();
   for (auto m : config_.members) {
-    if (m != config_.id) progress_[m] = Progress{last_index() + 1, 0, 0, now_ms};
+    if (m != config_.id) progress_[m] = Progress{.next = last_index() + 1, .last_heard = now_ms};
   }
   // A no-op of the new term: entries of earlier terms commit only under an entry of the
   // leader's own term (Raft §5.4.2), and clients waiting on them should not wait for new orders.
@@ -366,7 +366,9 @@ void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartb
   proto::AppendEntries a;
   a.term = hard_.term;
   a.leader = config_.id;
-  a.prev_index = p.next - 1;
+  // A heartbeat checks the prefix before the oldest append in flight, which the peer holds or
+  // refuses with a hint, as any append (the entries sent after it may not have arrived yet).
+  a.prev_index = (heartbeat_only && !p.inflight.empty() ? p.inflight.front().first : p.next) - 1;
   a.prev_term = term_at(a.prev_index);
   a.commit = commit_;
   a.round = round_;
@@ -374,20 +376,33 @@ void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartb
     const std::uint64_t last =
         std::min<std::uint64_t>(last_index(), p.next - 1 + config_.max_batch);
     // A follower that keeps up is served from the tail; one far behind (it was down, or is
-    // new) from the store, one batch per round trip, so its catch-up costs no memory.
-    if (p.next <= last) a.entries = entries(p.next, last + 1);
-    if (!a.entries.empty()) p.inflight_since = std::max<std::uint64_t>(now_ms, 1);
+    // new) from the store, max_inflight batches at a time, so its catch-up costs no memory.
+    if (p.next <= last) {
+      a.entries = entries(p.next, last + 1);
+      p.inflight.push_back({.first = p.next, .last = last, .sent = now_ms});
+      p.next = last + 1;
+    }
   }
   send(peer, std::move(a));
 }
 
+bool RaftCore::may_send_entries(const Progress& p) const {
+  if (p.next > last_index()) return false;
+  if (p.inflight.empty()) return true;
+  return !p.probing && p.inflight.size() < config_.max_inflight &&
+         last_index() + 1 - p.next >= config_.max_batch;
+}
+
 void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
   for (auto& [peer, p] : progress_) {
-    // One batch in flight per peer; a batch unanswered for a few heartbeats is sent again
-    // (it or its reply was lost). Otherwise a heartbeat keeps the follower's timer quiet.
-    const bool inflight =
-        p.inflight_since != 0 && now_ms - p.inflight_since < 4 * config_.heartbeat_ms;
-    send_append(peer, now_ms, heartbeat && inflight);
+    // An append unanswered for a few heartbeats is sent again with all that followed it (it or
+    // its reply was lost). Otherwise a heartbeat keeps the follower's timer quiet.
+    if (!p.inflight.empty() && now_ms - p.inflight.front().sent >= 4 * config_.heartbeat_ms) {
+      p.next = p.inflight.front().first;
+      p.inflight.clear();
+      p.probing = true;
+    }
+    send_append(peer, now_ms, heartbeat && !p.inflight.empty());
   }
 }
 
@@ -463,22 +478,29 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
     if (m.match_index > p.match && m.match_index <= last_index()) {
       p.match = m.match_index;
       p.next = std::max(p.next, p.match + 1);
-      p.inflight_since = 0;
+      while (!p.inflight.empty() && p.inflight.front().last <= p.match) p.inflight.pop_front();
+      p.probing = false;
       advance_commit();
     }
     // A heartbeat's answer (match not past what we knew) leaves an in-flight batch in flight.
   } else {
     const std::uint64_t hint =
         std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1), last_index() + 1);
-    if (hint > p.match) {
+    // The oldest append not yet acknowledged: a follower's hint may fall below the match (it
+    // skips back over a whole conflicting term), so a refusal of an append sent beyond the match
+    // resumes right after the match.
+    const std::uint64_t oldest = p.inflight.empty() ? p.next : p.inflight.front().first;
+    if (hint > p.match || oldest > p.match + 1) {
       p.next = std::max(p.match + 1, hint);
-      p.inflight_since = 0;
+      p.inflight.clear();
+      p.probing = true;
       // Probe again at once from the follower's hint (even with nothing new to send: the empty
       // append tests the new prev_index).
       send_append(m.from, now_ms, false);
     }
-    // Otherwise the refusal is stale (etcd raft's maybeDecrTo): the peer was matched past it, so
-    // it answers an older append, or comes from a replica that lost its disk without saying so.
+    // Otherwise the refusal is stale (etcd raft's maybeDecrTo): the peer was matched past it and
+    // is being sent the entries right after the match, so it answers an older append, or comes
+    // from a replica that lost its disk without saying so.
     // Resending at once would loop with such a replica (it refuses every append, at once); the
     // heartbeats and the resend of an unanswered batch go on as for any peer.
   }

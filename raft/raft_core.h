@@ -35,6 +35,10 @@ struct RaftConfig {
   std::uint64_t priority_step_ms = 150;
   std::uint64_t jitter_ms = 100;
   std::size_t max_batch = 2048;  // entries per AppendEntries
+  /// Appends with entries in flight to one peer at once while it lacks a full batch or more (it
+  /// is catching up): its disk writes one batch while the leader reads and sends the next. A
+  /// peer that keeps up has one in flight, so the entries proposed meanwhile go as one batch.
+  std::size_t max_inflight = 4;
   /// Entries kept in memory once persisted and applied (the newest ones): appends to followers
   /// that keep up, and term checks near the end of the log, never touch the store. Older entries
   /// are read from the store, in batches of max_batch. Entries not yet persisted or not yet
@@ -191,9 +195,19 @@ class RaftCore {
 
  private:
   struct Progress {
-    std::uint64_t next = 1;
-    std::uint64_t match = 0;
-    std::uint64_t inflight_since = 0;  // when the outstanding append was sent; 0: none
+    std::uint64_t next = 1;   // the first entry not yet sent (sent entries count as received)
+    std::uint64_t match = 0;  // the peer is known to hold the log up to here
+    struct Inflight {
+      std::uint64_t first = 0;  // entries first..last, sent at `sent`
+      std::uint64_t last = 0;
+      std::uint64_t sent = 0;
+    };
+    // Appends with entries not yet acknowledged, oldest first; at most max_inflight.
+    std::deque<Inflight> inflight;
+    // Until an append succeeds (after election, a refusal or a lost append) the peer's position
+    // is a guess: one append at a time, as etcd raft's probe state, so refusals of a pipeline
+    // sent on a wrong guess cannot multiply.
+    bool probing = true;
     std::uint64_t last_heard = 0;
     // Transfer eligibility (see RaftConfig::transfer). `replied`: heard in this term at all.
     bool replied = false;
@@ -221,6 +235,8 @@ class RaftCore {
   void set_term(std::uint64_t term);
   void send(std::uint32_t to, PeerMessage m);
   void send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartbeat_only);
+  /// Whether `p` may be sent an append with entries now (see RaftConfig::max_inflight).
+  bool may_send_entries(const Progress& p) const;
   void broadcast_append(std::uint64_t now_ms, bool heartbeat);
   void advance_commit();
   void set_commit(std::uint64_t index);
