@@ -14,9 +14,10 @@
 namespace bazaar::raft {
 namespace {
 
-RaftConfig config(std::uint32_t id) {
+RaftConfig config(std::uint32_t id, std::size_t max_batch = 2048) {
   RaftConfig c;
   c.id = id;
+  c.max_batch = max_batch;
   c.members = {1, 2, 3};
   c.priority_step_ms = 0;
   c.jitter_ms = 0;
@@ -48,8 +49,8 @@ std::vector<T> sent_to(const Ready& r, std::uint32_t to) {
 /// Replica 1 holding `entries` committed entries of term 1, made leader of term 2 by hand
 /// (replica 2 grants its pre-vote and vote); its no-op is at entries + 1.
 struct Leader {
-  explicit Leader(std::size_t entries)
-      : store({1, -1}, log_of(entries, 1), entries), core(config(1), store, 0) {
+  explicit Leader(std::size_t entries, std::size_t max_batch = 2048)
+      : store({1, -1}, log_of(entries, 1), entries), core(config(1, max_batch), store, 0) {
     core.tick(now += 10000);
     persist(core, store);
     core.receive(proto::VoteReply{2, 2, true, true}, now);
@@ -100,6 +101,64 @@ TEST(RaftCoreJoin, ARefusalAboveTheMatchIndexIsProbedAgainAtOnce) {
   const auto appends = sent_to<proto::AppendEntries>(r, 3);
   ASSERT_EQ(appends.size(), 1u);
   EXPECT_EQ(appends[0].prev_index, 4u);
+}
+
+// ---- catch-up: several batches in flight (RaftConfig::max_inflight) ----------------------------
+
+std::vector<std::uint64_t> prev_indexes(const Ready& r, std::uint32_t to) {
+  std::vector<std::uint64_t> out;
+  for (const auto& a : sent_to<proto::AppendEntries>(r, to)) out.push_back(a.prev_index);
+  return out;
+}
+
+proto::AppendReply success(std::uint32_t from, std::uint64_t match) {
+  return {.term = 2, .from = from, .success = true, .match_index = match, .next_index = match + 1};
+}
+
+proto::AppendReply refusal(std::uint32_t from, std::uint64_t next_index) {
+  return {.term = 2, .from = from, .success = false, .next_index = next_index};
+}
+
+// A follower a full batch or more behind gets max_inflight batches before it answers, so its disk
+// writes one while the leader reads the next; the position is probed one append at a time first.
+TEST(RaftCorePipeline, AFollowerFarBehindIsSentSeveralBatchesBeforeItAnswers) {
+  Leader l(100, 16);  // the no-op is entry 101
+  EXPECT_EQ(prev_indexes(l.reply(refusal(2, 1)), 2), std::vector<std::uint64_t>{0})
+      << "one probe while the follower's position is a guess";
+  EXPECT_EQ(prev_indexes(l.reply(success(2, 16)), 2), (std::vector<std::uint64_t>{16, 32, 48, 64}));
+  // Two acknowledged: one more full batch goes; the last five entries wait for the reply (a
+  // partial batch never goes with another in flight, so a follower that keeps up gets one append
+  // per round trip with everything proposed meanwhile).
+  EXPECT_EQ(prev_indexes(l.reply(success(2, 48)), 2), std::vector<std::uint64_t>{80});
+  EXPECT_TRUE(prev_indexes(l.reply(success(2, 64)), 2).empty());
+  EXPECT_TRUE(prev_indexes(l.reply(success(2, 80)), 2).empty());
+  EXPECT_EQ(prev_indexes(l.reply(success(2, 96)), 2), std::vector<std::uint64_t>{96});
+}
+
+// A refusal stops the pipeline: the leader probes from the hint, one append until one succeeds,
+// so the refusals of batches sent on a wrong guess cannot multiply the appends.
+TEST(RaftCorePipeline, ARefusalStopsThePipelineUntilAnAppendSucceeds) {
+  Leader l(100, 16);
+  l.reply(refusal(2, 1));
+  ASSERT_EQ(prev_indexes(l.reply(success(2, 16)), 2).size(), 4u);
+  EXPECT_EQ(prev_indexes(l.reply(refusal(2, 30)), 2), std::vector<std::uint64_t>{29});
+  for (std::uint64_t hint : {31, 32, 33})  // the other batches' refusals, each probed alone
+    EXPECT_EQ(prev_indexes(l.reply(refusal(2, hint)), 2).size(), 1u);
+  EXPECT_EQ(prev_indexes(l.reply(success(2, 48)), 2), (std::vector<std::uint64_t>{48, 64, 80}));
+}
+
+// A follower's hint can fall below the match: it skips back over a whole conflicting term, part of
+// which the leader knows it holds. Such a refusal of an append sent beyond the match is not stale:
+// the leader resumes right after the match (it used to ignore it, and the follower never caught
+// up: simulation seed 131).
+TEST(RaftCorePipeline, ARefusalBelowTheMatchOfAnAppendBeyondItResumesAfterTheMatch) {
+  Leader l(100, 16);
+  l.reply(refusal(2, 1));
+  l.reply(success(2, 16));
+  EXPECT_EQ(prev_indexes(l.reply(refusal(2, 40)), 2), std::vector<std::uint64_t>{39});
+  EXPECT_EQ(prev_indexes(l.reply(refusal(2, 10)), 2), std::vector<std::uint64_t>{16});
+  // Now the append goes right after the match: a refusal below it is stale and not answered.
+  EXPECT_TRUE(prev_indexes(l.reply(refusal(2, 10)), 2).empty());
 }
 
 }  // namespace
