@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "frontend/exposition.h"
 #include "frontend/sse_format.h"
 
 namespace bazaar::frontend {
@@ -122,36 +123,27 @@ void EventHub::stop() {
   for (auto& s : live) s->close();
 }
 
-std::string EventHub::render_metrics() const {
+std::vector<prometheus::MetricFamily> EventHub::metric_families() const {
   const auto& c = *counters_;
-  std::string out;
-  auto family = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
+  using prometheus::MetricType;
+  auto number = [](std::uint64_t v) { return static_cast<double>(v); };
+  return {
+      single_family("bazaar_event_streams", "Open GET /events streams.", MetricType::Gauge,
+                    number(c.open.load())),
+      single_family("bazaar_event_streams_max",
+                    "Bound on open event streams (--max-event-streams).", MetricType::Gauge,
+                    number(options_.max_streams)),
+      single_family("bazaar_event_streams_opened_total", "Event streams opened.",
+                    MetricType::Counter, number(c.opened.load())),
+      single_family("bazaar_event_streams_refused_total",
+                    "Event streams refused with 503 (--max-event-streams reached).",
+                    MetricType::Counter, number(c.refused.load())),
+      single_family("bazaar_event_streams_dropped_total",
+                    "Event streams closed because the client fell --event-queue events behind.",
+                    MetricType::Counter, number(c.dropped.load())),
+      single_family("bazaar_events_published_total", "Events published to the streams.",
+                    MetricType::Counter, number(c.published.load())),
   };
-  family("bazaar_event_streams", "gauge", "Open GET /events streams.", c.open.load());
-  family("bazaar_event_streams_max", "gauge", "Bound on open event streams (--max-event-streams).",
-         options_.max_streams);
-  family("bazaar_event_streams_opened_total", "counter", "Event streams opened.", c.opened.load());
-  family("bazaar_event_streams_refused_total", "counter",
-         "Event streams refused with 503 (--max-event-streams reached).", c.refused.load());
-  family("bazaar_event_streams_dropped_total", "counter",
-         "Event streams closed because the client fell --event-queue events behind.",
-         c.dropped.load());
-  family("bazaar_events_published_total", "counter", "Events published to the streams.",
-         c.published.load());
-  return out;
 }
 
 }  // namespace bazaar::frontend

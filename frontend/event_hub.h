@@ -2,6 +2,8 @@
 // GET /events stream, each through a bounded queue of its own.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -101,8 +103,8 @@ class EventHub {
   const EventHubOptions& options() const { return options_; }
   const EventStreamCounters& counters() const { return *counters_; }
 
-  /// The bazaar_event_stream* families, Prometheus text, appended to /metrics.
-  std::string render_metrics() const;
+  /// The bazaar_event_stream* families, appended to /metrics.
+  std::vector<prometheus::MetricFamily> metric_families() const;
 
  private:
   void publish(std::string event);

@@ -19,6 +19,7 @@
 #include "frontend/catalog_link.h"
 #include "frontend/cluster_monitor.h"
 #include "frontend/event_hub.h"
+#include "frontend/exposition.h"
 #include "frontend/http_server.h"
 #include "frontend/leader_tracker.h"
 #include "frontend/lookup_cache.h"
@@ -207,8 +208,12 @@ int run(const po::variables_map& vm) {
     }
     snap.lookups_queued = catalog_link.queued();
     snap.orders_queued = order_link.queued();
-    return metrics.render(snap) + hub.render_metrics() +
-           (web_for_metrics != nullptr ? web_for_metrics->render_metrics() : std::string());
+    std::vector<prometheus::MetricFamily> families = metrics.collect(snap);
+    for (auto& f : hub.metric_families()) families.push_back(std::move(f));
+    if (web_for_metrics != nullptr) {
+      for (auto& f : web_for_metrics->metric_families()) families.push_back(std::move(f));
+    }
+    return render_text(families);
   });
   ApiDispatcher dispatcher(api, services, cache_or_null, &metrics);
 

@@ -1,49 +1,24 @@
 #include "frontend/metrics.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <utility>
+
+#include "frontend/exposition.h"
 
 namespace bazaar::frontend {
 
 namespace {
 
-constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr const char* kRequestsName = "bazaar_http_requests_total";
+constexpr const char* kDurationName = "bazaar_http_request_duration_seconds";
+constexpr const char* kRetriesName = "bazaar_backend_retries_total";
 
-void append_number(std::string& out, double v) {
-  char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%.9g", v);
-  out.append(buf, static_cast<std::size_t>(n));
-}
-
-void header(std::string& out, const char* name, const char* type, const char* help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-void sample(std::string& out, const char* name, const std::string& labels, std::uint64_t v) {
-  out += name;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out += std::to_string(v);
-  out += '\n';
-}
-
-void single(std::string& out, const char* name, const char* type, const char* help,
-            std::uint64_t v) {
-  header(out, name, type, help);
-  sample(out, name, {}, v);
-}
+using prometheus::MetricFamily;
+using prometheus::MetricType;
 
 }  // namespace
 
@@ -71,11 +46,32 @@ const char* to_string(RouteLabel label) {
   return "unknown";
 }
 
-Metrics::Metrics() {
-  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-    bucket_ns_[i] = static_cast<std::uint64_t>(kBuckets[i] * 1e9 + 0.5);
+Metrics::Metrics() : registry_(std::make_unique<prometheus::Registry>()) {
+  requests_family_ = &prometheus::BuildCounter()
+                          .Name(kRequestsName)
+                          .Help("HTTP requests answered, by route and status code.")
+                          .Register(*registry_);
+  auto& durations =
+      prometheus::BuildHistogram()
+          .Name(kDurationName)
+          .Help("Time from a request's last byte read to its reply being ready, by route.")
+          .Register(*registry_);
+  const prometheus::Histogram::BucketBoundaries bounds(kBuckets.begin(), kBuckets.end());
+  for (std::size_t r = 0; r < kRoutes; ++r) {
+    const auto route = static_cast<RouteLabel>(r);
+    if (route == RouteLabel::kRejected) continue;  // refused before routing: never timed
+    durations_[r] = &durations.Add({{"route", to_string(route)}}, bounds);
   }
+  retries_ =
+      &prometheus::BuildCounter()
+           .Name(kRetriesName)
+           .Help(
+               "Attempts made after a failed one (catalog timeouts, order replicas, leader hints).")
+           .Register(*registry_)
+           .Add({});
 }
+
+Metrics::~Metrics() = default;
 
 std::size_t Metrics::code_slot(unsigned status) {
   for (std::size_t i = 0; i < kCodes.size(); ++i) {
@@ -84,151 +80,136 @@ std::size_t Metrics::code_slot(unsigned status) {
   return kCodes.size();
 }
 
-Metrics::Stripe& Metrics::my_stripe() {
-  // Threads take stripes round-robin on first use; which one does not matter for correctness,
-  // only that two busy threads rarely share one.
-  static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t mine = next.fetch_add(1, kRelaxed) % kStripes;
-  return stripes_[mine];
+prometheus::Counter& Metrics::request_counter(std::size_t route, std::size_t slot) {
+  if (prometheus::Counter* c = requests_[route][slot].load(std::memory_order_acquire)) return *c;
+  std::lock_guard<std::mutex> lock(add_mu_);
+  if (prometheus::Counter* c = requests_[route][slot].load(std::memory_order_relaxed)) return *c;
+  const std::string code = slot < kCodes.size() ? std::to_string(kCodes[slot]) : "other";
+  prometheus::Counter& c =
+      requests_family_->Add({{"route", to_string(static_cast<RouteLabel>(route))}, {"code", code}});
+  requests_[route][slot].store(&c, std::memory_order_release);
+  return c;
 }
 
 void Metrics::observe(RouteLabel route, unsigned status, std::chrono::nanoseconds latency) {
   const auto r = static_cast<std::size_t>(route);
   if (r >= kRoutes) return;
-  Stripe& s = my_stripe();
-  s.requests[r][code_slot(status)].fetch_add(1, kRelaxed);
-  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency.count()));
-  const auto b = static_cast<std::size_t>(
-      std::lower_bound(bucket_ns_.begin(), bucket_ns_.end(), ns) - bucket_ns_.begin());
-  s.buckets[r][b].fetch_add(1, kRelaxed);
-  s.latency_ns[r].fetch_add(ns, kRelaxed);
+  request_counter(r, code_slot(status)).Increment();
+  if (durations_[r] != nullptr) {
+    durations_[r]->Observe(
+        std::chrono::duration<double>(std::max(latency, std::chrono::nanoseconds(0))).count());
+  }
 }
 
 void Metrics::observe_rejected(unsigned status) {
-  my_stripe()
-      .requests[static_cast<std::size_t>(RouteLabel::kRejected)][code_slot(status)]
-      .fetch_add(1, kRelaxed);
+  request_counter(static_cast<std::size_t>(RouteLabel::kRejected), code_slot(status)).Increment();
 }
 
 void Metrics::count_retry() {
-  my_stripe().retries.fetch_add(1, kRelaxed);
+  retries_->Increment();
 }
 
 std::uint64_t Metrics::requests(RouteLabel route, unsigned status) const {
-  std::uint64_t n = 0;
-  for (const Stripe& s : stripes_) {
-    n += s.requests[static_cast<std::size_t>(route)][code_slot(status)].load(kRelaxed);
-  }
-  return n;
+  const prometheus::Counter* c =
+      requests_[static_cast<std::size_t>(route)][code_slot(status)].load(std::memory_order_acquire);
+  return c != nullptr ? static_cast<std::uint64_t>(c->Value()) : 0;
 }
 
 std::uint64_t Metrics::retries() const {
-  std::uint64_t n = 0;
-  for (const Stripe& s : stripes_) n += s.retries.load(kRelaxed);
-  return n;
+  return static_cast<std::uint64_t>(retries_->Value());
 }
 
-std::string Metrics::render(const MetricsSnapshot& extra) const {
-  std::string out;
-  out.reserve(16 * 1024);
-
-  header(out, "bazaar_http_requests_total", "counter",
-         "HTTP requests answered, by route and status code.");
-  for (std::size_t r = 0; r < kRoutes; ++r) {
-    for (std::size_t c = 0; c < kCodeSlots; ++c) {
-      std::uint64_t n = 0;
-      for (const Stripe& s : stripes_) n += s.requests[r][c].load(kRelaxed);
-      if (n == 0) continue;  // only codes that happened: keeps the page short
-      const std::string code = c < kCodes.size() ? std::to_string(kCodes[c]) : "other";
-      sample(out, "bazaar_http_requests_total",
-             std::string("route=\"") + to_string(static_cast<RouteLabel>(r)) + "\",code=\"" + code +
-                 "\"",
-             n);
-    }
-  }
-
-  header(out, "bazaar_http_request_duration_seconds", "histogram",
-         "Time from a request's last byte read to its reply being ready, by route.");
-  for (std::size_t r = 0; r < kRoutes; ++r) {
-    if (static_cast<RouteLabel>(r) == RouteLabel::kRejected) continue;  // never timed
-    const std::string route =
-        std::string("route=\"") + to_string(static_cast<RouteLabel>(r)) + "\"";
-    std::uint64_t cumulative = 0;
-    std::uint64_t sum_ns = 0;
-    for (const Stripe& s : stripes_) sum_ns += s.latency_ns[r].load(kRelaxed);
-    for (std::size_t b = 0; b < kBucketSlots; ++b) {
-      for (const Stripe& s : stripes_) cumulative += s.buckets[r][b].load(kRelaxed);
-      std::string le;
-      if (b < kBuckets.size()) {
-        append_number(le, kBuckets[b]);
-      } else {
-        le = "+Inf";
-      }
-      sample(out, "bazaar_http_request_duration_seconds_bucket", route + ",le=\"" + le + "\"",
-             cumulative);
-    }
-    out += "bazaar_http_request_duration_seconds_sum{" + route + "} ";
-    append_number(out, static_cast<double>(sum_ns) / 1e9);
-    out += '\n';
-    sample(out, "bazaar_http_request_duration_seconds_count", route, cumulative);
+std::vector<MetricFamily> Metrics::collect(const MetricsSnapshot& extra) const {
+  std::vector<MetricFamily> registered = registry_->Collect();
+  auto take = [&](const char* name) {
+    const auto it = std::find_if(registered.begin(), registered.end(),
+                                 [&](const MetricFamily& f) { return f.name == name; });
+    return it != registered.end() ? std::move(*it) : MetricFamily{};
+  };
+  MetricFamily requests = take(kRequestsName);
+  // The library sorts labels by name; route before code keeps every series line as it was
+  // before the move to prometheus-cpp, for the dashboards and alerts that match them.
+  for (prometheus::ClientMetric& m : requests.metric) {
+    std::stable_partition(m.label.begin(), m.label.end(),
+                          [](const auto& label) { return label.name == "route"; });
   }
 
   const CacheStats& c = extra.cache;
-  single(out, "bazaar_cache_enabled", "gauge", "1 when the lookup cache is on (--cache-size > 0).",
-         extra.cache_enabled ? 1 : 0);
-  single(out, "bazaar_cache_entries", "gauge", "Items in the lookup cache.", c.entries);
-  single(out, "bazaar_cache_capacity", "gauge", "Most items the lookup cache holds.", c.capacity);
-  single(out, "bazaar_cache_hits_total", "counter", "Lookups answered from the cache.", c.hits);
-  single(out, "bazaar_cache_misses_total", "counter", "Lookups that asked the catalog.", c.misses);
-  single(out, "bazaar_cache_evictions_total", "counter",
-         "Entries pushed out by the LRU capacity bound.", c.evictions);
-  single(out, "bazaar_cache_invalidations_total", "counter",
-         "Invalidations applied (from the bus, and local ones after this front end's trades).",
-         c.invalidations);
-  single(out, "bazaar_cache_fills_total", "counter", "Catalog replies stored in the cache.",
-         c.fills);
-  single(
-      out, "bazaar_cache_fills_refused_total", "counter",
-      "Catalog replies not stored: fenced by a newer invalidation, stale, or older than a flush.",
-      c.fills_refused);
-  header(out, "bazaar_cache_flushes_total", "counter", "Whole-cache flushes, by reason.");
+  std::vector<std::pair<std::string, double>> flushes;
   for (std::size_t i = 0; i < static_cast<std::size_t>(FlushReason::kCount); ++i) {
-    sample(out, "bazaar_cache_flushes_total",
-           std::string("reason=\"") + to_string(static_cast<FlushReason>(i)) + "\"", c.flushes[i]);
+    flushes.emplace_back(to_string(static_cast<FlushReason>(i)), static_cast<double>(c.flushes[i]));
   }
-  single(out, "bazaar_backend_retries_total", "counter",
-         "Attempts made after a failed one (catalog timeouts, order replicas, leader hints).",
-         retries());
-  single(out, "bazaar_order_failovers_total", "counter",
-         "Times the order leader this front end follows changed to another replica.",
-         extra.failovers);
-  single(out, "bazaar_http_connections", "gauge", "Open HTTP connections.", extra.connections);
-  single(out, "bazaar_http_connections_max", "gauge",
-         "Most HTTP connections (--max-connections, fitted to the file-descriptor limit).",
-         extra.max_connections);
-  header(out, "bazaar_http_connections_evicted_total", "counter",
-         "Idle connections closed to admit a new one, by the bound that was reached.");
-  sample(out, "bazaar_http_connections_evicted_total", "reason=\"table_full\"",
-         extra.evicted_table_full);
-  sample(out, "bazaar_http_connections_evicted_total", "reason=\"per_client\"",
-         extra.evicted_per_client);
-  header(out, "bazaar_http_connections_refused_total", "counter",
-         "New connections answered 503 with Retry-After and closed, by reason.");
-  sample(out, "bazaar_http_connections_refused_total", "reason=\"table_full\"",
-         extra.refused_table_full);
-  sample(out, "bazaar_http_connections_refused_total", "reason=\"per_client\"",
-         extra.refused_per_client);
-  sample(out, "bazaar_http_connections_refused_total", "reason=\"no_descriptors\"",
-         extra.refused_no_descriptors);
-  single(out, "bazaar_lookups_queued", "gauge",
-         "Requests (lookups, lists, status checks) waiting to be sent to the catalog (beyond "
-         "--max-in-flight).",
-         extra.lookups_queued);
-  single(out, "bazaar_orders_queued", "gauge",
-         "Requests (orders, order reads, leader probes) waiting to be taken up by the order link "
-         "(beyond --max-orders-in-flight).",
-         extra.orders_queued);
+  auto number = [](std::uint64_t v) { return static_cast<double>(v); };
+  constexpr MetricType kCounter = MetricType::Counter;
+  constexpr MetricType kGauge = MetricType::Gauge;
+
+  std::vector<MetricFamily> out;
+  out.push_back(std::move(requests));
+  out.push_back(take(kDurationName));
+  out.push_back(single_family("bazaar_cache_enabled",
+                              "1 when the lookup cache is on (--cache-size > 0).", kGauge,
+                              extra.cache_enabled ? 1 : 0));
+  out.push_back(single_family("bazaar_cache_entries", "Items in the lookup cache.", kGauge,
+                              number(c.entries)));
+  out.push_back(single_family("bazaar_cache_capacity", "Most items the lookup cache holds.", kGauge,
+                              number(c.capacity)));
+  out.push_back(single_family("bazaar_cache_hits_total", "Lookups answered from the cache.",
+                              kCounter, number(c.hits)));
+  out.push_back(single_family("bazaar_cache_misses_total", "Lookups that asked the catalog.",
+                              kCounter, number(c.misses)));
+  out.push_back(single_family("bazaar_cache_evictions_total",
+                              "Entries pushed out by the LRU capacity bound.", kCounter,
+                              number(c.evictions)));
+  out.push_back(single_family(
+      "bazaar_cache_invalidations_total",
+      "Invalidations applied (from the bus, and local ones after this front end's trades).",
+      kCounter, number(c.invalidations)));
+  out.push_back(single_family("bazaar_cache_fills_total", "Catalog replies stored in the cache.",
+                              kCounter, number(c.fills)));
+  out.push_back(single_family(
+      "bazaar_cache_fills_refused_total",
+      "Catalog replies not stored: fenced by a newer invalidation, stale, or older than a flush.",
+      kCounter, number(c.fills_refused)));
+  out.push_back(labelled_family("bazaar_cache_flushes_total", "Whole-cache flushes, by reason.",
+                                kCounter, "reason", flushes));
+  out.push_back(take(kRetriesName));
+  out.push_back(
+      single_family("bazaar_order_failovers_total",
+                    "Times the order leader this front end follows changed to another replica.",
+                    kCounter, number(extra.failovers)));
+  out.push_back(single_family("bazaar_http_connections", "Open HTTP connections.", kGauge,
+                              number(extra.connections)));
+  out.push_back(single_family(
+      "bazaar_http_connections_max",
+      "Most HTTP connections (--max-connections, fitted to the file-descriptor limit).", kGauge,
+      number(extra.max_connections)));
+  out.push_back(
+      labelled_family("bazaar_http_connections_evicted_total",
+                      "Idle connections closed to admit a new one, by the bound that was reached.",
+                      kCounter, "reason",
+                      {{"table_full", number(extra.evicted_table_full)},
+                       {"per_client", number(extra.evicted_per_client)}}));
+  out.push_back(labelled_family(
+      "bazaar_http_connections_refused_total",
+      "New connections answered 503 with Retry-After and closed, by reason.", kCounter, "reason",
+      {{"table_full", number(extra.refused_table_full)},
+       {"per_client", number(extra.refused_per_client)},
+       {"no_descriptors", number(extra.refused_no_descriptors)}}));
+  out.push_back(single_family(
+      "bazaar_lookups_queued",
+      "Requests (lookups, lists, status checks) waiting to be sent to the catalog (beyond "
+      "--max-in-flight).",
+      kGauge, number(extra.lookups_queued)));
+  out.push_back(single_family(
+      "bazaar_orders_queued",
+      "Requests (orders, order reads, leader probes) waiting to be taken up by the order link "
+      "(beyond --max-orders-in-flight).",
+      kGauge, number(extra.orders_queued)));
   return out;
+}
+
+std::string Metrics::render(const MetricsSnapshot& extra) const {
+  return render_text(collect(extra));
 }
 
 }  // namespace bazaar::frontend

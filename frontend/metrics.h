@@ -1,14 +1,27 @@
-// The front end's counters and latency histograms, and their Prometheus text rendering.
+// The front end's counters and latency histograms (prometheus-cpp), and the /metrics page.
 #pragma once
+
+#include <prometheus/metric_family.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "frontend/lookup_cache.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
 
 namespace bazaar::frontend {
 
@@ -43,10 +56,10 @@ struct MetricsSnapshot {
   std::uint64_t orders_queued = 0;   // requests waiting for the order link
 };
 
-/// Thread-safe and lock-free: counters are relaxed atomics spread over a few cache-line-aligned
-/// stripes, each thread writing its own stripe, so the I/O threads do not fight over one line on
-/// every request. Rendering sums the stripes (a scrape may see a request counted but its latency
-/// not yet, which Prometheus tolerates).
+/// The request counters, latency histograms and retry counter, in a prometheus-cpp registry.
+/// Thread-safe: any thread observes while another renders (the library's counters are atomics,
+/// its histograms take a lock of their own). A scrape may see a request counted but its latency
+/// not yet, which Prometheus tolerates.
 class Metrics {
  public:
   /// Upper bounds (seconds) of the latency histogram buckets; +Inf is implicit.
@@ -58,6 +71,9 @@ class Metrics {
                                                       422, 431, 500, 501, 503, 504};
 
   Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
 
   /// One answered request: its route, status, and the time from its last byte read to its
   /// reply being ready.
@@ -70,28 +86,27 @@ class Metrics {
   std::uint64_t requests(RouteLabel route, unsigned status) const;
   std::uint64_t retries() const;
 
-  /// Prometheus text exposition format 0.0.4.
+  /// Every family of the front end's own figures: the registry's and those of `extra`.
+  std::vector<prometheus::MetricFamily> collect(const MetricsSnapshot& extra) const;
+  /// The text exposition of collect(extra).
   std::string render(const MetricsSnapshot& extra) const;
 
  private:
   static constexpr std::size_t kRoutes = static_cast<std::size_t>(RouteLabel::kCount);
-  static constexpr std::size_t kCodeSlots = kCodes.size() + 1;      // last: other
-  static constexpr std::size_t kBucketSlots = kBuckets.size() + 1;  // last: +Inf
-  static constexpr std::size_t kStripes = 8;
-
-  struct alignas(64) Stripe {
-    std::atomic<std::uint64_t> requests[kRoutes][kCodeSlots] = {};
-    std::atomic<std::uint64_t> buckets[kRoutes][kBucketSlots] = {};  // not cumulative
-    std::atomic<std::uint64_t> latency_ns[kRoutes] = {};
-    std::atomic<std::uint64_t> retries{0};
-  };
+  static constexpr std::size_t kCodeSlots = kCodes.size() + 1;  // last: other
 
   static std::size_t code_slot(unsigned status);
-  Stripe& my_stripe();
+  /// The counter of (route, code slot), made on first use so that the page lists only the
+  /// codes that happened.
+  prometheus::Counter& request_counter(std::size_t route, std::size_t slot);
 
-  std::array<Stripe, kStripes> stripes_;
-  // Bucket bounds in nanoseconds, so observe() compares integers.
-  std::array<std::uint64_t, kBuckets.size()> bucket_ns_{};
+  std::unique_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_family_ = nullptr;
+  std::mutex add_mu_;  // serialises making a new request counter (the fast path reads without it)
+  // Set once each, under add_mu_; read lock-free by every I/O thread.
+  std::array<std::array<std::atomic<prometheus::Counter*>, kCodeSlots>, kRoutes> requests_{};
+  std::array<prometheus::Histogram*, kRoutes> durations_{};  // null for kRejected (never timed)
+  prometheus::Counter* retries_ = nullptr;
 };
 
 }  // namespace bazaar::frontend

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "frontend/api_reply.h"
+#include "frontend/exposition.h"
 
 namespace bazaar::frontend {
 
@@ -134,23 +135,22 @@ void WebHandler::handle(ApiRequest request, ReplyCallback done) {
   next_.handle(std::move(request), std::move(done));
 }
 
-std::string WebHandler::render_metrics() const {
-  std::string out =
-      "# HELP bazaar_web_requests_total Requests for the pages, their assets, the cluster view "
-      "and the event stream.\n# TYPE bazaar_web_requests_total counter\n";
+std::vector<prometheus::MetricFamily> WebHandler::metric_families() const {
+  std::vector<std::pair<std::string, double>> pages;
   for (std::size_t i = 0; i < served_.size(); ++i) {
-    out += "bazaar_web_requests_total{page=\"";
-    out += to_string(static_cast<WebRoute>(i));
-    out += "\"} ";
-    out += std::to_string(served_[i].load(std::memory_order_relaxed));
-    out += '\n';
+    pages.emplace_back(to_string(static_cast<WebRoute>(i)),
+                       static_cast<double>(served_[i].load(std::memory_order_relaxed)));
   }
-  out +=
-      "# HELP bazaar_web_not_modified_total Pages and assets answered 304 (If-None-Match).\n"
-      "# TYPE bazaar_web_not_modified_total counter\nbazaar_web_not_modified_total ";
-  out += std::to_string(not_modified_.load(std::memory_order_relaxed));
-  out += '\n';
-  return out;
+  return {
+      labelled_family(
+          "bazaar_web_requests_total",
+          "Requests for the pages, their assets, the cluster view and the event stream.",
+          prometheus::MetricType::Counter, "page", pages),
+      single_family("bazaar_web_not_modified_total",
+                    "Pages and assets answered 304 (If-None-Match).",
+                    prometheus::MetricType::Counter,
+                    static_cast<double>(not_modified_.load(std::memory_order_relaxed))),
+  };
 }
 
 }  // namespace bazaar::frontend

@@ -2,6 +2,8 @@
 // GET /cluster.json), the push stream (GET /events) and their assets, in front of the REST API.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <array>
 #include <atomic>
 #include <functional>
@@ -53,8 +55,8 @@ class WebHandler : public HttpRequestHandler {
   /// stream handoff, or is 503 when --max-event-streams are open.
   ApiResponse reply(WebRoute route, const ApiRequest& request);
 
-  /// bazaar_web_requests_total{page} and bazaar_web_not_modified_total, Prometheus text.
-  std::string render_metrics() const;
+  /// bazaar_web_requests_total{page} and bazaar_web_not_modified_total, appended to /metrics.
+  std::vector<prometheus::MetricFamily> metric_families() const;
 
  private:
   HttpRequestHandler& next_;

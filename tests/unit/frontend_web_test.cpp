@@ -8,6 +8,7 @@
 #include "frontend/cluster_view.h"
 #include "frontend/event_hub.h"
 #include "frontend/event_queue.h"
+#include "frontend/exposition.h"
 #include "frontend/rate_window.h"
 #include "frontend/sse_format.h"
 #include "frontend/static_assets.h"
@@ -191,7 +192,7 @@ TEST(EventHub, StopClosesEveryStreamAfterItsQueuedEventsAndRefusesNewOnes) {
 TEST(EventHub, MetricsNameEveryFamily) {
   EventHub hub({.max_streams = 7, .queue_limit = 1});
   auto s = hub.subscribe();
-  const std::string m = hub.render_metrics();
+  const std::string m = render_text(hub.metric_families());
   EXPECT_NE(m.find("bazaar_event_streams 1\n"), std::string::npos);
   EXPECT_NE(m.find("bazaar_event_streams_max 7\n"), std::string::npos);
   EXPECT_NE(m.find("bazaar_event_streams_dropped_total 0\n"), std::string::npos);

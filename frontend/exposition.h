@@ -1,0 +1,27 @@
+// Prometheus families built from numbers the front end keeps elsewhere (cache statistics,
+// connection counts, event streams), and the text exposition of a scrape. The hot counters live
+// in a prometheus-cpp registry (Metrics); these build the same data form for values read at
+// scrape time, so that one serializer (prometheus-cpp's TextSerializer) writes the whole page.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bazaar::frontend {
+
+/// A family of one unlabelled sample.
+prometheus::MetricFamily single_family(std::string name, std::string help,
+                                       prometheus::MetricType type, double value);
+
+/// A family with one sample per (label value, value) under the label `label`, in that order.
+prometheus::MetricFamily labelled_family(
+    std::string name, std::string help, prometheus::MetricType type, const std::string& label,
+    const std::vector<std::pair<std::string, double>>& samples);
+
+/// Prometheus text exposition format 0.0.4 of `families`, in their order.
+std::string render_text(const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace bazaar::frontend
