@@ -9,9 +9,9 @@ OrderIndex::OrderIndex(SqliteLogStore& store, const raft::RaftCore& core)
     : store_(store), core_(core) {
   // The uncommitted tail is all a restart reads (in the core's batches): its request ids.
   const std::uint64_t last = core_.last_index();
-  constexpr std::uint64_t kBatch = 2048;
+  const std::uint64_t batch = core_.config().max_batch;
   for (std::uint64_t lo = core_.applied_index() + 1; lo <= last;) {
-    const std::uint64_t hi = std::min<std::uint64_t>(last + 1, lo + kBatch);
+    const std::uint64_t hi = std::min<std::uint64_t>(last + 1, lo + batch);
     const auto entries = core_.entries(lo, hi);
     for (std::size_t k = 0; k < entries.size(); ++k) {
       if (entries[k].kind == proto::LogEntry::kOrder) uncommitted_[entries[k].request_id] = lo + k;

@@ -368,7 +368,7 @@ void RaftCore::send_append(std::uint32_t peer, std::uint64_t now_ms, bool heartb
   a.leader = config_.id;
   // A heartbeat checks the prefix before the oldest append in flight, which the peer holds or
   // refuses with a hint, as any append (the entries sent after it may not have arrived yet).
-  a.prev_index = (heartbeat_only && !p.inflight.empty() ? p.inflight.front().first : p.next) - 1;
+  a.prev_index = (heartbeat_only ? p.oldest_unacked() : p.next) - 1;
   a.prev_term = term_at(a.prev_index);
   a.commit = commit_;
   a.round = round_;
@@ -398,7 +398,7 @@ void RaftCore::broadcast_append(std::uint64_t now_ms, bool heartbeat) {
     // An append unanswered for a few heartbeats is sent again with all that followed it (it or
     // its reply was lost). Otherwise a heartbeat keeps the follower's timer quiet.
     if (!p.inflight.empty() && now_ms - p.inflight.front().sent >= 4 * config_.heartbeat_ms) {
-      p.next = p.inflight.front().first;
+      p.next = p.oldest_unacked();
       p.inflight.clear();
       p.probing = true;
     }
@@ -486,11 +486,9 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   } else {
     const std::uint64_t hint =
         std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1), last_index() + 1);
-    // The oldest append not yet acknowledged: a follower's hint may fall below the match (it
-    // skips back over a whole conflicting term), so a refusal of an append sent beyond the match
-    // resumes right after the match.
-    const std::uint64_t oldest = p.inflight.empty() ? p.next : p.inflight.front().first;
-    if (hint > p.match || oldest > p.match + 1) {
+    // A follower's hint may fall below the match (it skips back over a whole conflicting term),
+    // so a refusal of an append sent beyond the match resumes right after the match.
+    if (hint > p.match || p.oldest_unacked() > p.match + 1) {
       p.next = std::max(p.match + 1, hint);
       p.inflight.clear();
       p.probing = true;

@@ -163,6 +163,7 @@ class RaftCore {
            now_ms - last_leader_contact_ < config_.election_ms;
   }
   std::uint32_t id() const { return config_.id; }
+  const RaftConfig& config() const { return config_; }
   std::uint64_t commit_index() const { return commit_; }
   /// The highest index handed out in Ready::committed (the caller has applied it after advance).
   std::uint64_t applied_index() const { return applied_; }
@@ -204,6 +205,11 @@ class RaftCore {
     };
     // Appends with entries not yet acknowledged, oldest first; at most max_inflight.
     std::deque<Inflight> inflight;
+    /// The first entry the peer has not acknowledged: where a resend or a heartbeat's prefix
+    /// check starts.
+    std::uint64_t oldest_unacked() const {
+      return inflight.empty() ? next : inflight.front().first;
+    }
     // Until an append succeeds (after election, a refusal or a lost append) the peer's position
     // is a guess: one append at a time, as etcd raft's probe state, so refusals of a pipeline
     // sent on a wrong guess cannot multiply.

@@ -17,6 +17,7 @@
 #include "proto_msgs/codec.h"
 #include "raft/memory_log_store.h"
 #include "raft/raft_core.h"
+#include "raft_test_support.h"
 
 namespace bazaar::order {
 namespace {
@@ -88,8 +89,7 @@ class Net {
       bool any = false;
       for (auto id : members_) {
         if (!up(id)) continue;
-        raft::Ready r = cores_[id]->take_ready();
-        persist(id, r);
+        raft::Ready r = raft::testing::persist(*cores_[id], *disk_.at(id));
         for (auto& m : r.messages) {
           sent_.push_back({id, m.to, m.message});
           if (!up(m.to) || (drop_ && drop_(id, m.to, m.message))) continue;
@@ -122,11 +122,6 @@ class Net {
     std::uint32_t from, to;
     raft::PeerMessage message;
   };
-  void persist(std::uint32_t id, const raft::Ready& r) {
-    EXPECT_EQ(disk_.at(id)->write(r.log_write()), raft::WriteOutcome::kWritten);
-    cores_.at(id)->advance();
-  }
-
   std::function<void(raft::RaftConfig&)> tune_;
   std::vector<std::uint32_t> members_;
   std::map<std::uint32_t, std::unique_ptr<raft::RaftCore>> cores_;

@@ -122,13 +122,7 @@ class Network {
     return drain(id);
   }
   /// Takes and persists `id`'s Ready, as the I/O shell does before sending anything.
-  Ready drain(std::uint32_t id) {
-    Ready r = core(id).take_ready();
-    const WriteOutcome w = stores_.at(id - 1)->write(r.log_write());
-    EXPECT_EQ(w, WriteOutcome::kWritten) << to_string(w) << " on " << id;
-    core(id).advance();
-    return r;
-  }
+  Ready drain(std::uint32_t id) { return testing::persist(core(id), *stores_.at(id - 1)); }
 
   /// Sends `r`'s messages from `from` (over the links that are up).
   void send(std::uint32_t from, const Ready& r) {
