@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
       "no-forwarding",
       "as follower, answer \"not leader\" to what only the leader can serve instead of passing it "
       "on (by default it forwards, so a client that reaches only a follower is still served)")(
+      "join",
+      "with an empty database: join the running cluster of --peers as a replica that lost its "
+      "data (or a new one): no vote and no campaign until it has caught up with a leader "
+      "(docs/REPLICATION.md, \"Replacing a replica\"); ignored when the database holds a log")(
       "no-leadership-transfer",
       "as leader, never hand office to a caught-up replica with a higher id (by default it does, "
       "so the highest live replica leads)")("dump",
@@ -129,6 +133,15 @@ int main(int argc, char** argv) {
     ro.raft.seed = common::new_incarnation();
     ro.raft.transfer = vm.count("no-leadership-transfer") == 0;
     ro.raft.cache_entries = static_cast<std::size_t>(cache_entries);
+    // Only an empty database joins: a replica with a log and a hard state is a member already,
+    // and its persisted vote is the one that counts.
+    const bool empty = store.last_index() == 0 && store.hard_state().term == 0;
+    ro.raft.joining = vm.count("join") != 0 && empty;
+    if (vm.count("join") != 0 && !empty) {
+      spdlog::info("--join ignored: {} holds a log (term {}), so this replica is a member", db_path,
+                   store.hard_state().term);
+    }
+    if (ro.raft.joining) spdlog::info("joining: no vote until caught up with a leader");
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
     ro.forward = vm.count("no-forwarding") == 0;
     spdlog::info("opened {}: term {}, last index {}, commit {}, {} committed orders", db_path,

@@ -656,7 +656,8 @@ proto::StatusReply Replica::status() const {
   proto::StatusReply st;
   st.service = "order";
   st.id = core_.id();
-  st.role = to_string(core_.role());
+  // "joining" until caught up: a follower that does not yet count as a voter.
+  st.role = core_.joining() ? "joining" : to_string(core_.role());
   st.term = core_.term();
   st.leader_id = core_.leader_id();
   st.log_size = static_cast<std::uint64_t>(committed_orders());

@@ -118,7 +118,7 @@ struct StatusReply {
   static constexpr MessageType kType = MessageType::kStatusReply;
   std::string service;   // "broker", "catalog", "order"
   std::uint32_t id = 0;  // replica id for order, 0 otherwise
-  std::string role;      // "leader", "follower", "candidate", "serving"
+  std::string role;      // "leader", "follower", "joining", "candidate", "pre_candidate", "serving"
   std::uint64_t term = 0;
   std::int32_t leader_id = -1;  // -1: unknown
   std::uint64_t incarnation = 0;
@@ -355,7 +355,11 @@ struct AppendReply {
   /// leader hands office only to a healthy peer (RaftCore::set_healthy). Absent (an older
   /// sender): healthy.
   bool healthy = true;
-  MSGPACK_DEFINE(term, from, success, match_index, next_index, round, healthy)
+  /// The sender started on an empty store to join (RaftConfig::joining) and has not caught up:
+  /// its log really ends where next_index says, whatever the leader matched for it before it
+  /// lost its data. Absent (an older sender): false.
+  bool joining = false;
+  MSGPACK_DEFINE(term, from, success, match_index, next_index, round, healthy, joining)
 };
 
 /// Leadership transfer (Raft thesis §3.10): the leader of `term` has made the receiver's log

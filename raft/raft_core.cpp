@@ -42,6 +42,7 @@ RaftCore::RaftCore(RaftConfig config, const LogStore& store, std::uint64_t now_m
       applied_(commit_),
       now_(now_ms),
       rng_(config_.seed * 7919 + config_.id) {
+  joining_ = config_.joining;
   reset_election_timer(now_ms);
 }
 
@@ -274,7 +275,9 @@ void RaftCore::tick(std::uint64_t now_ms) {
     drive_transfer(now_ms);
     return;
   }
-  if (now_ms >= election_deadline_) start_pre_vote(now_ms);
+  // A joining replica waits for a leader, however long: what it voted before it lost its
+  // state is unknown, and its log is behind everyone's.
+  if (now_ms >= election_deadline_ && !joining_) start_pre_vote(now_ms);
 }
 
 void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
@@ -315,6 +318,10 @@ void RaftCore::on_request_vote(const proto::RequestVote& m, std::uint64_t now_ms
       !m.transfer &&
       (role_ == RaftRole::kLeader ||
        (leader_ >= 0 && now_ms - last_leader_contact_ < config_.election_ms && heard_leader_));
+  if (joining_) {
+    send(m.candidate, proto::VoteReply{hard_.term, config_.id, false, m.pre_vote});
+    return;
+  }
   if (m.pre_vote) {
     const bool grant =
         m.term > hard_.term && !leader_alive && up_to_date(m.last_index, m.last_term);
@@ -419,6 +426,12 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   }
   last_leader_contact_ = now_ms;
   heard_leader_ = true;
+  if (joining_ && hard_.voted_for < 0) {
+    // Counts as a vote for the leader of this term, persisted before the reply leaves: after a
+    // crash the replica restarts as a member with this term's vote cast, joining or not.
+    hard_.voted_for = static_cast<std::int32_t>(m.leader);
+    hard_dirty_ = true;
+  }
   if (m.prev_index > last_index()) {
     refuse_append(m, last_index() + 1);
     return;
@@ -443,13 +456,15 @@ void RaftCore::on_append(const proto::AppendEntries& m, std::uint64_t now_ms) {
   }
   const std::uint64_t match = m.prev_index + m.entries.size();
   set_commit(std::min(m.commit, match));
+  if (joining_ && match >= m.commit) joining_ = false;  // caught up: a voter from the next term
   send(m.leader, proto::AppendReply{.term = hard_.term,
                                     .from = config_.id,
                                     .success = true,
                                     .match_index = match,
                                     .next_index = match + 1,
                                     .round = m.round,
-                                    .healthy = healthy()});
+                                    .healthy = healthy(),
+                                    .joining = joining_});
 }
 
 void RaftCore::refuse_append(const proto::AppendEntries& m, std::uint64_t next_index) {
@@ -458,7 +473,8 @@ void RaftCore::refuse_append(const proto::AppendEntries& m, std::uint64_t next_i
                                     .success = false,
                                     .next_index = next_index,
                                     .round = m.round,
-                                    .healthy = healthy()});
+                                    .healthy = healthy(),
+                                    .joining = joining_});
 }
 
 void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms) {
@@ -488,6 +504,10 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
         std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1), last_index() + 1);
     // A follower's hint may fall below the match (it skips back over a whole conflicting term),
     // so a refusal of an append sent beyond the match resumes right after the match.
+    if (m.joining && hint <= p.match) {
+      // It lost its data and says so: what it held before is gone, so the match is wrong.
+      p.match = hint - 1;
+    }
     if (hint > p.match || p.oldest_unacked() > p.match + 1) {
       p.next = std::max(p.match + 1, hint);
       p.inflight.clear();
@@ -615,7 +635,7 @@ void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) 
   // Only the leader of the current term (or of a newer one we have not heard of) may make us
   // campaign: an older term's TimeoutNow (a duplicate, or one overtaken by the election it
   // caused) is dropped, so one transfer causes at most one forced election.
-  if (m.term < hard_.term || m.leader == config_.id) return;
+  if (m.term < hard_.term || m.leader == config_.id || joining_) return;
   if (m.term > hard_.term) become_follower(m.term, static_cast<std::int32_t>(m.leader), now_ms);
   if (role_ == RaftRole::kLeader) return;
   // No pre-vote: the leader asked for this election, and its lease must not stop it.

@@ -45,6 +45,13 @@ struct RaftConfig {
   /// applied stay in memory whatever this says.
   std::size_t cache_entries = 50000;
   std::uint64_t seed = 1;  // for the jitter
+  /// A replica that starts with an empty store to join a running cluster (it lost its disk, or
+  /// it is new: docs/REPLICATION.md, "Replacing a replica"). Until it has caught up with a
+  /// leader (it holds that leader's commit index) it neither campaigns nor grants a vote, and it
+  /// records a vote for each leader it follows, so that in that leader's term it cannot vote
+  /// again, whatever it voted before it lost its state. The leader counts its acknowledgements
+  /// as any follower's: they stand for entries on its new disk.
+  bool joining = false;
   /// Leadership transfer (Raft thesis §3.10), so the highest live up-to-date id leads also after
   /// it rejoins: a leader hands office to the highest peer above its own id that is alive (a
   /// reply within two heartbeats) and has kept up (never behind the commit index for more than
@@ -155,6 +162,8 @@ class RaftCore {
   bool healthy() const { return !unhealthy_since_; }
 
   RaftRole role() const { return role_; }
+  /// Still joining (RaftConfig::joining): not yet caught up with a leader, so no votes.
+  bool joining() const { return joining_; }
   std::uint64_t term() const { return hard_.term; }
   std::int32_t leader_id() const { return leader_; }
   /// As follower: a leader of this term was heard within an election timeout of `now_ms`.
@@ -274,6 +283,7 @@ class RaftCore {
   std::uint64_t election_deadline_ = 0;
   std::uint64_t last_leader_contact_ = 0;  // when a leader was last heard (pre-vote lease)
   bool heard_leader_ = false;
+  bool joining_ = false;  // RaftConfig::joining until caught up; not persisted (see on_append)
   std::uint64_t next_heartbeat_ = 0;
   std::set<std::uint32_t> votes_;
   std::map<std::uint32_t, Progress> progress_;  // leader only, peers only

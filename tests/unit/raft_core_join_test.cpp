@@ -1,7 +1,7 @@
 // A replica that lost its disk (raft/raft_core.h, RaftConfig::joining; docs/REPLICATION.md,
-// "Identity and joining"): the leader does not answer its stale refusals with a resend each (the
-// busy loop of issue 19), a joining replica is brought up from where its log really ends, and it
-// neither campaigns nor votes with the state it lost.
+// "Replacing a replica: `--join`"): the leader does not answer its stale refusals with a resend
+// each (the busy loop of issue 19), a joining replica is brought up from where its log really ends,
+// and it neither campaigns nor votes with the state it lost.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -159,6 +159,127 @@ TEST(RaftCorePipeline, ARefusalBelowTheMatchOfAnAppendBeyondItResumesAfterTheMat
   EXPECT_EQ(prev_indexes(l.reply(refusal(2, 10)), 2), std::vector<std::uint64_t>{16});
   // Now the append goes right after the match: a refusal below it is stale and not answered.
   EXPECT_TRUE(prev_indexes(l.reply(refusal(2, 10)), 2).empty());
+}
+
+// ---- a joining replica (RaftConfig::joining) -----------------------------------------------
+
+/// Replica 3 started on an empty store with `joining` set, as `bazaar-order --join` does after
+/// its disk was lost.
+struct Joiner {
+  explicit Joiner(bool joining = true) : core(make_config(joining), store, 0) {}
+  static RaftConfig make_config(bool joining) {
+    RaftConfig c = config(3);
+    c.joining = joining;
+    return c;
+  }
+  Ready deliver(const PeerMessage& m) {
+    core.receive(m, now);
+    return persist(core, store);
+  }
+  Ready tick(std::uint64_t ms) {
+    core.tick(now += ms);
+    return persist(core, store);
+  }
+  MemoryLogStore store;
+  RaftCore core;
+  std::uint64_t now = 1;
+};
+
+proto::AppendEntries append_from_1(std::uint64_t term, std::uint64_t prev, std::size_t n,
+                                   std::uint64_t commit) {
+  std::vector<proto::LogEntry> entries = log_of(n, term);
+  return proto::AppendEntries{.term = term,
+                              .leader = 1,
+                              .prev_index = prev,
+                              .prev_term = prev == 0 ? 0 : term,
+                              .entries = std::move(entries),
+                              .commit = commit};
+}
+
+// It may have voted before it lost its disk, and its log is behind everyone's: it waits for a
+// leader however long, and refuses every vote and pre-vote meanwhile.
+TEST(RaftCoreJoin, AJoiningReplicaNeitherCampaignsNorVotesBeforeItHasCaughtUp) {
+  Joiner j;
+  for (int k = 0; k < 20; ++k) {
+    EXPECT_TRUE(sent_to<proto::RequestVote>(j.tick(1000), 1).empty());
+  }
+  EXPECT_EQ(j.core.role(), RaftRole::kFollower);
+  EXPECT_EQ(j.core.term(), 0u);
+  for (bool pre_vote : {true, false}) {
+    const Ready r = j.deliver(proto::RequestVote{
+        .term = 5, .candidate = 2, .last_index = 10, .last_term = 4, .pre_vote = pre_vote});
+    const auto replies = sent_to<proto::VoteReply>(r, 2);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_FALSE(replies[0].granted) << "pre_vote " << pre_vote;
+  }
+  // The control: the same replica without `joining` campaigns and grants.
+  Joiner member(false);
+  EXPECT_FALSE(sent_to<proto::RequestVote>(member.tick(10000), 1).empty());
+}
+
+// Following a leader counts as having voted for it in its term (persisted), so a candidate of
+// that term is refused even once the replica is a voter again.
+TEST(RaftCoreJoin, AJoiningReplicaRecordsAVoteForTheLeaderItFollows) {
+  Joiner j;
+  j.deliver(append_from_1(7, 0, 4, 10));  // 4 of the leader's 10 committed entries
+  EXPECT_TRUE(j.core.joining());
+  EXPECT_EQ(j.store.hard_state().term, 7u);
+  EXPECT_EQ(j.store.hard_state().voted_for, 1);
+  j.deliver(append_from_1(7, 4, 6, 10));  // now it holds the leader's commit index
+  EXPECT_FALSE(j.core.joining());
+  j.tick(10000);  // the leader falls silent: no lease protects it any more
+  const auto refused = sent_to<proto::VoteReply>(
+      j.deliver(proto::RequestVote{.term = 7, .candidate = 2, .last_index = 10, .last_term = 7}),
+      2);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_FALSE(refused[0].granted) << "a second vote in term 7";
+  const auto granted = sent_to<proto::VoteReply>(
+      j.deliver(proto::RequestVote{.term = 8, .candidate = 2, .last_index = 10, .last_term = 7}),
+      2);
+  ASSERT_EQ(granted.size(), 1u);
+  EXPECT_TRUE(granted[0].granted) << "a voter again from the next term";
+}
+
+// A TimeoutNow (a leader handing office to it) does not make a joining replica campaign.
+TEST(RaftCoreJoin, AJoiningReplicaIgnoresTimeoutNow) {
+  Joiner j;
+  j.deliver(append_from_1(7, 0, 4, 10));
+  const Ready r = j.deliver(proto::TimeoutNow{.term = 7, .leader = 1});
+  EXPECT_TRUE(sent_to<proto::RequestVote>(r, 1).empty());
+  EXPECT_EQ(j.core.role(), RaftRole::kFollower);
+  EXPECT_EQ(j.core.term(), 7u);
+}
+
+// The same refusal from a replica that says it is joining (it started on an empty store) is not
+// stale: its log is gone, so the leader forgets the match and brings it up from its real end. On
+// the stale-refusal rule alone such a replica never caught up while the leader kept office.
+TEST(RaftCoreJoin, ARefusalFromAJoiningReplicaBelowTheMatchStartsItOver) {
+  Leader l(10);
+  const std::uint64_t last = l.core.last_index();
+  l.reply(success(2, last));
+  ASSERT_EQ(l.core.match_indexes().at(2), last);
+  proto::AppendReply lost = refusal(2, 1);
+  lost.joining = true;
+  EXPECT_EQ(prev_indexes(l.reply(lost), 2), std::vector<std::uint64_t>{0});
+  EXPECT_EQ(l.core.match_indexes().at(2), 0u);
+  EXPECT_EQ(prev_indexes(l.reply(success(2, last)), 2), std::vector<std::uint64_t>{})
+      << "caught up again: nothing left to send";
+  EXPECT_EQ(l.core.match_indexes().at(2), last);
+}
+
+// A joining replica's refusals say so; once caught up its replies no longer do.
+TEST(RaftCoreJoin, AJoiningReplicaSaysSoInItsRepliesUntilCaughtUp) {
+  Joiner j;
+  const auto refused =
+      sent_to<proto::AppendReply>(j.deliver(append_from_1(7, 4, 2, 10)), 1);  // it holds nothing
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_FALSE(refused[0].success);
+  EXPECT_TRUE(refused[0].joining);
+  EXPECT_EQ(refused[0].next_index, 1u);
+  const auto caught_up = sent_to<proto::AppendReply>(j.deliver(append_from_1(7, 0, 10, 10)), 1);
+  ASSERT_EQ(caught_up.size(), 1u);
+  EXPECT_TRUE(caught_up[0].success);
+  EXPECT_FALSE(caught_up[0].joining);
 }
 
 }  // namespace
