@@ -352,12 +352,11 @@ struct AppendReply {
   std::uint64_t next_index = 0;
   std::uint64_t round = 0;  // AppendEntries.round of the message this answers
   /// The sender could serve as leader now (for an order replica: the catalog answers it). A
-  /// leader hands office only to a healthy peer (RaftCore::set_healthy). Absent (an older
-  /// sender): healthy.
+  /// leader hands office only to a healthy peer (RaftCore::set_healthy).
   bool healthy = true;
   /// The sender started on an empty store to join (RaftConfig::joining) and has not caught up:
   /// its log really ends where next_index says, whatever the leader matched for it before it
-  /// lost its data. Absent (an older sender): false.
+  /// lost its data.
   bool joining = false;
   MSGPACK_DEFINE(term, from, success, match_index, next_index, round, healthy, joining)
 };

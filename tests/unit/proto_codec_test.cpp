@@ -146,6 +146,29 @@ TEST(ProtoCodec, RejectsOversizedInput) {
   EXPECT_EQ(decode<LookupRequest>(deep).error, DecodeError::kTooLarge);
 }
 
+// An AppendReply as a build before `joining` sends it (seven fields). Missing fields are an
+// error (extra ones are ignored), so a new replica refuses it while an old one takes a new reply:
+// a rolling upgrade goes follower by follower and the leader last (docs/PROTOCOL.md).
+struct AppendReplyWithoutJoining {
+  static constexpr MessageType kType = MessageType::kAppendReply;
+  std::uint64_t term = 0;
+  std::uint32_t from = 0;
+  bool success = false;
+  std::uint64_t match_index = 0;
+  std::uint64_t next_index = 0;
+  std::uint64_t round = 0;
+  bool healthy = true;
+  MSGPACK_DEFINE(term, from, success, match_index, next_index, round, healthy)
+};
+
+TEST(ProtoCodec, AnAppendReplyWithoutJoiningIsRefusedAndJoiningRoundTrips) {
+  const auto older = decode<AppendReply>(
+      encode(AppendReplyWithoutJoining{.term = 4, .from = 2, .success = false, .next_index = 1}));
+  EXPECT_EQ(older.error, DecodeError::kWrongShape);
+  EXPECT_TRUE(round_trip(AppendReply{.term = 4, .from = 2, .joining = true}).joining);
+  EXPECT_FALSE(round_trip(AppendReply{.term = 4, .from = 2}).joining);
+}
+
 TEST(ProtoCodec, ReplicationAndBatchMessages) {
   LogEntry order;
   order.term = 3;
