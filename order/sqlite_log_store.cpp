@@ -72,8 +72,9 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
       create_schema();
     } else if (version == -1) {
       throw common::StartupError(where + "not an order database (no schema version)");
-    } else if (version == 2) {
-      migrate_from_2(where);
+    } else if (version == 2 || version == 3) {
+      if (version == 2) migrate_from_2(where);
+      migrate_from_3();
     } else if (version != kSchemaVersion) {
       throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
     }
@@ -92,6 +93,10 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
       }
     }
     if (commit_ > last_index_) throw common::StartupError(where + "commit index past the log");
+    config_ = static_cast<std::uint64_t>(meta(db_, "config_index", 0));
+    if (config_ > commit_) {
+      throw common::StartupError(where + "configuration index past the commit index");
+    }
     committed_orders_ = meta(db_, "orders", 0);
     if (committed_orders_ < 0) throw common::StartupError(where + "a negative count of orders");
     put_meta_ = std::make_unique<SQLite::Statement>(
@@ -132,19 +137,26 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
   }
 }
 
+namespace {
+// The entries table of schema 4 (kinds 0 noop, 1 order, 2 configuration), named `table`.
+std::string entries_table(const char* table) {
+  return std::string("CREATE TABLE ") + table +
+         "("
+         "  idx INTEGER PRIMARY KEY,"
+         "  term INTEGER NOT NULL,"
+         "  kind INTEGER NOT NULL CHECK(kind IN (0,1,2)),"
+         "  order_number INTEGER NOT NULL,"
+         "  request_id TEXT NOT NULL,"
+         "  name TEXT NOT NULL,"
+         "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+         "  quantity INTEGER NOT NULL)";
+}
+}  // namespace
+
 void SqliteLogStore::create_schema() {
   SQLite::Transaction txn(db_);
-  db_.exec(
-      "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-      "CREATE TABLE entries("
-      "  idx INTEGER PRIMARY KEY,"
-      "  term INTEGER NOT NULL,"
-      "  kind INTEGER NOT NULL CHECK(kind IN (0,1)),"
-      "  order_number INTEGER NOT NULL,"
-      "  request_id TEXT NOT NULL,"
-      "  name TEXT NOT NULL,"
-      "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
-      "  quantity INTEGER NOT NULL)");
+  db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  db_.exec(entries_table("entries"));
   db_.exec(kIndexes);
   db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', " +
            std::to_string(kSchemaVersion) + "), ('orders', 0)");
@@ -179,6 +191,20 @@ void SqliteLogStore::migrate_from_2(const std::string& where) {
   db_.exec(kIndexes);
   db_.exec("INSERT OR REPLACE INTO meta(key, value) VALUES('orders', " +
            std::to_string(committed_orders) + ")");
+  db_.exec("UPDATE meta SET value=3 WHERE key='schema_version'");
+  txn.commit();
+}
+
+void SqliteLogStore::migrate_from_3() {
+  // SQLite cannot change a CHECK constraint in place: the table is copied into one that admits
+  // configuration entries, once (a bulk copy in primary-key order; docs/OPERATIONS.md gives the
+  // time it takes). One transaction: a crash meanwhile leaves version 3 as it was.
+  SQLite::Transaction txn(db_);
+  db_.exec(entries_table("entries_4"));
+  db_.exec("INSERT INTO entries_4 SELECT * FROM entries ORDER BY idx");
+  db_.exec("DROP TABLE entries");
+  db_.exec("ALTER TABLE entries_4 RENAME TO entries");
+  db_.exec(kIndexes);
   db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
            " WHERE key='schema_version'");
   txn.commit();
@@ -366,10 +392,12 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     last_term = w.entries.back().term;
   }
   if (w.commit_index) put_meta("commit_index", static_cast<std::int64_t>(*w.commit_index));
+  if (w.config_index) put_meta("config_index", static_cast<std::int64_t>(*w.config_index));
   if (!applied.empty()) number_orders(applied, w);
   txn.commit();
   if (w.hard_state) hard_ = *w.hard_state;
   if (w.commit_index) commit_ = *w.commit_index;
+  if (w.config_index) config_ = *w.config_index;
   last_index_ = last;
   last_term_ = last_term;
   if (!applied.empty()) {
@@ -421,7 +449,7 @@ void SqliteLogStore::dump(const std::string& path,
       throw common::StartupError(where + "not an order database");
     }
     const std::int64_t version = meta(db, "schema_version", -1);
-    if (version != 2 && version != kSchemaVersion) {
+    if (version < 2 || version > kSchemaVersion) {
       throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
     }
     // Version 2 numbers every order and commits them in index order: the committed orders are

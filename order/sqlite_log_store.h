@@ -49,23 +49,29 @@ struct RequestEntry {
 ///    it (write(w, applied)). So the first committed_orders() order entries are numbered 0, 1,
 ///    2, ... in index order; any other entry's number means nothing (past the commit index, or
 ///    committed by a write that did not apply it yet).
+/// 4 admits configuration entries (kind 2; docs/REPLICATION.md "Membership") in entries, and
+/// holds meta 'config_index', the latest committed one (absent: none has committed, the
+/// replica starts from the configuration of its --peers).
 /// Opening a version-2 file migrates it to 3 in one transaction, after checking the whole log
 /// once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
-/// counting the orders at or below its commit index. There is no way back (a version-3 log may
-/// hold entries that version 2 refuses), but dump() reads both versions.
+/// counting the orders at or below its commit index; a version-3 file is migrated to 4 by copying
+/// its entries into the new table, in one transaction. There is no way back (a newer log may
+/// hold entries that an older version refuses), but dump() reads every version.
 class SqliteLogStore final : public raft::LogStore {
  public:
-  /// The schema this store writes; files of version 2 are migrated to it, others refused.
-  static constexpr int kSchemaVersion = 3;
+  /// The schema this store writes; files of versions 2 and 3 are migrated to it, others refused.
+  static constexpr int kSchemaVersion = 4;
 
   /// Opens (creating when missing) the database at `path`. Throws common::StartupError when the
-  /// file cannot be opened, is not an order database, has a version other than 2 or 3, or (a
+  /// file cannot be opened, is not an order database, has a version other than 2, 3 or 4, or (a
   /// version-2 file, while migrating it) fails its consistency checks; a failed migration
   /// leaves the file as it was.
   explicit SqliteLogStore(const std::string& path);
 
   raft::HardState hard_state() const override { return hard_; }
   std::uint64_t commit_index() const override { return commit_; }
+  /// Kept as meta 'config_index' (absent: 0), written with the commit index that put it in force.
+  std::uint64_t config_index() const override { return config_; }
   std::uint64_t first_index() const override { return 1; }
   std::uint64_t last_index() const override { return last_index_; }
   /// Reads the disk for any entry but the last.
@@ -102,13 +108,14 @@ class SqliteLogStore final : public raft::LogStore {
   void set_write_observer(WriteObserver observer) { observer_ = std::move(observer); }
 
   /// Prints every committed order, ascending, as "<number> <name> <type> <quantity>" lines
-  /// through `line`. Opens `path` read-only (a schema-2 or schema-3 file, not migrating it);
+  /// through `line`. Opens `path` read-only (a file of any version, not migrating it);
   /// throws common::StartupError when it cannot (missing file, not an order database).
   static void dump(const std::string& path, const std::function<void(const std::string&)>& line);
 
  private:
   void create_schema();
   void migrate_from_2(const std::string& where);
+  void migrate_from_3();
   void put_meta(const char* key, std::int64_t value);
   /// Throws std::logic_error when `applied` breaks a rule that can be checked before writing.
   void check_applied(const raft::LogWrite& w, const std::vector<AppliedOrder>& applied) const;
@@ -134,6 +141,7 @@ class SqliteLogStore final : public raft::LogStore {
   // What is on disk, kept in memory: read at open, updated after each committed write.
   raft::HardState hard_;
   std::uint64_t commit_ = 0;
+  std::uint64_t config_ = 0;
   std::uint64_t last_index_ = 0;
   std::uint64_t last_term_ = 0;
   std::int64_t committed_orders_ = 0;

@@ -46,6 +46,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kPlaceOrderReply:
     case MessageType::kGetOrderRequest:
     case MessageType::kGetOrderReply:
+    case MessageType::kMembershipRequest:
+    case MessageType::kMembershipReply:
     case MessageType::kRequestVote:
     case MessageType::kVoteReply:
     case MessageType::kAppendEntries:
@@ -164,6 +166,10 @@ const char* to_string(MessageType t) {
       return "GetOrderRequest";
     case MessageType::kGetOrderReply:
       return "GetOrderReply";
+    case MessageType::kMembershipRequest:
+      return "MembershipRequest";
+    case MessageType::kMembershipReply:
+      return "MembershipReply";
     case MessageType::kRequestVote:
       return "RequestVote";
     case MessageType::kVoteReply:
@@ -318,6 +324,17 @@ bool validate(const GetOrderReply& m) {
   return o.number >= 0 && name_ok(o.name) && side_ok(o.side) && quantity_ok(o.quantity) &&
          o.request_id.size() <= kMaxRequestIdBytes;
 }
+bool validate(const MembershipRequest& m) {
+  if (m.op > MembershipRequest::kRemove) return false;
+  if (m.op == MembershipRequest::kShow) return true;
+  return m.id >= 1 && m.id <= kMaxReplicaId &&
+         (m.op != MembershipRequest::kAdd ||
+          (!m.peer_endpoint.empty() && text_ok(m.peer_endpoint)));
+}
+bool validate(const MembershipReply& m) {
+  return status_ok(m.status) && text_ok(m.message) && m.leader_hint >= -1 &&
+         text_ok(m.configuration);
+}
 bool validate(const Invalidation& m) {
   return header_ok(m.header) && name_ok(m.name);
 }
@@ -339,7 +356,10 @@ bool validate(const AppendEntries& m) {
     return false;
   }
   for (const auto& e : m.entries) {
-    if (e.term > m.term || e.term < m.prev_term || e.kind > LogEntry::kOrder) return false;
+    if (e.term > m.term || e.term < m.prev_term || e.kind > LogEntry::kConfig) return false;
+    if (e.kind == LogEntry::kConfig && (e.name.empty() || e.name.size() > kMaxTextBytes)) {
+      return false;
+    }
     if (e.kind == LogEntry::kOrder &&
         (e.order_number < -1 || !id_ok(e.request_id) || !name_ok(e.name) || !side_ok(e.side) ||
          !quantity_ok(e.quantity))) {

@@ -81,6 +81,8 @@ bool validate(const PlaceOrderRequest& m);
 bool validate(const PlaceOrderReply& m);
 bool validate(const GetOrderRequest& m);
 bool validate(const GetOrderReply& m);
+bool validate(const MembershipRequest& m);
+bool validate(const MembershipReply& m);
 bool validate(const Invalidation& m);
 bool validate(const LeaderAnnouncement& m);
 bool validate(const Heartbeat& m);

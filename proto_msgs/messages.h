@@ -22,6 +22,7 @@ inline constexpr std::size_t kMaxRequestIdBytes = 128;    // request ids / idemp
 inline constexpr std::size_t kMaxTextBytes = 1024;        // free text: roles, endpoints, messages
 inline constexpr std::size_t kMaxListItems = 10000;       // items in a ListReply
 inline constexpr std::int64_t kMaxQuantity = 2147483647;  // quantities are 1 .. 2^31-1
+inline constexpr std::uint32_t kMaxReplicaId = 9;         // order replica ids are 1 .. 9
 
 /// Every message type on the wire. Numbers are fixed forever; gaps leave room per service.
 enum class MessageType : std::uint16_t {
@@ -44,6 +45,8 @@ enum class MessageType : std::uint16_t {
   kPlaceOrderReply = 21,
   kGetOrderRequest = 22,
   kGetOrderReply = 23,
+  kMembershipRequest = 26,
+  kMembershipReply = 27,
   kRequestVote = 30,
   kVoteReply = 31,
   kAppendEntries = 32,
@@ -282,6 +285,32 @@ struct GetOrderReply {
   MSGPACK_DEFINE(status, order)
 };
 
+/// An operator reads or changes the set of order replicas (docs/REPLICATION.md, "Membership").
+/// Only the leader changes it, one replica at a time: kAdd adds `id` as a learner at
+/// `peer_endpoint` (it receives the log, does not vote, and the leader makes it a voter once it
+/// has caught up); kRemove takes `id` out, voter or learner. The reply comes once the entry of the
+/// change has committed (or at once for kShow, and for a change that is already in force).
+struct MembershipRequest {
+  static constexpr MessageType kType = MessageType::kMembershipRequest;
+  enum Op : std::uint8_t { kShow = 0, kAdd = 1, kRemove = 2 };
+  std::uint8_t op = kShow;
+  std::uint32_t id = 0;
+  std::string peer_endpoint;  // kAdd only
+  MSGPACK_DEFINE(op, id, peer_endpoint)
+};
+
+struct MembershipReply {
+  static constexpr MessageType kType = MessageType::kMembershipReply;
+  Status status = Status::kOk;
+  std::string message;            // why, when status is not kOk
+  std::int32_t leader_hint = -1;  // kNotLeader: the leader this replica follows, if known
+  /// The configuration in force at the replier (after the change, on success), as
+  /// raft::Membership::encode() writes it: "1:v:tcp://... 2:v:tcp://... 4:l:tcp://...".
+  std::string configuration;
+  std::uint64_t config_index = 0;  // log index of its entry; 0: the one --peers gave
+  MSGPACK_DEFINE(status, message, leader_hint, configuration, config_index)
+};
+
 // ---- replication (DEALER -> ROUTER between order replicas) ----------------------------------
 
 inline constexpr std::size_t kMaxEntriesPerAppend = 4096;
@@ -290,7 +319,9 @@ inline constexpr std::size_t kMaxEntriesPerAppend = 4096;
 /// term with a no-op entry so it can commit what earlier terms left behind; orders carry their
 /// order number, which is their position among the log's orders (0, 1, 2, ...).
 struct LogEntry {
-  enum Kind : std::uint8_t { kNoop = 0, kOrder = 1 };
+  /// kConfig: a new configuration of the replica set, as text in `name` (raft::Membership; at
+  /// most kMaxTextBytes); it is in force once it commits. Its other fields are unused.
+  enum Kind : std::uint8_t { kNoop = 0, kOrder = 1, kConfig = 2 };
   std::uint64_t term = 0;
   std::uint8_t kind = kNoop;
   /// -1: numbered as it commits, by each replica (order::Replica). Replicas of schema 2 numbered

@@ -20,6 +20,8 @@ const char* to_string(WriteOutcome o) {
       return "the commit index is past the log";
     case WriteOutcome::kCommitGoesBack:
       return "the commit index goes back";
+    case WriteOutcome::kBadConfig:
+      return "the configuration index is past the commit index or goes back";
   }
   return "?";
 }
@@ -62,6 +64,10 @@ WriteOutcome check_write(const LogStore& store, const LogWrite& w) {
   if (w.commit_index) {
     if (*w.commit_index < commit) return WriteOutcome::kCommitGoesBack;
     if (*w.commit_index > last) return WriteOutcome::kCommitPastLog;
+  }
+  if (w.config_index && (*w.config_index > w.commit_index.value_or(commit) ||
+                         *w.config_index < store.config_index())) {
+    return WriteOutcome::kBadConfig;
   }
   return WriteOutcome::kWritten;
 }

@@ -28,14 +28,19 @@ struct HardState {
 /// One batch of records to make durable together, applied in this order: hard state, removal
 /// of the entries from `truncate_from` on, the entries from `first_index` on (they replace
 /// whatever the store holds from there: an overlap cuts the tail, as etcd's Append does), the
-/// commit index. Fields left unset are left as they are.
+/// commit index, the index of the configuration in force. Fields left unset are left as they
+/// are.
 struct LogWrite {
   std::optional<HardState> hard_state;
   std::optional<std::uint64_t> truncate_from;
   std::uint64_t first_index = 0;  // index of entries[0]; unused when entries is empty
   std::vector<proto::LogEntry> entries;
   std::optional<std::uint64_t> commit_index;
-  bool empty() const { return !hard_state && !truncate_from && entries.empty() && !commit_index; }
+  /// The latest committed configuration entry (kind kConfig), once the core has put it in force.
+  std::optional<std::uint64_t> config_index;
+  bool empty() const {
+    return !hard_state && !truncate_from && entries.empty() && !commit_index && !config_index;
+  }
 };
 
 /// Why a write was refused; nothing of a refused write is stored. Each is a bug in the caller
@@ -49,6 +54,7 @@ enum class WriteOutcome : std::uint8_t {
   kVoteChanges,       // another vote in the term of the stored vote (one vote per term)
   kCommitPastLog,     // a commit index past the last entry (after the write)
   kCommitGoesBack,    // a commit index below the stored one
+  kBadConfig,         // a configuration index past the commit index, or below the stored one
 };
 const char* to_string(WriteOutcome o);
 
@@ -78,6 +84,10 @@ class LogStore {
   virtual HardState hard_state() const = 0;
   /// The persisted commit index: a lower bound of the cluster's (never above last_index()).
   virtual std::uint64_t commit_index() const = 0;
+  /// The index of the committed configuration entry in force (LogWrite::config_index), at or
+  /// below commit_index(); 0 while none has committed (the configuration is the one the replica
+  /// was started with). The core reads that one entry at start: constant time.
+  virtual std::uint64_t config_index() const = 0;
   /// The index of the first entry held. 1 while nothing has been compacted (no store compacts
   /// yet: the order replica keeps its whole history on disk).
   virtual std::uint64_t first_index() const = 0;

@@ -45,6 +45,7 @@ WriteOutcome MemoryLogStore::write(const LogWrite& w) {
     log_.insert(log_.end(), w.entries.begin(), w.entries.end());
   }
   if (w.commit_index) commit_ = *w.commit_index;
+  if (w.config_index) config_ = *w.config_index;
   ++writes_;
   return WriteOutcome::kWritten;
 }

@@ -18,6 +18,7 @@ class MemoryLogStore final : public LogStore {
 
   HardState hard_state() const override { return hard_; }
   std::uint64_t commit_index() const override { return commit_; }
+  std::uint64_t config_index() const override { return config_; }
   std::uint64_t first_index() const override { return 1; }
   std::uint64_t last_index() const override { return log_.size(); }
   std::optional<std::uint64_t> term(std::uint64_t index) const override;
@@ -32,6 +33,7 @@ class MemoryLogStore final : public LogStore {
   HardState hard_;
   std::vector<proto::LogEntry> log_;  // log_[0] is index 1
   std::uint64_t commit_ = 0;
+  std::uint64_t config_ = 0;
   std::uint64_t writes_ = 0;
 };
 

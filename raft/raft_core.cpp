@@ -30,7 +30,26 @@ LogWrite Ready::log_write() const {
   w.first_index = first_index;
   w.entries = entries;
   if (commit_changed) w.commit_index = commit_index;
+  w.config_index = config_index;
   return w;
+}
+
+const char* to_string(MembershipOutcome o) {
+  switch (o) {
+    case MembershipOutcome::kAccepted:
+      return "accepted";
+    case MembershipOutcome::kUnchanged:
+      return "unchanged";
+    case MembershipOutcome::kNotLeader:
+      return "not leader";
+    case MembershipOutcome::kTransferring:
+      return "transferring leadership";
+    case MembershipOutcome::kPending:
+      return "a change is pending";
+    case MembershipOutcome::kInvalid:
+      return "not a change of one replica";
+  }
+  return "?";
 }
 
 RaftCore::RaftCore(RaftConfig config, const LogStore& store, std::uint64_t now_ms)
@@ -43,6 +62,39 @@ RaftCore::RaftCore(RaftConfig config, const LogStore& store, std::uint64_t now_m
       now_(now_ms),
       rng_(config_.seed * 7919 + config_.id) {
   joining_ = config_.joining;
+  // The latest committed configuration (the store keeps the index of its entry), or the one
+  // the replica is started with; then any configuration entries past the commit index, which
+  // are in force already. Reads one entry and the uncommitted part of the log.
+  Membership base;
+  if (store.config_index() > 0) {
+    const proto::LogEntry e = entry(store.config_index());
+    auto m = Membership::decode(e.name);
+    if (e.kind != proto::LogEntry::kConfig || !m) {
+      throw std::runtime_error("raft: entry " + std::to_string(store.config_index()) +
+                               " is not a configuration");
+    }
+    base = std::move(*m);
+  } else {
+    std::vector<Member> members;
+    for (auto id : config_.members) {
+      auto it = config_.endpoints.find(id);
+      members.push_back(
+          {.id = id, .voter = true, .endpoint = it == config_.endpoints.end() ? "" : it->second});
+    }
+    base = Membership(std::move(members));
+  }
+  configs_.emplace_back(store.config_index(), std::move(base));
+  for (std::uint64_t i = commit_ + 1; i <= last_index(); i += config_.max_batch) {
+    const auto batch = entries(i, std::min(last_index() + 1, i + config_.max_batch));
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      if (batch[k].kind != proto::LogEntry::kConfig) continue;
+      auto m = Membership::decode(batch[k].name);
+      if (!m) throw std::runtime_error("raft: an unreadable configuration entry");
+      configs_.emplace_back(i + k, std::move(*m));
+    }
+  }
+  membership_ = configs_.back().second;
+  membership_index_ = configs_.back().first;
   reset_election_timer(now_ms);
 }
 
@@ -90,7 +142,7 @@ void RaftCore::reset_election_timer(std::uint64_t now_ms) {
   // Priority: each member with a higher id adds a step, so among live replicas whose logs are up
   // to date the highest id times out, asks for votes, and wins first.
   std::uint64_t higher = 0;
-  for (auto m : config_.members) higher += m > config_.id ? 1 : 0;
+  for (auto m : membership_.voters()) higher += m > config_.id ? 1 : 0;
   const std::uint64_t jitter =
       config_.jitter_ms == 0
           ? 0
@@ -113,6 +165,13 @@ void RaftCore::append_local(proto::LogEntry e) {
   if (ready_.entries.empty()) ready_.first_index = last_index();
   assert(ready_.first_index + ready_.entries.size() == last_index());
   ready_.entries.push_back(tail_.back());
+  if (tail_.back().kind == proto::LogEntry::kConfig) {
+    // In force from the moment it is in the log, committed or not (Raft thesis §4.1).
+    auto m = Membership::decode(tail_.back().name);
+    if (!m) throw std::runtime_error("raft: an unreadable configuration entry");
+    configs_.emplace_back(last_index(), std::move(*m));
+    apply_membership();
+  }
 }
 
 void RaftCore::truncate_local(std::uint64_t from) {
@@ -132,6 +191,11 @@ void RaftCore::truncate_local(std::uint64_t from) {
     ready_.entries.resize(from > ready_.first_index ? from - ready_.first_index : 0);
   }
   ready_.truncate_from = ready_.truncate_from ? std::min(*ready_.truncate_from, from) : from;
+  // A configuration entry cut off takes its configuration with it: the one before is in force.
+  if (configs_.back().first >= from) {
+    while (configs_.size() > 1 && configs_.back().first >= from) configs_.pop_back();
+    apply_membership();
+  }
 }
 
 void RaftCore::set_commit(std::uint64_t index) {
@@ -141,8 +205,90 @@ void RaftCore::set_commit(std::uint64_t index) {
   }
 }
 
+std::vector<std::uint32_t> RaftCore::other_voters() const {
+  std::vector<std::uint32_t> out = membership_.voters();
+  out.erase(std::remove(out.begin(), out.end(), config_.id), out.end());
+  return out;
+}
+
+void RaftCore::apply_committed() {
+  // A configuration may change the majority (a voter removed), so the commit can move again.
+  while (commit_ > applied_) {
+    const std::uint64_t first = applied_ + 1;
+    std::vector<proto::LogEntry> batch = entries(first, commit_ + 1);
+    applied_ = commit_;
+    if (ready_.committed.empty()) ready_.committed_first = first;
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      if (batch[k].kind == proto::LogEntry::kConfig) ready_.config_index = first + k;
+    }
+    for (auto& e : batch) ready_.committed.push_back(std::move(e));
+  }
+  // The latest committed configuration is the one a restart starts from; older ones are gone.
+  while (configs_.size() > 1 && configs_[1].first <= commit_) configs_.pop_front();
+  // A leader whose removal just committed hands office over.
+  if (role_ == RaftRole::kLeader && learner() && membership_index_ <= commit_) {
+    drive_transfer(now_);
+  }
+}
+
+void RaftCore::apply_membership() {
+  membership_ = configs_.back().second;
+  membership_index_ = configs_.back().first;
+  if (role_ != RaftRole::kLeader) return;
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    it = membership_.contains(it->first) ? std::next(it) : progress_.erase(it);
+  }
+  for (const auto& member : membership_.members()) {
+    if (member.id == config_.id || progress_.count(member.id) != 0) continue;
+    // A new replica: its position is unknown, so it is probed from the end of the log.
+    progress_[member.id] = Progress{.next = last_index() + 1, .last_heard = now_};
+    send_append(member.id, now_, false);
+  }
+  if (transfer_ && !membership_.is_voter(transfer_->target)) end_transfer(now_);
+}
+
+MembershipOutcome RaftCore::propose_membership(const Membership& next, std::uint64_t& index) {
+  check_input();
+  if (role_ != RaftRole::kLeader) return MembershipOutcome::kNotLeader;
+  if (transfer_) return MembershipOutcome::kTransferring;
+  const ChangeKind kind = membership_.change_to(next);
+  if (kind == ChangeKind::kNone) return MembershipOutcome::kUnchanged;
+  if (kind == ChangeKind::kInvalid) return MembershipOutcome::kInvalid;
+  if (commit_ < pending_config_) return MembershipOutcome::kPending;
+  proto::LogEntry e;
+  e.term = hard_.term;
+  e.kind = proto::LogEntry::kConfig;
+  e.name = next.encode();
+  append_local(std::move(e));
+  index = pending_config_ = last_index();
+  advance_commit();
+  return MembershipOutcome::kAccepted;
+}
+
+bool RaftCore::keeps_up(const Progress& p, std::uint64_t now_ms) const {
+  const std::uint64_t tolerance = 2 * config_.heartbeat_ms;
+  return p.replied && now_ms - p.last_heard <= tolerance &&
+         (!p.behind_since || now_ms - *p.behind_since <= tolerance);
+}
+
+void RaftCore::promote_learners(std::uint64_t now_ms) {
+  if (transfer_ || learner() || commit_ < pending_config_) return;
+  for (const auto& member : membership_.members()) {
+    if (member.voter) continue;
+    auto it = progress_.find(member.id);
+    if (it == progress_.end() || !keeps_up(it->second, now_ms)) continue;
+    // Caught up (Raft thesis §4.2.1): it now holds what it would need to vote and to count.
+    Member promoted = member;
+    promoted.voter = true;
+    std::uint64_t index = 0;
+    (void)propose_membership(membership_.with(promoted), index);
+    return;  // one change at a time
+  }
+}
+
 Ready RaftCore::take_ready() {
   check_input();
+  apply_committed();
   if (role_ == RaftRole::kLeader) {
     // Group commit: everything proposed since the last take_ready goes to each peer without an
     // append in flight as one append, here rather than at the first propose (which sent that
@@ -155,11 +301,6 @@ Ready RaftCore::take_ready() {
   if (hard_dirty_) ready_.hard_state = hard_;
   hard_dirty_ = false;
   ready_.commit_index = commit_;
-  if (commit_ > applied_) {
-    ready_.committed_first = applied_ + 1;
-    ready_.committed = entries(applied_ + 1, commit_ + 1);
-    applied_ = commit_;
-  }
   Ready out = std::move(ready_);
   ready_ = Ready{};
   ready_outstanding_ = true;
@@ -206,8 +347,7 @@ void RaftCore::start_pre_vote(std::uint64_t now_ms) {
     start_election(now_ms, false);
     return;
   }
-  for (auto m : config_.members) {
-    if (m == config_.id) continue;
+  for (auto m : other_voters()) {
     send(m, proto::RequestVote{hard_.term + 1, config_.id, last_index(), term_at(last_index()),
                                true, false});
   }
@@ -225,8 +365,7 @@ void RaftCore::start_election(std::uint64_t now_ms, bool transfer) {
     become_leader(now_ms);
     return;
   }
-  for (auto m : config_.members) {
-    if (m == config_.id) continue;
+  for (auto m : other_voters()) {
     send(m, proto::RequestVote{hard_.term, config_.id, last_index(), term_at(last_index()), false,
                                transfer});
   }
@@ -239,14 +378,19 @@ void RaftCore::become_leader(std::uint64_t now_ms) {
   votes_.clear();
   progress_.clear();
   transfer_.reset();
-  for (auto m : config_.members) {
-    if (m != config_.id) progress_[m] = Progress{.next = last_index() + 1, .last_heard = now_ms};
+  for (const auto& m : membership_.members()) {
+    if (m.id != config_.id) {
+      progress_[m.id] = Progress{.next = last_index() + 1, .last_heard = now_ms};
+    }
   }
   // A no-op of the new term: entries of earlier terms commit only under an entry of the
   // leader's own term (Raft §5.4.2), and clients waiting on them should not wait for new orders.
   proto::LogEntry noop;
   noop.term = hard_.term;
   append_local(std::move(noop));
+  // A configuration entry of an earlier term may still be in the log uncommitted: no change
+  // until everything up to this term's first entry has committed.
+  pending_config_ = last_index();
   broadcast_append(now_ms, false);
   next_heartbeat_ = now_ms + config_.heartbeat_ms;
   advance_commit();
@@ -260,9 +404,10 @@ void RaftCore::tick(std::uint64_t now_ms) {
   if (role_ == RaftRole::kLeader) {
     // Check-quorum: a leader that has not heard from a majority for an election timeout steps
     // down, so a leader cut off from the others stops taking orders it could never commit.
-    std::size_t heard = 1;
-    for (const auto& [peer, p] : progress_)
-      heard += now_ms - p.last_heard <= config_.election_ms ? 1 : 0;
+    std::size_t heard = learner() ? 0 : 1;
+    for (const auto& [peer, p] : progress_) {
+      heard += membership_.is_voter(peer) && now_ms - p.last_heard <= config_.election_ms ? 1 : 0;
+    }
     if (heard < majority()) {
       become_follower(hard_.term, -1, now_ms);
       return;
@@ -273,11 +418,13 @@ void RaftCore::tick(std::uint64_t now_ms) {
     }
     watch_peers(now_ms);
     drive_transfer(now_ms);
+    promote_learners(now_ms);
     return;
   }
   // A joining replica waits for a leader, however long: what it voted before it lost its
   // state is unknown, and its log is behind everyone's.
-  if (now_ms >= election_deadline_ && !joining_) start_pre_vote(now_ms);
+  // A learner (or a removed replica) never campaigns: it does not count towards a majority.
+  if (now_ms >= election_deadline_ && !joining_ && !learner()) start_pre_vote(now_ms);
 }
 
 void RaftCore::receive(const PeerMessage& message, std::uint64_t now_ms) {
@@ -353,6 +500,7 @@ void RaftCore::on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms) {
       return;
     }
     if (role_ != RaftRole::kPreCandidate || !m.granted || m.term != hard_.term + 1) return;
+    if (!membership_.is_voter(m.from)) return;
     votes_.insert(m.from);
     if (votes_.size() >= majority()) start_election(now_ms, false);
     return;
@@ -362,6 +510,7 @@ void RaftCore::on_vote_reply(const proto::VoteReply& m, std::uint64_t now_ms) {
     return;
   }
   if (role_ != RaftRole::kCandidate || m.term != hard_.term || !m.granted) return;
+  if (!membership_.is_voter(m.from)) return;
   votes_.insert(m.from);
   if (votes_.size() >= majority()) become_leader(now_ms);
 }
@@ -537,8 +686,11 @@ std::uint64_t RaftCore::confirm_leadership() {
 
 std::uint64_t RaftCore::confirmed_round() const {
   if (role_ != RaftRole::kLeader) return 0;
-  std::vector<std::uint64_t> rounds{round_};  // this leader answers its own rounds at once
-  for (const auto& [peer, p] : progress_) rounds.push_back(p.round);
+  std::vector<std::uint64_t> rounds;
+  if (!learner()) rounds.push_back(round_);  // this leader answers its own rounds at once
+  for (const auto& [peer, p] : progress_) {
+    if (membership_.is_voter(peer)) rounds.push_back(p.round);
+  }
   std::sort(rounds.begin(), rounds.end(), std::greater<>());
   return rounds[majority() - 1];
 }
@@ -548,8 +700,10 @@ void RaftCore::advance_commit() {
   for (std::uint64_t n = last_index(); n > commit_; --n) {
     // Only entries of the current term commit by counting replicas (Raft §5.4.2).
     if (term_at(n) != hard_.term) break;
-    std::size_t count = 1;
-    for (const auto& [peer, p] : progress_) count += p.match >= n ? 1 : 0;
+    std::size_t count = learner() ? 0 : 1;  // a removed leader only hands office over
+    for (const auto& [peer, p] : progress_) {
+      count += membership_.is_voter(peer) && p.match >= n ? 1 : 0;
+    }
     if (count >= majority()) {
       set_commit(n);
       break;
@@ -587,7 +741,7 @@ void RaftCore::watch_peers(std::uint64_t now_ms) {
 }
 
 void RaftCore::drive_transfer(std::uint64_t now_ms) {
-  if (role_ != RaftRole::kLeader || !config_.transfer) return;
+  if (role_ != RaftRole::kLeader || (!config_.transfer && !learner())) return;
   if (transfer_) {
     // Raft thesis §3.10: a transfer that has not ended within an election timeout is abandoned
     // and the leader serves again (the target is dead, cut off, or could not win).
@@ -595,6 +749,23 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
       end_transfer(now_ms);
       return;
     }
+  } else if (learner()) {
+    // Removed from the configuration: once that has committed (until then this leader manages
+    // the cluster without counting itself, Raft thesis §4.2.2), hand office at once (no back-off)
+    // to the voter that holds most of the log (the highest id among equals); TimeoutNow goes
+    // once it holds all of it.
+    if (membership_index_ > commit_) return;
+    std::uint32_t target = 0;
+    std::uint64_t best = 0;
+    for (const auto& [peer, p] : progress_) {
+      if (membership_.is_voter(peer) && (target == 0 || p.match >= best)) {
+        target = peer;
+        best = p.match;
+      }
+    }
+    if (target == 0) return;
+    transfer_ = Transfer{target, now_ms, false};
+    ++counters_.transfers_started;
   } else {
     if (now_ms < next_transfer_ms_) return;
     // A healthy leader hands office only upwards, so leadership climbs to the highest live id
@@ -606,8 +777,8 @@ void RaftCore::drive_transfer(std::uint64_t now_ms) {
         unhealthy_since_ && now_ms - *unhealthy_since_ >= config_.transfer_stable_ms;
     std::uint32_t target = 0;
     for (const auto& [peer, p] : progress_) {
-      if ((peer > config_.id || stepping_aside) && peer > target && p.steady_since &&
-          now_ms - *p.steady_since >= config_.transfer_stable_ms) {
+      if ((peer > config_.id || stepping_aside) && peer > target && membership_.is_voter(peer) &&
+          p.steady_since && now_ms - *p.steady_since >= config_.transfer_stable_ms) {
         target = peer;
       }
     }
@@ -635,7 +806,7 @@ void RaftCore::on_timeout_now(const proto::TimeoutNow& m, std::uint64_t now_ms) 
   // Only the leader of the current term (or of a newer one we have not heard of) may make us
   // campaign: an older term's TimeoutNow (a duplicate, or one overtaken by the election it
   // caused) is dropped, so one transfer causes at most one forced election.
-  if (m.term < hard_.term || m.leader == config_.id || joining_) return;
+  if (m.term < hard_.term || m.leader == config_.id || joining_ || learner()) return;
   if (m.term > hard_.term) become_follower(m.term, static_cast<std::int32_t>(m.leader), now_ms);
   if (role_ == RaftRole::kLeader) return;
   // No pre-vote: the leader asked for this election, and its lease must not stop it.

@@ -18,6 +18,7 @@
 
 #include "proto_msgs/messages.h"
 #include "raft/log_store.h"
+#include "raft/membership.h"
 
 namespace bazaar::raft {
 
@@ -26,7 +27,13 @@ const char* to_string(RaftRole r);
 
 struct RaftConfig {
   std::uint32_t id = 1;
-  std::vector<std::uint32_t> members;  // every replica id, this one included
+  /// The voters of the configuration the replica starts with while its store holds no committed
+  /// configuration entry (LogStore::config_index() is 0): a new cluster's replicas, from --peers.
+  /// Once one has committed, the log's configuration is the one in force (membership()).
+  std::vector<std::uint32_t> members;
+  /// Where each of `members` accepts replication (may be empty: the core only passes them on
+  /// in membership(), for the I/O shell).
+  std::map<std::uint32_t, std::string> endpoints;
   std::uint64_t heartbeat_ms = 50;
   /// A follower that hears no leader for election_ms (plus its priority delay and a random
   /// jitter below jitter_ms) campaigns. Replicas with a higher id get a shorter delay: each id
@@ -90,9 +97,12 @@ struct Ready {
   /// this same Ready's `entries` (written in the same store write).
   std::uint64_t committed_first = 0;
   std::vector<proto::LogEntry> committed;
+  /// The latest configuration entry among `committed`, if any: the latest committed
+  /// configuration, which the store keeps (LogStore::config_index()) for a restart.
+  std::optional<std::uint64_t> config_index;
   bool empty() const {
     return !hard_state && !truncate_from && entries.empty() && messages.empty() &&
-           !commit_changed && committed.empty();
+           !commit_changed && committed.empty() && !config_index;
   }
   /// What the store must make durable (nothing when the Ready only sends).
   LogWrite log_write() const;
@@ -103,6 +113,16 @@ enum class ProposeOutcome : std::uint8_t {
   kNotLeader,
   kTransferring,  // this leader is handing office to another replica: nothing was appended
 };
+
+enum class MembershipOutcome : std::uint8_t {
+  kAccepted,   // appended: in force once it commits
+  kUnchanged,  // the configuration in force is that one already: nothing was appended
+  kNotLeader,
+  kTransferring,  // as ProposeOutcome::kTransferring
+  kPending,       // a change (or this leader's first entry) has not committed yet: retry later
+  kInvalid,       // not a change of one replica (ChangeKind::kInvalid)
+};
+const char* to_string(MembershipOutcome o);
 
 /// One replica's Raft state. Not thread-safe: one owner. Times are milliseconds on any monotonic
 /// clock the caller chooses.
@@ -131,6 +151,18 @@ class RaftCore {
   /// shortly: the transfer ends within an election timeout, one way or the other). Anywhere else:
   /// kNotLeader.
   ProposeOutcome propose(proto::LogEntry entry, std::uint64_t& index);
+  /// As leader, appends a configuration entry that changes the configuration in force to `next`
+  /// (one replica added as a learner, promoted, or removed: Membership::change_to), in force at
+  /// once, and sets `index` to its position. One change at a time: refused (kPending) until the
+  /// last one has committed and, after an election, until this leader's first entry has (the
+  /// rule that keeps single-server changes safe across leader changes, Raft thesis §4.1 and its
+  /// errata).
+  /// The leader proposes the promotion of a learner itself, once the learner has kept up with
+  /// the commit index for two heartbeats. A leader that removes itself does not count itself
+  /// from then on; once the removal has committed it stays in office only to hand it over: it
+  /// takes no proposals (kTransferring) and sends TimeoutNow to the voter holding most of the
+  /// log once that voter holds all of it.
+  MembershipOutcome propose_membership(const Membership& next, std::uint64_t& index);
   /// Hands over (and clears) what has accumulated since the last call; as leader, first queues
   /// one append per peer for the entries proposed since the last call. The next input must wait
   /// for advance().
@@ -162,6 +194,16 @@ class RaftCore {
   bool healthy() const { return !unhealthy_since_; }
 
   RaftRole role() const { return role_; }
+  /// The configuration in force: that of the latest configuration entry in the log, committed or
+  /// not (Raft thesis §4.1: a replica uses a configuration as soon as it holds its entry), or
+  /// RaftConfig's while the log has none. A truncation can take it back to the one before. The
+  /// I/O shell reads it after each Ready to connect to new peers.
+  const Membership& membership() const { return membership_; }
+  /// Log index of the configuration in force (0: RaftConfig's); committed once commit_index()
+  /// reaches it.
+  std::uint64_t membership_index() const { return membership_index_; }
+  /// Not a voter of the configuration in force (a learner, or removed): never campaigns.
+  bool learner() const { return !membership_.is_voter(config_.id); }
   /// Still joining (RaftConfig::joining): not yet caught up with a leader, so no votes.
   bool joining() const { return joining_; }
   std::uint64_t term() const { return hard_.term; }
@@ -241,7 +283,16 @@ class RaftCore {
   /// Throws std::logic_error while a Ready waits for advance() (see the class comment).
   void check_input() const;
   bool up_to_date(std::uint64_t last_index, std::uint64_t last_term) const;
-  std::size_t majority() const { return config_.members.size() / 2 + 1; }
+  std::size_t majority() const { return membership_.voter_count() / 2 + 1; }
+  /// Hands out the entries committed since the last Ready (into ready_.committed), putting the
+  /// configuration entries among them in force.
+  void apply_committed();
+  /// Puts the configuration of configs_.back() in force: the leader's peers follow it.
+  void apply_membership();
+  /// As leader: proposes the promotion of a learner that keeps up (see propose_membership()).
+  void promote_learners(std::uint64_t now_ms);
+  /// The voters other than this replica (who gets vote requests).
+  std::vector<std::uint32_t> other_voters() const;
   void reset_election_timer(std::uint64_t now_ms);
   void become_follower(std::uint64_t term, std::int32_t leader, std::uint64_t now_ms);
   void start_pre_vote(std::uint64_t now_ms);
@@ -258,6 +309,9 @@ class RaftCore {
   void append_local(proto::LogEntry e);
   void truncate_local(std::uint64_t from);
   void watch_peers(std::uint64_t now_ms);
+  /// Whether peer `p` has been alive and not behind the commit index for longer than two
+  /// heartbeats (watch_peers keeps the figures).
+  bool keeps_up(const Progress& p, std::uint64_t now_ms) const;
   void drive_transfer(std::uint64_t now_ms);
   void end_transfer(std::uint64_t now_ms);
 
@@ -278,6 +332,15 @@ class RaftCore {
   std::uint64_t tail_first_ = 1;
   std::uint64_t commit_ = 0;
   std::uint64_t applied_ = 0;  // handed out in Ready::committed up to here
+  // The latest committed configuration (front; its index is persisted as
+  // LogWrite::config_index) and every configuration entry after it, uncommitted, ascending. The
+  // last is in force (membership_); a truncation drops the ones it cuts.
+  std::deque<std::pair<std::uint64_t, Membership>> configs_;
+  Membership membership_;  // configs_.back()
+  std::uint64_t membership_index_ = 0;
+  // Leader only: no configuration change is proposed until the commit index reaches this (the
+  // last configuration entry proposed, or the last index when elected: its term's first entry).
+  std::uint64_t pending_config_ = 0;
   RaftRole role_ = RaftRole::kFollower;
   std::int32_t leader_ = -1;
   std::uint64_t election_deadline_ = 0;

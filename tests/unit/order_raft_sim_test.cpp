@@ -22,6 +22,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "raft/memory_log_store.h"
@@ -54,10 +55,22 @@ struct SimParams {
   // After healing, the highest id must lead (the goal of transfers; needs a back-off well below
   // heal_ms, or one failed attempt just before the heal could delay it past the end).
   bool highest_leads_at_end = false;
+  // Membership changes (RaftCore::propose_membership): `spare` more ids that may be added; the
+  // leader is asked this often to add one (as a learner: it promotes it itself) or to remove a
+  // member (never below three voters); a removed replica is stopped and its disk wiped soon
+  // after. And this often a member loses its disk and rejoins (RaftConfig::joining), one at a
+  // time (a second wipe before the first has caught up could lose a majority's copies).
+  int spare = 0;
+  double change_per_ms = 0;
+  double wipe_per_ms = 0;
 };
 
 struct Node {
   bool up = true;
+  bool outside = false;      // not started, or removed and wiped: only an add brings it in
+  bool join = false;         // starts as joining whenever its disk is empty (bazaar-order --join)
+  bool catching_up = false;  // wiped or added, and not yet seen caught up (up and not joining)
+  std::uint64_t started = 0;
   std::unique_ptr<raft::MemoryLogStore> disk = std::make_unique<raft::MemoryLogStore>();
   std::unique_ptr<raft::RaftCore> core;
   std::uint64_t applied = 0;  // entries applied; what survives a crash: the store's commit index
@@ -75,9 +88,19 @@ struct Packet {
 class Simulation {
  public:
   Simulation(std::uint64_t seed, SimParams params) : params_(params), rng_(seed), seed_(seed) {
-    for (int i = 1; i <= params_.replicas; ++i) members_.push_back(static_cast<std::uint32_t>(i));
+    for (int i = 1; i <= params_.replicas; ++i) voters_.push_back(static_cast<std::uint32_t>(i));
+    for (int i = 1; i <= params_.replicas + params_.spare; ++i) {
+      members_.push_back(static_cast<std::uint32_t>(i));
+    }
     for (auto id : members_) {
-      nodes_[id].core = make_core(id, nodes_[id]);
+      Node& n = nodes_[id];
+      if (id <= voters_.size()) {
+        n.core = make_core(id, n);
+      } else {
+        n.up = false;
+        n.outside = true;
+        n.join = true;
+      }
     }
   }
 
@@ -97,6 +120,9 @@ class Simulation {
         drain(id, faults);
       }
       if (faults && chance(params_.propose_per_ms)) propose(faults);
+      if (faults && chance(params_.change_per_ms)) change_membership(faults);
+      if (faults && chance(params_.wipe_per_ms)) wipe();
+      stop_removed();
       check();
     }
     if (error_.empty()) check_converged();
@@ -108,6 +134,9 @@ class Simulation {
   std::uint64_t transfers_won() const { return transfers_won_; }
   std::uint64_t timeout_nows() const { return timeout_nows_; }
   std::uint64_t refused() const { return refused_; }
+  /// Configuration changes committed (as seen by the leaders that applied them) and wipes.
+  std::uint64_t changes() const { return changes_.size(); }
+  std::uint64_t wipes() const { return wipes_; }
 
  private:
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -118,8 +147,9 @@ class Simulation {
   std::unique_ptr<raft::RaftCore> make_core(std::uint32_t id, const Node& n) {
     raft::RaftConfig c;
     c.id = id;
-    c.members = members_;
+    c.members = voters_;
     c.seed = seed_;
+    c.joining = n.join && n.disk->last_index() == 0 && n.disk->hard_state().term == 0;
     c.max_batch = 16;  // small batches: catch-up takes several rounds
     c.transfer_stable_ms = params_.transfer_stable_ms;
     c.transfer_backoff_ms = params_.transfer_backoff_ms;
@@ -141,7 +171,7 @@ class Simulation {
     }
     for (auto id : members_) {
       Node& n = nodes_[id];
-      if (!n.up && chance(params_.restart_per_ms)) restart(id);
+      if (!n.up && !n.outside && chance(params_.restart_per_ms)) restart(id);
     }
     if (chance(params_.partition_per_ms)) {
       // Cut one replica off from everyone (both directions).
@@ -154,11 +184,109 @@ class Simulation {
     isolated_ = 0;
     for (auto id : members_) {
       Node& n = nodes_[id];
-      if (!n.up) restart(id);
+      if (!n.up && !n.outside) restart(id);
     }
   }
 
+  const raft::RaftCore* leader() const {
+    for (const auto& [id, n] : nodes_) {
+      if (n.up && n.core->role() == raft::RaftRole::kLeader) return n.core.get();
+    }
+    return nullptr;
+  }
+
+  // An operator's change at the leader: add a replica not in its configuration (started at once,
+  // joining; the leader promotes it once it has caught up), or remove a member.
+  void change_membership(bool faults) {
+    const raft::RaftCore* l = leader();
+    if (l == nullptr) return;
+    const raft::Membership& cfg = l->membership();
+    std::vector<std::uint32_t> out, removable;
+    for (auto id : members_) {
+      const raft::Member* m = cfg.find(id);
+      if (m == nullptr) {
+        out.push_back(id);
+      } else if (!m->voter || cfg.voter_count() > 3) {
+        removable.push_back(id);
+      }
+    }
+    raft::Membership next;
+    std::uint32_t added = 0;
+    if (!out.empty() && (removable.empty() || chance(0.5))) {
+      added = out[std::uniform_int_distribution<std::size_t>(0, out.size() - 1)(rng_)];
+      next = cfg.with({.id = added, .voter = false, .endpoint = ""});
+    } else if (!removable.empty()) {
+      next = cfg.without(
+          removable[std::uniform_int_distribution<std::size_t>(0, removable.size() - 1)(rng_)]);
+    } else {
+      return;
+    }
+    std::uint64_t index = 0;
+    const std::uint32_t id = l->id();
+    const auto outcome = nodes_[id].core->propose_membership(next, index);
+    if (outcome == raft::MembershipOutcome::kInvalid) fail("a change of one replica refused");
+    if (outcome != raft::MembershipOutcome::kAccepted) return;
+    if (added != 0 && !nodes_[added].up) {
+      Node& n = nodes_[added];
+      n.outside = false;
+      n.join = true;
+      n.catching_up = true;
+      restart(added);
+      n.started = now_;
+    }
+    if (chance(0.5)) drain(id, faults);
+  }
+
+  // A replica that no configuration in force holds is stopped and its disk wiped (as
+  // launch/bazaar remove-replica does), unless it was started for an add that may still commit;
+  // one the leader's configuration holds runs.
+  void stop_removed() {
+    const raft::RaftCore* l = leader();
+    if (l == nullptr) return;
+    for (auto id : members_) {
+      Node& n = nodes_[id];
+      if (n.outside && l->membership().contains(id)) {
+        // An add whose entry committed after all, under a later leader (its replica was stopped
+        // meanwhile): the operator starts it again, as asking again would tell them to.
+        n.outside = false;
+        restart(id);
+        n.started = now_;
+        continue;
+      }
+      if (n.outside || l->membership().contains(id) || now_ - n.started < 1000) continue;
+      bool anywhere = false;  // still in the configuration some replica has in force
+      for (const auto& [other, o] : nodes_) {
+        anywhere |= o.up && o.core->membership().contains(id) && other != id;
+      }
+      if (anywhere) continue;
+      crash(id);
+      n.disk = std::make_unique<raft::MemoryLogStore>();
+      n.outside = true;
+      n.catching_up = false;
+      checked_[id] = 0;
+    }
+  }
+
+  // A member loses its disk and rejoins (launch/bazaar replace), while no other is catching up.
+  void wipe() {
+    // One impaired replica at a time: none catching up, none removed but still running.
+    for (const auto& [id, n] : nodes_) {
+      if (n.catching_up || (n.up && !n.core->membership().contains(id))) return;
+    }
+    const std::uint32_t id = pick();
+    Node& n = nodes_[id];
+    if (n.outside || !n.up) return;
+    crash(id);
+    n.disk = std::make_unique<raft::MemoryLogStore>();
+    n.join = true;
+    n.catching_up = true;
+    checked_[id] = 0;
+    ++wipes_;
+    restart(id);
+  }
+
   void crash(std::uint32_t id) {
+    if (!nodes_[id].up) return;
     nodes_[id].up = false;
     nodes_[id].core.reset();  // volatile state is gone
   }
@@ -181,7 +309,9 @@ class Simulation {
     if (faults && w.commit_index && chance(params_.split_write)) {
       raft::LogWrite commit_only;
       commit_only.commit_index = w.commit_index;
+      commit_only.config_index = w.config_index;  // never past the commit index
       w.commit_index.reset();
+      w.config_index.reset();
       if (!write(id, w)) return;
       if (chance(params_.crash_in_split)) {
         crash(id);  // the entries are on disk, the commit index is not
@@ -269,13 +399,23 @@ class Simulation {
   // Transfer rules, checked on every message as it leaves.
   void note_sent(std::uint32_t from, const raft::Outgoing& out) {
     const raft::RaftCore& c = *nodes_[from].core;
+    if (const auto* t = std::get_if<proto::TimeoutNow>(&out.message); t && c.learner()) {
+      // A leader whose removal is in force hands office to a voter that remains, whatever its id.
+      if (c.role() != raft::RaftRole::kLeader || t->term != c.term() || t->leader != from ||
+          !c.membership().is_voter(out.to) || c.transfer_target() != out.to) {
+        fail("TimeoutNow from removed leader " + std::to_string(from) + " is not a hand-over");
+      }
+      return;
+    }
     if (const auto* t = std::get_if<proto::TimeoutNow>(&out.message)) {
       ++timeout_nows_;
       if (c.role() != raft::RaftRole::kLeader || t->term != c.term() || t->leader != from)
         fail("TimeoutNow from " + std::to_string(from) + ", not the leader of its term");
       if (out.to <= from)
         fail("transfer from " + std::to_string(from) + " to lower id " + std::to_string(out.to));
-      if (c.transfer_target() != out.to) fail("TimeoutNow to a replica that is not the target");
+      // (A transfer ends when a configuration removes its target after TimeoutNow was queued.)
+      if (c.transfer_target() && c.transfer_target() != out.to)
+        fail("TimeoutNow to a replica that is not the target");
     }
     if (const auto* v = std::get_if<proto::RequestVote>(&out.message); v && v->transfer) {
       if (v->pre_vote) fail("a pre-vote marked as a transfer election");
@@ -312,6 +452,8 @@ class Simulation {
           }
         }
       }
+      if (c.membership_index() > 0) changes_.insert(c.membership_index());
+      if (!c.joining()) n.catching_up = false;
       // State-machine safety: what any replica has committed agrees with what all others did.
       if (c.commit_index() > c.last_index()) fail("commit index past the log");
       std::uint64_t& checked = checked_[id];
@@ -362,19 +504,55 @@ class Simulation {
 
   void check_converged() {
     std::int32_t leaders = 0;
-    for (auto id : members_) leaders += nodes_[id].core->role() == raft::RaftRole::kLeader ? 1 : 0;
-    if (leaders != 1) fail("after healing: " + std::to_string(leaders) + " leaders");
+    for (auto id : members_) {
+      leaders += nodes_[id].up && nodes_[id].core->role() == raft::RaftRole::kLeader ? 1 : 0;
+    }
+    if (leaders != 1) {
+      std::string state;
+      for (const auto& [id, n] : nodes_) {
+        state += " [" + std::to_string(id) + ": ";
+        if (!n.up) {
+          state += n.outside ? "outside]" : "down]";
+          continue;
+        }
+        const raft::RaftCore& c = *n.core;
+        state += std::string(raft::to_string(c.role())) + (c.joining() ? " joining" : "") +
+                 " term " + std::to_string(c.term()) + " commit " +
+                 std::to_string(c.commit_index()) + " of " + std::to_string(c.last_index()) +
+                 ", \"" + c.membership().encode() + "\"]";
+      }
+      fail("after healing: " + std::to_string(leaders) + " leaders;" + state);
+      return;
+    }
+    // The replicas of the leader's configuration hold one committed log; no learner is left.
+    const raft::Membership cfg = leader()->membership();
+    for (const auto& m : cfg.members()) {
+      if (m.voter) continue;
+      const Node& n = nodes_[m.id];
+      const auto match = leader()->match_indexes();
+      fail("after healing: learner " + std::to_string(m.id) + " not promoted (" +
+           (n.up ? n.core->joining() ? "joining" : "up" : "down") + ", match " +
+           std::to_string(match.count(m.id) ? match.at(m.id) : 0) + " of commit " +
+           std::to_string(leader()->commit_index()) + ", configuration \"" + cfg.encode() +
+           "\" of index " + std::to_string(leader()->membership_index()) + ")");
+    }
+    std::vector<std::uint32_t> in;
+    for (const auto& m : cfg.members()) in.push_back(m.id);
     if (params_.highest_leads_at_end &&
         nodes_[members_.back()].core->role() != raft::RaftRole::kLeader)
       fail("after healing: the highest id does not lead");
-    const raft::RaftCore& first = *nodes_[members_[0]].core;
-    for (auto id : members_) {
+    for (auto id : in) {
+      if (!nodes_[id].up) fail("after healing: member " + std::to_string(id) + " is down");
+    }
+    if (!error_.empty()) return;
+    const raft::RaftCore& first = *nodes_[in[0]].core;
+    for (auto id : in) {
       const raft::RaftCore& c = *nodes_[id].core;
       if (c.commit_index() != first.commit_index() || c.commit_index() != c.last_index()) {
         fail("after healing: replicas did not converge (replica " + std::to_string(id) +
              " commit " + std::to_string(c.commit_index()) + " of " +
-             std::to_string(c.last_index()) + ", replica " + std::to_string(members_[0]) +
-             " commit " + std::to_string(first.commit_index()) + ")");
+             std::to_string(c.last_index()) + ", replica " + std::to_string(in[0]) + " commit " +
+             std::to_string(first.commit_index()) + ")");
       }
     }
   }
@@ -382,8 +560,11 @@ class Simulation {
   SimParams params_;
   std::mt19937_64 rng_;
   std::uint64_t seed_;
-  std::vector<std::uint32_t> members_;
+  std::vector<std::uint32_t> members_;  // every id that may run
+  std::vector<std::uint32_t> voters_;   // the configuration replicas start with
   std::map<std::uint32_t, Node> nodes_;
+  std::set<std::uint64_t> changes_;  // indexes of configuration entries some replica put in force
+  std::uint64_t wipes_ = 0;
   std::vector<Packet> queue_;  // min-heap on (at, seq)
   std::uint64_t packet_seq_ = 0;
   std::uint64_t now_ = 0;
@@ -405,7 +586,8 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 }
 
 struct SimTotals {
-  std::uint64_t seeds = 0, committed = 0, transfers = 0, timeout_nows = 0, refused = 0;
+  std::uint64_t seeds = 0, committed = 0, transfers = 0, timeout_nows = 0, refused = 0, changes = 0,
+                wipes = 0;
 };
 
 // Runs BAZAAR_SIM_SEED alone, or `default_seeds` seeds (BAZAAR_SIM_SEEDS, from
@@ -426,6 +608,8 @@ SimTotals run_seeds(const SimParams& params, std::uint64_t default_seeds, const 
     t.transfers += sim.transfers_won();
     t.timeout_nows += sim.timeout_nows();
     t.refused += sim.refused();
+    t.changes += sim.changes();
+    t.wipes += sim.wipes();
     if (!err.empty()) {
       ++failures;
       ADD_FAILURE() << err << "\n  replay: BAZAAR_SIM_SEED=" << s
@@ -434,10 +618,12 @@ SimTotals run_seeds(const SimParams& params, std::uint64_t default_seeds, const 
   }
   std::printf(
       "raft simulation: %llu seeds, %llu entries committed, %llu TimeoutNow sent, %llu transfer "
-      "elections won, %llu proposals refused during a transfer\n",
+      "elections won, %llu proposals refused during a transfer, %llu configuration changes, %llu "
+      "wipes\n",
       static_cast<unsigned long long>(t.seeds), static_cast<unsigned long long>(t.committed),
       static_cast<unsigned long long>(t.timeout_nows), static_cast<unsigned long long>(t.transfers),
-      static_cast<unsigned long long>(t.refused));
+      static_cast<unsigned long long>(t.refused), static_cast<unsigned long long>(t.changes),
+      static_cast<unsigned long long>(t.wipes));
   return t;
 }
 
@@ -464,6 +650,20 @@ TEST(RaftSim, SafetyHoldsWithFrequentTransfers) {
   if (t.seeds == 1) return;
   EXPECT_GT(t.committed, t.seeds * 50) << "too few entries committed";
   EXPECT_GT(t.transfers, t.seeds / 2) << "too few leadership transfers";
+}
+
+// Issue 19: the same faults while the replica set changes (replicas added as learners and
+// promoted, members removed, the leader among them) and members lose their disks and rejoin.
+TEST(RaftSim, SafetyHoldsWithMembershipChangesAndWipes) {
+  SimParams p;
+  p.spare = 2;
+  p.change_per_ms = 0.004;
+  p.wipe_per_ms = 0.0004;
+  const SimTotals t = run_seeds(p, 1000, "RaftSim.SafetyHoldsWithMembership*");
+  if (t.seeds == 1) return;
+  EXPECT_GT(t.committed, t.seeds * 50) << "too few entries committed";
+  EXPECT_GT(t.changes, t.seeds * 3) << "too few configuration changes";
+  EXPECT_GT(t.wipes, t.seeds / 4) << "too few wipes";
 }
 
 TEST(RaftSim, FaultFreeRunElectsHighestIdFirst) {

@@ -173,7 +173,7 @@ TEST(SqliteLogStore, MigratesASchema2File) {
   ASSERT_EQ(schema_version(db.path()), 2);
   {
     SqliteLogStore s(db.path());
-    EXPECT_EQ(schema_version(db.path()), 3);
+    EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
     EXPECT_EQ(s.hard_state(), (raft::HardState{3, 2}));
     EXPECT_EQ(s.commit_index(), 4u);
     EXPECT_EQ(s.last_index(), 5u);
@@ -187,12 +187,48 @@ TEST(SqliteLogStore, MigratesASchema2File) {
     ASSERT_TRUE(q.executeStep());
     EXPECT_EQ(q.getColumn(0).getInt(), 2);
   }
-  // A second open finds version 3: no migration, the same state.
+  // A second open finds the current version: no migration, the same state.
   SqliteLogStore again(db.path());
   EXPECT_EQ(all_entries(again), log);
   // `bazaar-order --dump` still reads the migrated file: the committed orders, in order.
   EXPECT_EQ(dump_lines(db.path()),
             (std::vector<std::string>{"0 Tux sell 3", "1 Tux sell 3", "2 Tux sell 3"}));
+}
+
+// Schema 4 admits configuration entries, which schema 3's table refused (a CHECK constraint): a
+// schema-3 file is copied into the new table at open, every entry and number kept, and its
+// configuration index (none yet) read back after a write that sets one.
+TEST(SqliteLogStore, MigratesASchema3FileToTakeConfigurationEntries) {
+  TempDb db;
+  const auto log = numbered({1, 1, 2});
+  write_schema_2(db.path(), log, 3);
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec(
+        "UPDATE meta SET value=3 WHERE key='schema_version';"
+        "INSERT INTO meta(key, value) VALUES('orders', 2)");
+  }
+  proto::LogEntry config;
+  config.term = 2;
+  config.kind = proto::LogEntry::kConfig;
+  config.name = "1:v:tcp://a:1 2:v:tcp://a:2";
+  {
+    SqliteLogStore s(db.path());
+    EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
+    EXPECT_EQ(all_entries(s), log);
+    EXPECT_EQ(s.committed_orders(), 2);
+    EXPECT_EQ(s.config_index(), 0u);
+    raft::LogWrite w;
+    w.first_index = 4;
+    w.entries = {config};
+    w.commit_index = 4;
+    w.config_index = 4;
+    ASSERT_EQ(s.write(w), raft::WriteOutcome::kWritten);
+  }
+  SqliteLogStore again(db.path());
+  EXPECT_EQ(again.config_index(), 4u);
+  EXPECT_EQ(all_entries(again).back(), config);
+  EXPECT_EQ(dump_lines(db.path()).size(), 2u) << "a configuration entry is no order";
 }
 
 // Schema 2 refuses an order entry out of sequence anywhere in the log; schema 3 numbers only the
@@ -207,7 +243,7 @@ TEST(SqliteLogStore, AMigratedFileTakesUnnumberedEntries) {
               raft::WriteOutcome::kWritten);
   }
   SqliteLogStore s(db.path());
-  EXPECT_EQ(schema_version(db.path()), 3);
+  EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
   EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, -1, -1}));
   EXPECT_EQ(s.committed_orders(), 1);
   ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 4}, {{4, 1}}),
@@ -240,7 +276,8 @@ TEST(SqliteLogStore, RefusesFilesItCannotUse) {
   { SqliteLogStore s(future.path()); }
   {
     SQLite::Database raw(future.path(), SQLite::OPEN_READWRITE);
-    raw.exec("UPDATE meta SET value=4 WHERE key='schema_version'");
+    raw.exec("UPDATE meta SET value=" + std::to_string(SqliteLogStore::kSchemaVersion + 1) +
+             " WHERE key='schema_version'");
   }
   EXPECT_THROW(SqliteLogStore s(future.path()), common::StartupError);
 
@@ -513,7 +550,8 @@ TEST(SqliteLogStore, DumpRefusesWhatItCannotRead) {
   { SqliteLogStore s(future.path()); }
   {
     SQLite::Database raw(future.path(), SQLite::OPEN_READWRITE);
-    raw.exec("UPDATE meta SET value=4 WHERE key='schema_version'");
+    raw.exec("UPDATE meta SET value=" + std::to_string(SqliteLogStore::kSchemaVersion + 1) +
+             " WHERE key='schema_version'");
   }
   EXPECT_THROW(dump_lines(future.path()), common::StartupError);
 
