@@ -7,6 +7,7 @@
 // is not JSON (one line on stderr), or a mismatch; 2 on a usage error.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -42,6 +43,10 @@ constexpr const char* kCommands =
     "  order N            GET /orders/N\n"
     "  health             GET /health\n"
     "  status ENDPOINT    proto StatusRequest over ZeroMQ to any service's request endpoint\n"
+    "  membership ENDPOINT [add ID PEER_ENDPOINT | remove ID]\n"
+    "                     the order replicas' configuration, from the replica at ENDPOINT (its\n"
+    "                     client endpoint); add or remove one replica (the leader's only; the\n"
+    "                     reply comes once the change has committed)\n"
     "  session --p P --iterations N [--seed S] [--json]\n"
     "                     the handout's client: look up a random item; if any is left, with\n"
     "                     probability P order some; at the end fetch every acknowledged order\n"
@@ -112,18 +117,67 @@ std::string handshake_hint(zmq::context_t& ctx, const std::string& endpoint,
   }
 }
 
+// RpcClient connects lazily and would throw on a malformed endpoint mid-call: check first.
+// Returns the error, or "".
+std::string endpoint_error(zmq::context_t& ctx, const std::string& endpoint) {
+  zmq::socket_t probe(ctx, zmq::socket_type::req);
+  common::configure_socket(probe);
+  try {
+    common::connect_or_throw(probe, endpoint, "endpoint");
+  } catch (const common::StartupError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// One line of the configuration: "index=K leader=L members=ID:ROLE:ENDPOINT,...".
+int run_membership(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  const std::string usage = "usage: membership ENDPOINT [add ID PEER_ENDPOINT | remove ID]";
+  proto::MembershipRequest req;
+  const std::size_t n = args.size() - 1;
+  if (n == 1) {
+    req.op = proto::MembershipRequest::kShow;
+  } else if (n == 4 && args[2] == "add") {
+    req.op = proto::MembershipRequest::kAdd;
+    req.peer_endpoint = args[4];
+  } else if (n == 3 && args[2] == "remove") {
+    req.op = proto::MembershipRequest::kRemove;
+  } else {
+    return usage_error(usage);
+  }
+  if (req.op != proto::MembershipRequest::kShow) {
+    const std::string& id = args[3];
+    if (id.size() != 1 || id[0] < '1' || id[0] > '9') return usage_error("ID must be 1..9");
+    req.id = static_cast<std::uint32_t>(id[0] - '0');
+  }
+  zmq::context_t ctx(1);
+  if (auto e = endpoint_error(ctx, args[1]); !e.empty()) return usage_error(e);
+  common::RpcClient client(ctx, args[1]);
+  auto r = client.call<proto::MembershipReply>(req, timeout);
+  if (!r.ok()) {
+    common::print_error(kProgram, args[1] + ": " + r.error);
+    return kExitFailure;
+  }
+  if (r.reply.status != proto::Status::kOk) {
+    std::string why = r.reply.message;
+    if (r.reply.status == proto::Status::kNotLeader && r.reply.leader_hint >= 0) {
+      why += " (the leader is replica " + std::to_string(r.reply.leader_hint) + ")";
+    }
+    common::print_error(kProgram, args[1] + ": " + why);
+    return kExitFailure;
+  }
+  std::string members = r.reply.configuration;
+  std::replace(members.begin(), members.end(), ' ', ',');
+  std::cout << "index=" << r.reply.config_index << " leader=" << r.reply.leader_hint
+            << " members=" << members;
+  if (!r.reply.message.empty()) std::cout << " note=\"" << r.reply.message << "\"";
+  std::cout << "\n";
+  return 0;
+}
+
 int run_status(const std::string& endpoint, std::chrono::milliseconds timeout) {
   zmq::context_t ctx(1);
-  {
-    // RpcClient connects lazily and would throw on a malformed endpoint mid-call: check first.
-    zmq::socket_t probe(ctx, zmq::socket_type::req);
-    common::configure_socket(probe);
-    try {
-      common::connect_or_throw(probe, endpoint, "endpoint");
-    } catch (const common::StartupError& e) {
-      return usage_error(e.what());
-    }
-  }
+  if (auto e = endpoint_error(ctx, endpoint); !e.empty()) return usage_error(e);
   common::RpcClient client(ctx, endpoint);
   auto r = client.call<proto::StatusReply>(proto::StatusRequest{}, timeout);
   if (!r.ok()) {
@@ -539,6 +593,7 @@ int main(int argc, char** argv) {
     if (!want(1)) return usage_error("usage: status ENDPOINT");
     return run_status(args[1], timeout);
   }
+  if (command == "membership") return run_membership(args, timeout);
 
   const std::string url = vm["url"].as<std::string>();
   if (command == "session") return run_session(args, url, timeout);

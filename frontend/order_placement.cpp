@@ -505,6 +505,10 @@ void OrderPlacement::on_probe_reply(std::string_view body, bool timed_out, Clock
     if (discovery_.named < 0 && hint >= 1 && static_cast<std::uint32_t>(hint) <= replicas_ &&
         !tracker_.suspect(static_cast<std::uint32_t>(hint), now)) {
       discovery_.named = hint;
+    } else if (discovery_.named < 0 && hint > static_cast<std::int32_t>(replicas_)) {
+      // It follows a leader added after this front end started (docs/REPLICATION.md,
+      // "Membership"), which it has no socket for: the follower forwards what it is sent.
+      discovery_.named = static_cast<std::int32_t>(id);
     }
   }
   next_probe(now, out);

@@ -3,6 +3,7 @@
 
 #include <boost/algorithm/string.hpp>
 #include <iostream>
+#include <map>
 
 #include "common/cli.h"
 #include "common/fd_limit.h"
@@ -26,11 +27,14 @@ int main(int argc, char** argv) {
       "endpoint", po::value<std::string>()->default_value("tcp://127.0.0.1:5560"),
       "bind: client requests")(
       "peers", po::value<std::string>()->default_value(""),
-      "replication endpoints of every replica in id order, comma-separated (this replica binds "
-      "entry --id); empty: a single replica")(
-      "catalog", po::value<std::string>()->default_value("tcp://127.0.0.1:5553"),
-      "catalog endpoint")("bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5550"),
-                          "broker endpoint publishers connect to (its --xsub)")(
+      "replication endpoints of the replicas a new cluster starts with, comma-separated: in id "
+      "order (ENDPOINT,ENDPOINT,...: ids 1, 2, ...) or by id (ID=ENDPOINT,...); this replica "
+      "binds its own. Once a configuration has committed (docs/REPLICATION.md, \"Membership\") "
+      "the log's is in force and this only names this replica's endpoint. Empty: a single "
+      "replica")("catalog", po::value<std::string>()->default_value("tcp://127.0.0.1:5553"),
+                 "catalog endpoint")(
+      "bus", po::value<std::string>()->default_value("tcp://127.0.0.1:5550"),
+      "broker endpoint publishers connect to (its --xsub)")(
       "db", po::value<std::string>()->default_value("order.db"), "SQLite database file")(
       "request-timeout", po::value<int>()->default_value(1000),
       "deadline of one catalog trade, milliseconds (10..60000)")(
@@ -83,15 +87,32 @@ int main(int argc, char** argv) {
   const int announce = vm["announce-interval"].as<int>();
   const int probe = vm["catalog-probe-interval"].as<int>();
   const int cache_entries = vm["log-cache-entries"].as<int>();
-  std::vector<std::string> peers;
-  if (!vm["peers"].as<std::string>().empty()) {
-    boost::split(peers, vm["peers"].as<std::string>(), boost::is_any_of(","));
-  }
   std::string bad;
+  // --peers: id -> replication endpoint.
+  std::map<std::uint32_t, std::string> peers;
+  if (!vm["peers"].as<std::string>().empty()) {
+    std::vector<std::string> items;
+    boost::split(items, vm["peers"].as<std::string>(), boost::is_any_of(","));
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      std::uint32_t peer = static_cast<std::uint32_t>(k + 1);
+      std::string endpoint = items[k];
+      if (const auto eq = items[k].find('='); eq != std::string::npos) {
+        try {
+          peer = static_cast<std::uint32_t>(std::stoul(items[k].substr(0, eq)));
+        } catch (const std::exception&) {
+          peer = 0;
+        }
+        endpoint = items[k].substr(eq + 1);
+      }
+      if (peer < 1 || peer > 9 || endpoint.empty() || peers.count(peer) != 0) {
+        bad = "--peers: '" + items[k] + "' is not ENDPOINT or ID=ENDPOINT with a new id 1..9";
+      }
+      peers[peer] = endpoint;
+    }
+  }
   if (id < 1 || id > 9) bad = "--id must be 1..9";
-  if (!peers.empty() && (peers.size() > 9 || static_cast<std::size_t>(id) > peers.size())) {
-    bad = "--peers must list 1..9 endpoints, including this replica's (--id " + std::to_string(id) +
-          ")";
+  if (!peers.empty() && peers.count(static_cast<std::uint32_t>(id)) == 0) {
+    bad = "--peers must include this replica's endpoint (--id " + std::to_string(id) + ")";
   }
   if (timeout < 10 || timeout > 60000) bad = "--request-timeout must be 10..60000";
   if (heartbeat < 5 || heartbeat > 1000) bad = "--heartbeat-interval must be 5..1000";
@@ -123,9 +144,9 @@ int main(int argc, char** argv) {
         [&metrics](std::chrono::steady_clock::duration took) { metrics.observe_sync(took); });
     order::ReplicaOptions ro;
     ro.raft.id = static_cast<std::uint32_t>(id);
-    const std::size_t n = std::max<std::size_t>(1, peers.size());
-    for (std::size_t k = 1; k <= n; ++k) ro.raft.members.push_back(static_cast<std::uint32_t>(k));
+    for (const auto& [peer, endpoint] : peers) ro.raft.members.push_back(peer);
     if (peers.empty()) ro.raft.members = {static_cast<std::uint32_t>(id)};
+    ro.raft.endpoints = peers;
     ro.raft.heartbeat_ms = static_cast<std::uint64_t>(heartbeat);
     ro.raft.election_ms = static_cast<std::uint64_t>(election);
     ro.raft.priority_step_ms = static_cast<std::uint64_t>(election) / 2;
@@ -154,7 +175,6 @@ int main(int argc, char** argv) {
         ctx,
         {.endpoint = vm["endpoint"].as<std::string>(),
          .catalog_endpoint = vm["catalog"].as<std::string>(),
-         .peer_endpoints = peers,
          .id = static_cast<std::uint32_t>(id),
          .announce_interval = std::chrono::milliseconds(announce),
          .catalog_probe_interval = std::chrono::milliseconds(probe),

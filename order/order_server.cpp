@@ -36,25 +36,18 @@ OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& re
       bus_(bus),
       client_(ctx, zmq::socket_type::router),
       peer_in_(ctx, zmq::socket_type::router),
-      catalog_(ctx, zmq::socket_type::dealer) {
+      catalog_(ctx, zmq::socket_type::dealer),
+      ctx_(ctx) {
   common::configure_socket(client_);
   common::configure_socket(peer_in_);
   common::configure_socket(catalog_);
   common::bind_or_throw(client_, options_.endpoint, "--endpoint");
-  if (options_.peer_endpoints.size() > 1) {
-    common::bind_or_throw(peer_in_, options_.peer_endpoints[options_.id - 1], "--peers");
-    for (std::uint32_t k = 1; k <= options_.peer_endpoints.size(); ++k) {
-      if (k == options_.id) continue;
-      auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
-      common::configure_socket(*s);
-      // Raft resends what matters; a message for a peer that is down is better dropped than
-      // queued and delivered stale when it returns.
-      s->set(zmq::sockopt::immediate, 1);
-      s->set(zmq::sockopt::sndhwm, 1000);
-      common::connect_or_throw(*s, options_.peer_endpoints[k - 1], "--peers");
-      peer_out_[k] = std::move(s);
-    }
+  const raft::Membership& members = replica_.core().membership();
+  if (const raft::Member* self = members.find(options_.id); self && !self->endpoint.empty()) {
+    common::bind_or_throw(peer_in_, self->endpoint, "--peers");
+    peer_bound_ = true;
   }
+  follow_membership();
   // No queueing for a catalog that is down: a trade held back and delivered minutes later,
   // after the replica gave up on it, would change stock nobody is waiting for.
   catalog_.set(zmq::sockopt::immediate, 1);
@@ -63,7 +56,41 @@ OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& re
 
 void OrderServer::send_peer(std::uint32_t to, const std::string& bytes) {
   auto it = peer_out_.find(to);
-  if (it != peer_out_.end()) it->second->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  if (it != peer_out_.end()) {
+    (void)it->second.socket->send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  }
+}
+
+void OrderServer::follow_membership() {
+  const raft::RaftCore& core = replica_.core();
+  if (core.membership_index() == membership_index_) return;
+  membership_index_ = core.membership_index();
+  const raft::Membership& members = core.membership();
+  std::erase_if(peer_out_, [&](const auto& p) {
+    const raft::Member* m = members.find(p.first);
+    return m == nullptr || m->endpoint != p.second.endpoint;
+  });
+  for (const auto& m : members.members()) {
+    if (m.id == options_.id || m.endpoint.empty() || peer_out_.count(m.id) != 0) continue;
+    auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+    common::configure_socket(*s);
+    // Raft resends what matters; a message for a peer that is down is better dropped than
+    // queued and delivered stale when it returns.
+    s->set(zmq::sockopt::immediate, 1);
+    s->set(zmq::sockopt::sndhwm, 1000);
+    try {
+      common::connect_or_throw(*s, m.endpoint, "peer endpoint of replica " + std::to_string(m.id));
+    } catch (const std::exception& e) {
+      // A configuration entry is committed whatever its endpoint says: this replica goes on
+      // without that peer (the leader checked the endpoint's form before proposing it).
+      spdlog::error("replica {}: {}", options_.id, e.what());
+      continue;
+    }
+    peer_out_[m.id] = Peer{.endpoint = m.endpoint, .socket = std::move(s)};
+    if (*membership_index_ > 0) {
+      spdlog::info("replica {}: peer {} at {}", options_.id, m.id, m.endpoint);
+    }
+  }
 }
 
 std::uint64_t OrderServer::now_ms() const {
@@ -137,6 +164,7 @@ void OrderServer::read_catalog() {
 
 void OrderServer::send_outputs() {
   replica_.flush();
+  follow_membership();  // before the peer messages go: a new member's first append among them
   ReplicaOutputs out = replica_.take_outputs();
   for (auto& [token, bytes] : out.replies) {
     auto it = envelopes_.find(token);
@@ -220,14 +248,14 @@ void OrderServer::announce() {
 }
 
 void OrderServer::run() {
-  spdlog::info("replica {} serving on {} ({} replicas)", options_.id, options_.endpoint,
-               std::max<std::size_t>(1, options_.peer_endpoints.size()));
+  spdlog::info("replica {} serving on {} (configuration \"{}\")", options_.id, options_.endpoint,
+               replica_.core().membership().encode());
   std::uint64_t next_announce = 0;
   std::uint64_t last_term_announced = 0;
   bool was_leader = false;
   std::vector<zmq::pollitem_t> items{{client_.handle(), 0, ZMQ_POLLIN, 0},
                                      {catalog_.handle(), 0, ZMQ_POLLIN, 0}};
-  if (!peer_out_.empty()) items.push_back({peer_in_.handle(), 0, ZMQ_POLLIN, 0});
+  if (peer_bound_) items.push_back({peer_in_.handle(), 0, ZMQ_POLLIN, 0});
   while (!common::stop_requested()) {
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(5));

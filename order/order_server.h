@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -27,9 +28,8 @@ struct CatalogCall {
 };
 
 struct ServerOptions {
-  std::string endpoint;                     // bind: client requests (frontends)
-  std::string catalog_endpoint;             // connect: trades
-  std::vector<std::string> peer_endpoints;  // all replicas' peer endpoints, in id order
+  std::string endpoint;          // bind: client requests (frontends)
+  std::string catalog_endpoint;  // connect: trades
   std::uint32_t id = 1;
   std::chrono::milliseconds announce_interval{500};
   /// Every replica asks the catalog for its status this often (one probe at a time; a probe
@@ -44,7 +44,9 @@ struct ServerOptions {
 /// it produced. Not thread-safe; run() owns the thread.
 class OrderServer {
  public:
-  /// Binds the client and peer endpoints; throws common::StartupError when one cannot be bound.
+  /// Binds the client endpoint and, when the replica's configuration names one for it, its peer
+  /// endpoint; connects to the other members' peer endpoints. Throws common::StartupError when
+  /// one cannot be bound.
   OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
               common::EventPublisher& bus);
 
@@ -62,6 +64,9 @@ class OrderServer {
   /// Sends the next catalog probe when one is due, and reports a probe past its deadline.
   void probe_catalog(std::uint64_t now);
   void send_peer(std::uint32_t to, const std::string& bytes);
+  /// Connects to every member of the replica's configuration in force and closes the sockets
+  /// of replicas no longer in it (after each flush: the configuration changes only there).
+  void follow_membership();
   void announce();
 
   ServerOptions options_;
@@ -70,7 +75,14 @@ class OrderServer {
   zmq::socket_t client_;
   zmq::socket_t peer_in_;
   zmq::socket_t catalog_;
-  std::map<std::uint32_t, std::unique_ptr<zmq::socket_t>> peer_out_;  // replica id -> DEALER
+  zmq::context_t& ctx_;
+  bool peer_bound_ = false;
+  struct Peer {
+    std::string endpoint;
+    std::unique_ptr<zmq::socket_t> socket;  // DEALER
+  };
+  std::map<std::uint32_t, Peer> peer_out_;         // replica id -> its connection
+  std::optional<std::uint64_t> membership_index_;  // of the configuration peer_out_ follows
   // Routing frames of each client waiting for a reply, by token. Bounded by the Replica's
   // max_pending plus the requests of one poll batch.
   std::map<std::uint64_t, std::vector<zmq::message_t>> envelopes_;

@@ -147,9 +147,114 @@ void Replica::handle_client(std::uint64_t token, std::string_view request, std::
     case proto::MessageType::kStatusRequest:
       out_.replies.emplace_back(token, proto::encode(status()));
       break;
+    case proto::MessageType::kMembershipRequest: {
+      auto req = proto::decode_body<proto::MembershipRequest>(*env);
+      if (!req) {
+        out_.replies.emplace_back(token, error_reply(req.error));
+      } else {
+        change_membership(token, *req);
+      }
+      break;
+    }
     default:
       out_.replies.emplace_back(token, error_reply(proto::DecodeError::kWrongType));
   }
+}
+
+proto::MembershipReply Replica::membership_reply(proto::Status status, std::string message) const {
+  return {.status = status,
+          .message = std::move(message),
+          .leader_hint = core_.leader_id(),
+          .configuration = core_.membership().encode(),
+          .config_index = core_.membership_index()};
+}
+
+void Replica::change_membership(std::uint64_t token, const proto::MembershipRequest& req) {
+  using Op = proto::MembershipRequest;
+  auto answer_now = [&](proto::Status status, std::string message) {
+    out_.replies.emplace_back(token, proto::encode(membership_reply(status, std::move(message))));
+  };
+  if (req.op == Op::kShow) return answer_now(proto::Status::kOk, "");
+  // Only the leader changes the configuration; an operator's tool asks it directly (no
+  // forwarding: the answer names the leader).
+  if (core_.role() != raft::RaftRole::kLeader) {
+    return answer_now(proto::Status::kNotLeader, "not leader");
+  }
+  const raft::Membership& now = core_.membership();
+  const raft::Member* member = now.find(req.id);
+  raft::Membership next = now;
+  if (req.op == Op::kAdd) {
+    if (member != nullptr && member->endpoint == req.peer_endpoint) {
+      return answer_now(proto::Status::kOk,
+                        "replica " + std::to_string(req.id) + " is a member already");
+    }
+    if (member != nullptr) {
+      return answer_now(proto::Status::kBadRequest, "replica " + std::to_string(req.id) +
+                                                        " is a member at " + member->endpoint +
+                                                        ": remove it first");
+    }
+    // Its form is checked here, once: every replica connects to what the entry says.
+    if (req.peer_endpoint.rfind("tcp://", 0) != 0 ||
+        req.peer_endpoint.find(' ') != std::string::npos) {
+      return answer_now(proto::Status::kBadRequest,
+                        "peer endpoint must be tcp://HOST:PORT, not '" + req.peer_endpoint + "'");
+    }
+    for (const auto& m : now.members()) {
+      if (m.endpoint == req.peer_endpoint) {
+        return answer_now(proto::Status::kBadRequest, req.peer_endpoint + " is replica " +
+                                                          std::to_string(m.id) + "'s endpoint");
+      }
+    }
+    next = now.with({.id = req.id, .voter = false, .endpoint = req.peer_endpoint});
+  } else {
+    if (member == nullptr) {
+      return answer_now(proto::Status::kOk,
+                        "replica " + std::to_string(req.id) + " is not a member");
+    }
+    next = now.without(req.id);
+  }
+  if (membership_waiters_.size() >= options_.max_pending) {
+    return answer_now(proto::Status::kUnavailable, "too many changes waiting");
+  }
+  std::uint64_t index = 0;
+  const raft::MembershipOutcome outcome = core_.propose_membership(next, index);
+  switch (outcome) {
+    case raft::MembershipOutcome::kAccepted:
+      spdlog::info("replica {} (term {}) proposes the configuration \"{}\" at index {}", core_.id(),
+                   core_.term(), next.encode(), index);
+      membership_waiters_.emplace_back(token, index);
+      return;
+    case raft::MembershipOutcome::kUnchanged:
+      return answer_now(proto::Status::kOk, "");
+    case raft::MembershipOutcome::kNotLeader:
+      return answer_now(proto::Status::kNotLeader, "not leader");
+    case raft::MembershipOutcome::kTransferring:
+    case raft::MembershipOutcome::kPending:
+      return answer_now(proto::Status::kUnavailable,
+                        std::string(to_string(outcome)) + ": retry shortly");
+    case raft::MembershipOutcome::kInvalid:
+      return answer_now(proto::Status::kBadRequest,
+                        "not a change of one replica, or it would leave no voter");
+  }
+}
+
+void Replica::answer_membership() {
+  if (membership_waiters_.empty()) return;
+  const bool leader = core_.role() == raft::RaftRole::kLeader;
+  std::erase_if(membership_waiters_, [&](const std::pair<std::uint64_t, std::uint64_t>& w) {
+    if (core_.membership_index() >= w.second) {
+      out_.replies.emplace_back(w.first, proto::encode(membership_reply(proto::Status::kOk, "")));
+      return true;
+    }
+    if (leader) return false;
+    // Its fate is unknown here: the next leader may commit it or drop it. Asking again is safe
+    // (a change already in force is answered as such).
+    out_.replies.emplace_back(
+        w.first, proto::encode(membership_reply(proto::Status::kUnavailable,
+                                                "leadership lost before the change committed: "
+                                                "ask the new leader whether it is in force")));
+    return true;
+  });
 }
 
 void Replica::place(std::uint64_t token, const proto::PlaceOrderRequest& req,
@@ -534,6 +639,7 @@ void Replica::flush() {
   }
   // Also after an empty Ready: a leader can step down (check-quorum) without a new term.
   follow_leadership(committed);
+  answer_membership();
   if (core_.transfer_target() != transfer_logged_) {
     transfer_logged_ = core_.transfer_target();
     if (transfer_logged_) {
@@ -657,7 +763,12 @@ proto::StatusReply Replica::status() const {
   st.service = "order";
   st.id = core_.id();
   // "joining" until caught up: a follower that does not yet count as a voter.
-  st.role = core_.joining() ? "joining" : to_string(core_.role());
+  // "learner" while the configuration in force does not count it (a new replica catching up),
+  // "removed" once it is not in the configuration at all.
+  st.role = core_.joining()                            ? "joining"
+            : !core_.membership().contains(core_.id()) ? "removed"
+            : core_.learner()                          ? "learner"
+                                                       : to_string(core_.role());
   st.term = core_.term();
   st.leader_id = core_.leader_id();
   st.log_size = static_cast<std::uint64_t>(committed_orders());

@@ -153,6 +153,12 @@ class Replica {
   /// Answers the forwarded requests whose leader changed or whose deadline passed.
   void expire_forwards(std::uint64_t now_ms);
   void place(std::uint64_t token, const proto::PlaceOrderRequest& req, std::uint64_t now_ms);
+  /// An operator's MembershipRequest: answered at once (kShow, a refusal, a change in force
+  /// already) or once the change's entry has committed (answer_membership()).
+  void change_membership(std::uint64_t token, const proto::MembershipRequest& req);
+  /// Answers the membership requests whose change committed, or whose leader lost office.
+  void answer_membership();
+  proto::MembershipReply membership_reply(proto::Status status, std::string message) const;
   /// Acts on the catalog's answer to one trade: logs the order of an applied trade, answers the
   /// clients of a refused one.
   void on_trade(TradeOutcome outcome);
@@ -205,6 +211,10 @@ class Replica {
     std::uint64_t deadline_ms = 0;
   };
   std::vector<PendingRead> reads_;
+
+  // Operators waiting for a configuration entry to commit (leader only; bounded by max_pending):
+  // the client and the entry's index.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> membership_waiters_;
 
   // Requests this follower forwarded to its leader, by ticket (bounded by max_pending; answered
   // "not leader" when the leader changes, "unavailable" after trade_timeout_ms).

@@ -192,6 +192,26 @@ TEST(OrderPlacement, UnknownLeaderIsProbedHighestIdFirstAndFoundByAProbe) {
   EXPECT_EQ(h.place_answer(key).order_number, 5);
 }
 
+// Issue 19: the leader can be a replica added after this front end started (launch/bazaar
+// add-replica), which it has no socket for. A follower that names such a leader gets the order,
+// and forwards it; before, the order waited for a leader among the known three until its deadline.
+TEST(OrderPlacement, AFollowerOfALeaderOutsideTheKnownReplicasTakesTheOrder) {
+  Harness h(3);
+  const auto key = h.place("r1");
+  Send p = h.only_send();
+  EXPECT_EQ(p.replica, 3u);
+  h.reply(p, status(3, false, 6, 5));  // follows replica 5
+  p = h.only_send();
+  h.reply(p, status(2, false, 6, 5));
+  p = h.only_send();
+  h.reply(p, status(1, false, 6, 5));
+  const Send s = h.only_send();
+  EXPECT_EQ(s.replica, 3u) << "the first follower that named it";
+  EXPECT_EQ(placed_id(s), "r1");
+  h.reply(s, placed(7));
+  EXPECT_EQ(h.place_answer(key).order_number, 7);
+}
+
 TEST(OrderPlacement, OneDiscoveryRoundServesEveryWaitingOrder) {
   Harness h(2);
   std::vector<std::uint64_t> keys;
