@@ -31,18 +31,9 @@ if [ -d "$RUN/curve" ]; then export BAZAAR_CURVE_DIR="$RUN/curve"; fi
 if "$B" replace --run-dir "$RUN" frontend-1 2>"$RUN/refused.txt"; then fail "replace frontend-1 succeeded"; fi
 grep -q "only order replicas" "$RUN/refused.txt" || fail "replace frontend-1 said: $(cat "$RUN/refused.txt")"
 
-# Keyed orders, alternately buy and sell one unit, until $RUN/stop: one line "code seconds" each.
-keyed_orders() {
-  local i=0 type
-  while [ ! -f "$RUN/stop" ]; do
-    i=$((i + 1)); type=buy; [ $((i % 2)) -eq 0 ] && type=sell
-    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 10 -H "Idempotency-Key: replace-$1-$i" \
-      -H 'Content-Type: application/json' -d "{\"name\":\"Tux\",\"quantity\":1,\"type\":\"$type\"}" \
-      "$URL/orders"
-  done >"$RUN/orders-$1.txt"
-}
-keyed_orders 1 & PIDS+=($!)
-keyed_orders 2 & PIDS+=($!)
+. "$ROOT/tests/lib/keyed_orders.sh"
+keyed_orders replace-1 "$URL" "$RUN/stop" "$RUN/orders-1.txt" & PIDS+=($!)
+keyed_orders replace-2 "$URL" "$RUN/stop" "$RUN/orders-2.txt" & PIDS+=($!)
 sleep 2
 leader="$("$B" status --run-dir "$RUN" | awk '$4 == "leader" {print $1}')"
 [ -n "$leader" ] || fail "no leader"
@@ -56,12 +47,8 @@ done
 touch "$RUN/stop"
 wait "${PIDS[@]}"
 PIDS=()
-orders="$(cat "$RUN"/orders-*.txt | wc -l)"
-bad="$(cat "$RUN"/orders-*.txt | grep -vc '^200 ')"
-latency="$(cat "$RUN"/orders-*.txt | cut -d' ' -f2 | sort -g | awk '{ t[NR] = $1 * 1000 } END {
-  p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
-  printf "p50 %.1f ms, p99 %.1f ms, max %.1f ms", t[int((NR + 1) / 2)], t[p99], t[NR] }')"
-echo "keyed orders during both replacements: $orders, $bad not 200; latency $latency"
+echo -n "keyed orders during both replacements: "; keyed_summary "$RUN"/orders-*.txt
+orders=$KEYED_TOTAL bad=$KEYED_BAD
 [ "$orders" -gt 0 ] || fail "no orders ran"
 [ "$bad" -eq 0 ] || fail "$bad keyed orders failed: $(sort "$RUN"/orders-*.txt | uniq -c | tr '\n' ' ')"
 

@@ -1,0 +1,27 @@
+# Sourced by the operations tests: keyed orders from one client under a changing cluster.
+#
+# keyed_orders NAME URL STOP_FILE OUT_FILE: alternately buys and sells one Tux at URL/orders, each
+# with an Idempotency-Key of its own (NAME-i), until STOP_FILE exists; writes one line
+# "HTTP_CODE SECONDS" per order to OUT_FILE. Each request has a 10 s deadline.
+keyed_orders() {
+  local name="$1" url="$2" stop="$3" out="$4" i=0 type
+  while [ ! -f "$stop" ]; do
+    i=$((i + 1)); type=buy; [ $((i % 2)) -eq 0 ] && type=sell
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 10 -H "Idempotency-Key: $name-$i" \
+      -H 'Content-Type: application/json' -d "{\"name\":\"Tux\",\"quantity\":1,\"type\":\"$type\"}" \
+      "$url/orders"
+  done >"$out"
+}
+
+# keyed_summary FILE...: "N orders, B not 200; latency p50 X ms, p99 Y ms, max Z ms" over the lines
+# keyed_orders wrote; sets KEYED_TOTAL and KEYED_BAD.
+keyed_summary() {
+  KEYED_TOTAL="$(cat "$@" | wc -l)"
+  KEYED_BAD="$(cat "$@" | grep -vc '^200 ')"
+  local latency
+  latency="$(cat "$@" | cut -d' ' -f2 | sort -g | awk '{ t[NR] = $1 * 1000 } END {
+    if (NR == 0) { print "none"; exit }
+    p99 = int(NR * 0.99); if (p99 < 1) p99 = 1
+    printf "p50 %.1f ms, p99 %.1f ms, max %.1f ms", t[int((NR + 1) / 2)], t[p99], t[NR] }')"
+  echo "$KEYED_TOTAL orders, $KEYED_BAD not 200; latency $latency"
+}
