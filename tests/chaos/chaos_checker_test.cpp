@@ -277,6 +277,7 @@ TEST(ChaosSchedule, ClassesAndKillOnlySchedules) {
   EXPECT_EQ(class_of(FaultKind::kFlap), FaultClass::kPartition);
   EXPECT_EQ(class_of(FaultKind::kPause), FaultClass::kPause);
   EXPECT_EQ(class_of(FaultKind::kDelay), FaultClass::kDelay);
+  EXPECT_EQ(class_of(FaultKind::kWipe), FaultClass::kWipe);
   FaultClass unused;
   EXPECT_FALSE(parse_fault_class("netem", unused));
   ScheduleOptions o;
@@ -285,6 +286,14 @@ TEST(ChaosSchedule, ClassesAndKillOnlySchedules) {
   const FaultSchedule kill_only(o);
   for (const auto& e : kill_only.events()) {
     EXPECT_EQ(class_of(e.kind), FaultClass::kKill);
+    EXPECT_LE(e.down, o.max_down);
+  }
+  // A wipe's time down (kill to rejoin) is drawn as a kill's.
+  o.kinds = {FaultKind::kWipe};
+  const FaultSchedule wipes(o);
+  ASSERT_FALSE(wipes.events().empty());
+  for (const auto& e : wipes.events()) {
+    EXPECT_EQ(e.kind, FaultKind::kWipe);
     EXPECT_LE(e.down, o.max_down);
   }
   o.kinds = {FaultKind::kPause, FaultKind::kSplit};

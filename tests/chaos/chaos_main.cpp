@@ -129,12 +129,13 @@ int main(int argc, char** argv) {
       "frontends", po::value<int>()->default_value(2),
       "frontends (1..4); a client whose attempt fails tries the next one with the same key")(
       "faults", po::value<std::string>()->default_value("kill,partition,pause,delay"),
-      "comma-separated fault classes: kill, partition, pause, delay (partition and delay run "
-      "the cluster in network namespaces: root)")(
+      "comma-separated fault classes: kill, partition, pause, delay, wipe (an order replica "
+      "loses its disk and rejoins with --join; not in the default); partition and delay run "
+      "the cluster in network namespaces: root")(
       "kinds", po::value<std::string>()->default_value(""),
       "comma-separated fault kinds to draw from, within --faults (leader, follower, catalog, "
       "broker, frontend, leader+catalog, majority; partition-leader, partition-catalog, "
-      "partition-frontend, flap, split; pause; delay); default all of --faults")(
+      "partition-frontend, flap, split; pause; delay; wipe); default all of --faults")(
       "netns", "run the cluster in network namespaces even for kill and pause faults only")(
       "run-dir", po::value<std::string>()->default_value(""),
       "the namespace cluster's run directory (new or empty; default: a fresh one under /tmp)")(
@@ -172,7 +173,7 @@ int main(int argc, char** argv) {
       if (c.empty()) continue;
       if (!bazaar::chaos::parse_fault_class(c, fc)) {
         bazaar::common::print_error(
-            kProgram, "unknown fault class '" + c + "' (kill, partition, pause, delay)");
+            kProgram, "unknown fault class '" + c + "' (kill, partition, pause, delay, wipe)");
         return kExitSetup;
       }
       classes.push_back(fc);

@@ -21,6 +21,10 @@ class ClusterControl {
   virtual void signal(const std::string& name, int sig) = 0;
   /// Starts `name` again on its data and waits (bounded) until it is healthy.
   virtual void start(const std::string& name) = 0;
+  /// As for a machine whose disk was lost (launch/bazaar replace): deletes order replica
+  /// `name`'s database (it must not run), starts it with --join, and waits until it has caught
+  /// up (its status no longer says "joining"); false when it has not within `timeout`.
+  virtual bool replace(const std::string& name, std::chrono::milliseconds timeout) = 0;
   virtual bool running(const std::string& name) = 0;
   virtual bool wait_healthy(const std::string& name, std::chrono::milliseconds timeout) = 0;
   /// The replica that says it leads ("order-K") and its term; "" when none answers so.
@@ -48,6 +52,7 @@ class LoopbackControl : public ClusterControl {
   void kill(const std::string& name) override { cluster_.kill(name, 9); }
   void signal(const std::string& name, int sig) override;
   void start(const std::string& name) override { cluster_.start(name); }
+  bool replace(const std::string& name, std::chrono::milliseconds timeout) override;
   bool running(const std::string& name) override { return cluster_.running(name); }
   bool wait_healthy(const std::string& name, std::chrono::milliseconds timeout) override {
     return cluster_.wait_healthy(name, timeout);

@@ -122,6 +122,35 @@ void FaultInjector::note(const FaultEvent& e, const std::string& what) {
   log_(line);
 }
 
+void FaultInjector::wipe_event(const FaultEvent& e) {
+  const std::string leader = current_leader();
+  if (leader.empty()) return;
+  std::string target = leader;
+  if (e.pick % 2 != 0) {
+    const int k =
+        1 + static_cast<int>((e.pick >> 1) % static_cast<std::uint32_t>(cluster_.replicas()));
+    target = "order-" + std::to_string(k);
+  }
+  cluster_.kill(target);
+  down_.push_back(target);
+  note(e, "wipe " + target);
+  sleep_for(e.down);
+  // Bounded, and the next fault waits for it: a second replica's disk lost before this one has
+  // caught up would be the loss of a majority's copies, which no store survives.
+  const auto t = Clock::now();
+  if (!cluster_.replace(target, 60s)) {
+    problems_.push_back(target + " did not catch up within 60 s of its wipe (see its log in " +
+                        cluster_.dir() + ")");
+  }
+  std::erase(down_, target);
+  char line[200];
+  std::snprintf(
+      line, sizeof line, "t=%.1fs %s rejoined and caught up in %lld ms", seconds(), target.c_str(),
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count()));
+  log_(line);
+}
+
 void FaultInjector::kill_event(const FaultEvent& e) {
   const std::vector<std::string> names = targets(e);
   if (names.empty()) return;  // the end came while looking for the leader
@@ -259,6 +288,8 @@ void FaultInjector::run(Clock::time_point end, const std::function<void(int)>& t
     check_unexpected_exits();
     if (class_of(e.kind) == FaultClass::kKill) {
       kill_event(e);
+    } else if (class_of(e.kind) == FaultClass::kWipe) {
+      wipe_event(e);
     } else {
       network_event(e);
     }

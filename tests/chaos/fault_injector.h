@@ -65,6 +65,8 @@ class FaultInjector {
   void check_unexpected_exits();
   double seconds() const;
   void note(const FaultEvent& e, const std::string& what);
+  /// kWipe: kills a replica, then replaces it (ClusterControl::replace) and waits for it.
+  void wipe_event(const FaultEvent& e);
 
   ClusterControl& cluster_;
   NetnsCluster* net_;

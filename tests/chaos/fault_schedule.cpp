@@ -10,7 +10,7 @@ namespace {
 // the catalog and not yet committed); double faults are rarer so the system also has time to
 // serve between them.
 // Network faults: the leader's links weigh most, as the leader's kills do.
-constexpr int kWeights[kFaultKinds] = {30, 15, 20, 15, 8, 6, 6, 14, 12, 10, 10, 10, 18, 12};
+constexpr int kWeights[kFaultKinds] = {30, 15, 20, 15, 8, 6, 6, 14, 12, 10, 10, 10, 18, 12, 12};
 
 }  // namespace
 
@@ -44,6 +44,8 @@ const char* to_string(FaultKind kind) {
       return "pause";
     case FaultKind::kDelay:
       return "delay";
+    case FaultKind::kWipe:
+      return "wipe";
   }
   return "?";
 }
@@ -60,6 +62,8 @@ FaultClass class_of(FaultKind kind) {
       return FaultClass::kPause;
     case FaultKind::kDelay:
       return FaultClass::kDelay;
+    case FaultKind::kWipe:
+      return FaultClass::kWipe;
     default:
       return FaultClass::kKill;
   }
@@ -75,13 +79,15 @@ const char* to_string(FaultClass c) {
       return "pause";
     case FaultClass::kDelay:
       return "delay";
+    case FaultClass::kWipe:
+      return "wipe";
   }
   return "?";
 }
 
 bool parse_fault_class(const std::string& name, FaultClass& c) {
-  for (FaultClass k :
-       {FaultClass::kKill, FaultClass::kPartition, FaultClass::kPause, FaultClass::kDelay}) {
+  for (FaultClass k : {FaultClass::kKill, FaultClass::kPartition, FaultClass::kPause,
+                       FaultClass::kDelay, FaultClass::kWipe}) {
     if (name == to_string(k)) {
       c = k;
       return true;
@@ -127,7 +133,7 @@ FaultSchedule::FaultSchedule(const ScheduleOptions& options) {
       }
     }
     // One draw either way, so a kill-only schedule is the one the same seed always gave.
-    const bool net = class_of(e.kind) != FaultClass::kKill;
+    const bool net = class_of(e.kind) != FaultClass::kKill && class_of(e.kind) != FaultClass::kWipe;
     e.down = std::chrono::milliseconds(
         net ? uniform(options.min_net.count(), options.max_net.count())
             : uniform(options.min_down.count(), options.max_down.count()));

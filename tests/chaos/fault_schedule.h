@@ -29,13 +29,17 @@ enum class FaultKind : std::uint8_t {
   kSplit,              // a minority (one replica and some others) from the rest
   kPause,              // SIGSTOP any one process, SIGCONT after the fault's time (0.3-6 s)
   kDelay,              // delay (and some loss) on the link between two processes, both ways
+  // One order replica (the leader half the time) loses its disk: killed, its database deleted,
+  // started again with --join after the fault's time (launch/bazaar replace); the next fault
+  // waits until it has caught up, so a majority's copies are never lost at once.
+  kWipe,
 };
-inline constexpr int kFaultKinds = 14;
+inline constexpr int kFaultKinds = 15;
 
-/// The classes of `--faults`: kill (the first seven), partition (five), pause, delay.
-enum class FaultClass : std::uint8_t { kKill, kPartition, kPause, kDelay };
+/// The classes of `--faults`: kill (the first seven), partition (five), pause, delay, wipe.
+enum class FaultClass : std::uint8_t { kKill, kPartition, kPause, kDelay, kWipe };
 FaultClass class_of(FaultKind kind);
-/// "kill", "partition", "pause", "delay"; parse_fault_class is its inverse.
+/// "kill", "partition", "pause", "delay", "wipe"; parse_fault_class is its inverse.
 const char* to_string(FaultClass c);
 bool parse_fault_class(const std::string& name, FaultClass& c);
 

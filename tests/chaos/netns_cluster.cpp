@@ -173,6 +173,13 @@ void NetnsCluster::start(const std::string& name) {
                       60s);
 }
 
+bool NetnsCluster::replace(const std::string& name, std::chrono::milliseconds timeout) {
+  const auto [rc, out] = Cluster::run_binary(
+      {"/bin/bash", options_.launch, "replace", name, "--run-dir", options_.dir},
+      std::chrono::duration_cast<std::chrono::seconds>(timeout));
+  return rc == 0;
+}
+
 bool NetnsCluster::wait_healthy(const std::string& name, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   zmq::context_t ctx(1);

@@ -39,6 +39,8 @@ class NetnsCluster : public ClusterControl {
   void kill(const std::string& name) override;
   void signal(const std::string& name, int sig) override;
   void start(const std::string& name) override;
+  /// launch/bazaar replace, which does all of it and waits (the timeout bounds the call).
+  bool replace(const std::string& name, std::chrono::milliseconds timeout) override;
   bool running(const std::string& name) override;
   bool wait_healthy(const std::string& name, std::chrono::milliseconds timeout) override;
   std::string leader(std::uint64_t* term = nullptr) override;

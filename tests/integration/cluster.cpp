@@ -97,9 +97,11 @@ Process::~Process() {
   if (pid_ > 0) stop(SIGKILL);
 }
 
-void Process::start() {
+void Process::start(const std::vector<std::string>& extra) {
   if (running()) return;
-  pid_ = spawn(argv_, log_path_);
+  std::vector<std::string> argv = argv_;
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  pid_ = spawn(argv, log_path_);
 }
 
 bool Process::running() {
@@ -259,8 +261,8 @@ void Cluster::signal(const std::string& name, int sig) {
   ASSERT_EQ(::kill(pid, sig), 0) << name << ": " << std::strerror(errno);
 }
 
-void Cluster::start(const std::string& name) {
-  processes_.at(name)->start();
+void Cluster::start(const std::string& name, const std::vector<std::string>& extra) {
+  processes_.at(name)->start(extra);
   ASSERT_TRUE(wait_healthy(name)) << name << " not healthy after restart";
 }
 

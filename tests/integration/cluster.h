@@ -41,7 +41,8 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  void start();
+  /// Starts the process with its command line, and `extra` arguments after it (this start only).
+  void start(const std::vector<std::string>& extra = {});
   /// Sends `sig` and waits up to 5 s for the process to end (SIGKILL after that).
   void stop(int sig);
   bool running();
@@ -88,7 +89,9 @@ class Cluster {
   void kill(const std::string& name, int sig = 9);
   /// Sends `sig` (SIGSTOP, SIGCONT, ...) to a running process and returns at once.
   void signal(const std::string& name, int sig);
-  void start(const std::string& name);
+  /// Starts `name` again (with `extra` arguments after its usual ones, this start only) and
+  /// waits until it is healthy.
+  void start(const std::string& name, const std::vector<std::string>& extra = {});
   /// Starts one process without waiting for it to be healthy (a front end whose services are
   /// deliberately not there).
   void launch(const std::string& name);
