@@ -198,7 +198,8 @@ void SqliteLogStore::migrate_from_2(const std::string& where) {
 void SqliteLogStore::migrate_from_3() {
   // SQLite cannot change a CHECK constraint in place: the table is copied into one that admits
   // configuration entries, once (a bulk copy in primary-key order; docs/OPERATIONS.md gives the
-  // time it takes). One transaction: a crash meanwhile leaves version 3 as it was.
+  // time it takes at 1,000,000 entries). One transaction: a crash meanwhile leaves version 3 as it
+  // was.
   SQLite::Transaction txn(db_);
   db_.exec(entries_table("entries_4"));
   db_.exec("INSERT INTO entries_4 SELECT * FROM entries ORDER BY idx");

@@ -651,12 +651,12 @@ void RaftCore::on_append_reply(const proto::AppendReply& m, std::uint64_t now_ms
   } else {
     const std::uint64_t hint =
         std::min<std::uint64_t>(std::max<std::uint64_t>(m.next_index, 1), last_index() + 1);
-    // A follower's hint may fall below the match (it skips back over a whole conflicting term),
-    // so a refusal of an append sent beyond the match resumes right after the match.
     if (m.joining && hint <= p.match) {
       // It lost its data and says so: what it held before is gone, so the match is wrong.
       p.match = hint - 1;
     }
+    // A follower's hint may fall below the match (it skips back over a whole conflicting term),
+    // so a refusal of an append sent beyond the match resumes right after the match.
     if (hint > p.match || p.oldest_unacked() > p.match + 1) {
       p.next = std::max(p.match + 1, hint);
       p.inflight.clear();
