@@ -242,7 +242,8 @@ void Replica::answer_membership() {
   if (membership_waiters_.empty()) return;
   const bool leader = core_.role() == raft::RaftRole::kLeader;
   std::erase_if(membership_waiters_, [&](const std::pair<std::uint64_t, std::uint64_t>& w) {
-    if (core_.membership_index() >= w.second) {
+    // A leader's log keeps its entries while it leads: committed up to here is the change.
+    if (leader && core_.commit_index() >= w.second) {
       out_.replies.emplace_back(w.first, proto::encode(membership_reply(proto::Status::kOk, "")));
       return true;
     }

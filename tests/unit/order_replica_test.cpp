@@ -464,6 +464,48 @@ TEST(ReplicaLeader, AnswersAForwardedRequestToTheFollower) {
   EXPECT_EQ(proto::decode<proto::GetOrderReply>(back->reply)->status, proto::Status::kNotFound);
 }
 
+// An operator's MembershipRequest is answered once the change has committed, not when the leader
+// has put it in force (which it does at once: docs/REPLICATION.md, "Membership").
+TEST(ReplicaLeader, AnswersAMembershipChangeOnceItCommits) {
+  ReplicaOptions o;
+  o.raft.id = 1;
+  o.raft.members = {1, 2};
+  o.raft.jitter_ms = 0;
+  o.raft.transfer = false;
+  SqliteLogStore store(":memory:");
+  Replica r(o, store, 1);
+  const auto step = [&r](const std::string& peer_message, std::uint64_t now) {
+    if (!peer_message.empty()) r.on_peer(peer_message, now);
+    r.flush();
+    return r.take_outputs();
+  };
+  r.tick(2000);
+  step("", 2000);                                                  // pre-vote to 2
+  step(proto::encode(proto::VoteReply{1, 2, true, true}), 2001);   // pre-vote granted
+  step(proto::encode(proto::VoteReply{1, 2, true, false}), 2002);  // elected, no-op at 1
+  ASSERT_EQ(r.core().role(), raft::RaftRole::kLeader);
+  const auto ack = [&step](std::uint64_t match, std::uint64_t now) {
+    return step(
+        proto::encode(proto::AppendReply{
+            .term = 1, .from = 2, .success = true, .match_index = match, .next_index = match + 1}),
+        now);
+  };
+  ack(1, 2003);
+  r.on_client(5,
+              proto::encode(proto::MembershipRequest{
+                  .op = proto::MembershipRequest::kAdd, .id = 3, .peer_endpoint = "tcp://h:9"}),
+              2004);
+  EXPECT_TRUE(step("", 2004).replies.empty()) << "answered before the change committed";
+  EXPECT_EQ(r.core().membership().encode(), "1:v: 2:v: 3:l:tcp://h:9");
+  const ReplicaOutputs out = ack(2, 2005);
+  ASSERT_EQ(out.replies.size(), 1u);
+  const auto rep = proto::decode<proto::MembershipReply>(out.replies[0].second);
+  ASSERT_TRUE(rep);
+  EXPECT_EQ(rep->status, proto::Status::kOk);
+  EXPECT_EQ(rep->config_index, 2u);
+  EXPECT_EQ(rep->configuration, "1:v: 2:v: 3:l:tcp://h:9");
+}
+
 // ---- a new leader's reconciliation with the catalog (G2) --------------------------------------
 
 class ReconcileTest : public ReplicaTest {
