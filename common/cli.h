@@ -15,6 +15,9 @@ struct StartupError : std::runtime_error {
 
 inline constexpr int kExitUsage = 2;    // bad flag or value
 inline constexpr int kExitStartup = 1;  // unusable endpoint, file or database
+/// The cluster refused this start (an order replica on an empty database whose peers know it:
+/// docs/REPLICATION.md, "Cluster identity"). Starting it again the same way cannot help.
+inline constexpr int kExitRefused = 3;
 
 /// Parses argv into `vm`. Returns -1 to go on; otherwise the exit code the caller should return:
 /// 0 after printing --help, kExitUsage after printing one line on a bad flag.

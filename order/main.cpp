@@ -12,6 +12,7 @@
 #include "common/socket_policy.h"
 #include "common/stop_signal.h"
 #include "common/zmq_util.h"
+#include "order/cluster_identity.h"
 #include "order/order_server.h"
 #include "order/replica_metrics.h"
 #include "order/sqlite_log_store.h"
@@ -155,14 +156,34 @@ int main(int argc, char** argv) {
     ro.raft.transfer = vm.count("no-leadership-transfer") == 0;
     ro.raft.cache_entries = static_cast<std::size_t>(cache_entries);
     // Only an empty database joins: a replica with a log and a hard state is a member already,
-    // and its persisted vote is the one that counts.
-    const bool empty = store.last_index() == 0 && store.hard_state().term == 0;
-    ro.raft.joining = vm.count("join") != 0 && empty;
-    if (vm.count("join") != 0 && !empty) {
+    // and its persisted vote is the one that counts. One that holds only the cluster id it learnt
+    // (it never voted nor stored an entry) may still join.
+    const bool stateless = store.last_index() == 0 && store.hard_state().term == 0;
+    const bool join = vm.count("join") != 0;
+    ro.raft.joining = join && stateless;
+    if (join && !stateless) {
       spdlog::info("--join ignored: {} holds a log (term {}), so this replica is a member", db_path,
                    store.hard_state().term);
     }
     if (ro.raft.joining) spdlog::info("joining: no vote until caught up with a leader");
+    order::ClusterIdentity::Options io{.self = static_cast<std::uint32_t>(id),
+                                       .mode = order::StartMode::kMember,
+                                       .cluster = store.cluster_id(),
+                                       .known_peers = store.known_peers()};
+    for (const auto& [peer, endpoint] : peers) {
+      if (peer != static_cast<std::uint32_t>(id)) io.peers.push_back(peer);
+    }
+    if (store.empty()) {
+      io.mode = join ? order::StartMode::kJoin : order::StartMode::kBootstrap;
+      if (!join) {
+        std::vector<raft::Member> initial;
+        for (const auto& [peer, endpoint] : peers)
+          initial.push_back({.id = peer, .endpoint = endpoint});
+        if (initial.empty()) initial.push_back({.id = static_cast<std::uint32_t>(id)});
+        io.cluster = order::ClusterIdentity::derive(raft::Membership(std::move(initial)));
+      }
+    }
+    order::ClusterIdentity identity(std::move(io));
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
     ro.forward = vm.count("no-forwarding") == 0;
     spdlog::info("opened {}: term {}, last index {}, commit {}, {} committed orders", db_path,
@@ -179,9 +200,16 @@ int main(int argc, char** argv) {
          .announce_interval = std::chrono::milliseconds(announce),
          .catalog_probe_interval = std::chrono::milliseconds(probe),
          .after_iteration = [&metrics](const order::Replica& r,
-                                       std::uint64_t now) { metrics.sample(r, now); }},
-        replica, bus);
-    server.run();
+                                       std::uint64_t now) { metrics.sample(r, now); },
+         .record_identity =
+             [&store](const order::ClusterIdentity& c) {
+               store.write_identity(c.cluster(), c.known_peers());
+             }},
+        replica, bus, identity);
+    if (server.run() == order::RunOutcome::kRefused) {
+      common::print_error(program, db_path + " is empty, but " + identity.refusal());
+      return common::kExitRefused;
+    }
   } catch (const common::StartupError& e) {
     common::print_error(program, e.what());
     return common::kExitStartup;

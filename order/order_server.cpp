@@ -15,6 +15,10 @@ namespace {
 // starving the others and bounds the batch a single disk transaction covers.
 constexpr int kMaxBatch = 512;
 constexpr std::uint64_t kBatchExpiryMs = 60000;
+// Cluster probes go to every replica that has not answered this often: a lost one costs one
+// interval, and a replica waits for peers that start later without flooding them.
+constexpr std::uint64_t kProbeIntervalMs = 200;
+constexpr std::uint64_t kWaitingLogMs = 5000;
 
 std::string_view view(const zmq::message_t& m) {
   return {static_cast<const char*>(m.data()), m.size()};
@@ -30,10 +34,11 @@ std::optional<T> decoded(const zmq::message_t& m) {
 }  // namespace
 
 OrderServer::OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
-                         common::EventPublisher& bus)
+                         common::EventPublisher& bus, ClusterIdentity& identity)
     : options_(std::move(options)),
       replica_(replica),
       bus_(bus),
+      identity_(identity),
       client_(ctx, zmq::socket_type::router),
       peer_in_(ctx, zmq::socket_type::router),
       catalog_(ctx, zmq::socket_type::dealer),
@@ -121,8 +126,80 @@ void OrderServer::read_peers() {
     if (!zmq::recv_multipart(peer_in_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
       return;
     }
-    if (frames.size() == 2) replica_.on_peer(view(frames[1]), now_ms());
+    if (frames.size() != 2 || on_identity_message(view(frames[1]))) continue;
+    if (!identity_.confirmed()) continue;  // a new cluster's replica takes no part before the check
+    const std::optional<std::uint32_t> from = replica_.on_peer(view(frames[1]), now_ms());
+    if (from && identity_.heard_from(*from) && options_.record_identity) {
+      options_.record_identity(identity_);
+    }
   }
+}
+
+bool OrderServer::on_identity_message(std::string_view message) {
+  const auto env = proto::open_envelope(message);
+  if (!env) return false;
+  if (env->type == proto::MessageType::kClusterProbe) {
+    if (auto probe = proto::decode_body<proto::ClusterProbe>(*env)) {
+      send_peer(probe->from, proto::encode(identity_.answer(*probe)));
+    }
+    return true;
+  }
+  if (env->type == proto::MessageType::kClusterProbeReply) {
+    if (auto reply = proto::decode_body<proto::ClusterProbeReply>(*env)) {
+      if (identity_.on_reply(*reply) && options_.record_identity) {
+        options_.record_identity(identity_);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+void OrderServer::probe_peers(std::uint64_t now) {
+  if (now < next_identity_probe_ms_) return;
+  next_identity_probe_ms_ = now + kProbeIntervalMs;
+  const std::string bytes = proto::encode(identity_.probe());
+  for (const std::uint32_t peer : identity_.to_probe()) send_peer(peer, bytes);
+}
+
+bool OrderServer::confirm_identity() {
+  if (identity_.confirmed()) {
+    // A new single replica: nobody to ask, and its id is recorded before it votes for itself.
+    if (identity_.mode() == StartMode::kBootstrap && options_.record_identity) {
+      options_.record_identity(identity_);
+    }
+    return true;
+  }
+  spdlog::info(
+      "replica {}: empty database, a new cluster ({:016x}): waiting until every replica "
+      "of --peers has answered that it never heard from this one",
+      options_.id, identity_.cluster());
+  std::vector<zmq::pollitem_t> items{{peer_in_.handle(), 0, ZMQ_POLLIN, 0}};
+  std::uint64_t next_log = now_ms() + kWaitingLogMs;
+  while (!common::stop_requested()) {
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(20));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    if (items[0].revents & ZMQ_POLLIN) read_peers();
+    if (identity_.check() == IdentityCheck::kRefused) return false;
+    if (identity_.confirmed()) {
+      spdlog::info("replica {}: every replica of --peers answered: cluster {:016x} starts",
+                   options_.id, identity_.cluster());
+      return true;
+    }
+    const std::uint64_t now = now_ms();
+    probe_peers(now);
+    if (now >= next_log) {
+      next_log = now + kWaitingLogMs;
+      std::string waiting;
+      for (const std::uint32_t p : identity_.to_probe()) waiting += " " + std::to_string(p);
+      spdlog::info("replica {}: still waiting for replicas{} to answer", options_.id, waiting);
+    }
+  }
+  return false;
 }
 
 void OrderServer::read_catalog() {
@@ -247,7 +324,11 @@ void OrderServer::announce() {
   bus_.publish(proto::kTopicLeader, ann);
 }
 
-void OrderServer::run() {
+RunOutcome OrderServer::run() {
+  if (!confirm_identity()) {
+    return identity_.check() == IdentityCheck::kRefused ? RunOutcome::kRefused
+                                                        : RunOutcome::kStopped;
+  }
   spdlog::info("replica {} serving on {} (configuration \"{}\")", options_.id, options_.endpoint,
                replica_.core().membership().encode());
   std::uint64_t next_announce = 0;
@@ -269,6 +350,7 @@ void OrderServer::run() {
     const std::uint64_t now = now_ms();
     replica_.tick(now);
     probe_catalog(now);
+    probe_peers(now);
     send_outputs();
     // Announce at once on taking office, then every announce_interval.
     const bool leader = replica_.core().role() == raft::RaftRole::kLeader;
@@ -283,6 +365,7 @@ void OrderServer::run() {
   }
   spdlog::info("replica {} stopping: term {}, {} committed orders", options_.id,
                replica_.core().term(), replica_.committed_orders());
+  return RunOutcome::kStopped;
 }
 
 }  // namespace bazaar::order

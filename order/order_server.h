@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "common/event_publisher.h"
+#include "order/cluster_identity.h"
 #include "order/replica.h"
 
 namespace bazaar::order {
@@ -37,6 +38,15 @@ struct ServerOptions {
   std::chrono::milliseconds catalog_probe_interval{250};
   /// Called at the end of every loop iteration, after the replica was flushed (metrics).
   std::function<void(const Replica&, std::uint64_t now_ms)> after_iteration;
+  /// Persists the identity's cluster() and known_peers() (main writes them to the store); called
+  /// whenever they change, before the server reads another message.
+  std::function<void(const ClusterIdentity&)> record_identity;
+};
+
+/// How run() ended.
+enum class RunOutcome : std::uint8_t {
+  kStopped,  // common::stop_requested()
+  kRefused,  // the start check refused (ClusterIdentity::refusal() says why)
 };
 
 /// Polls every socket with a short timeout, feeds the Replica, flushes it once per batch of
@@ -48,15 +58,24 @@ class OrderServer {
   /// endpoint; connects to the other members' peer endpoints. Throws common::StartupError when
   /// one cannot be bound.
   OrderServer(zmq::context_t& ctx, ServerOptions options, Replica& replica,
-              common::EventPublisher& bus);
+              common::EventPublisher& bus, ClusterIdentity& identity);
 
-  /// Runs until common::stop_requested().
-  void run();
+  /// Runs until common::stop_requested(). A replica whose identity is not confirmed yet (a new
+  /// cluster's, ClusterIdentity) first only probes its peers and answers theirs, reading
+  /// nothing else, until the check passes (then it serves) or refuses (kRefused, at once).
+  [[nodiscard]] RunOutcome run();
 
  private:
   std::uint64_t now_ms() const;
   void read_clients();
   void read_peers();
+  /// Answers a ClusterProbe or takes a ClusterProbeReply; false for any other message.
+  bool on_identity_message(std::string_view message);
+  /// Sends the identity's probes when they are due (every kProbeIntervalMs).
+  void probe_peers(std::uint64_t now);
+  /// The start check of a new cluster's replica: probes until ClusterIdentity confirms or refuses
+  /// (or a stop is requested). Returns whether the replica may serve.
+  bool confirm_identity();
   void read_catalog();
   void send_outputs();
   /// Returns whether the catalog socket took the request (it refuses at once when not connected).
@@ -72,6 +91,8 @@ class OrderServer {
   ServerOptions options_;
   Replica& replica_;
   common::EventPublisher& bus_;
+  ClusterIdentity& identity_;
+  std::uint64_t next_identity_probe_ms_ = 0;
   zmq::socket_t client_;
   zmq::socket_t peer_in_;
   zmq::socket_t catalog_;

@@ -20,6 +20,17 @@ std::string encode_peer(const raft::PeerMessage& m) {
   return std::visit([](const auto& v) { return proto::encode(v); }, m);
 }
 
+std::uint32_t sender(const raft::PeerMessage& m) {
+  struct From {
+    std::uint32_t operator()(const proto::RequestVote& v) const { return v.candidate; }
+    std::uint32_t operator()(const proto::VoteReply& v) const { return v.from; }
+    std::uint32_t operator()(const proto::AppendEntries& a) const { return a.leader; }
+    std::uint32_t operator()(const proto::AppendReply& a) const { return a.from; }
+    std::uint32_t operator()(const proto::TimeoutNow& t) const { return t.leader; }
+  };
+  return std::visit(From{}, m);
+}
+
 std::optional<raft::PeerMessage> decode_peer(std::string_view bytes) {
   auto env = proto::open_envelope(bytes);
   if (!env) return std::nullopt;
@@ -549,24 +560,25 @@ void Replica::expire_forwards(std::uint64_t now_ms) {
   }
 }
 
-void Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
+std::optional<std::uint32_t> Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
   now_ms_ = now_ms;
   if (auto env = proto::open_envelope(message)) {
     if (env->type == proto::MessageType::kForwardRequest) {
       if (auto m = proto::decode_body<proto::ForwardRequest>(*env)) on_forward_request(*m, now_ms);
-      return;
+      return std::nullopt;
     }
     if (env->type == proto::MessageType::kForwardReply) {
       if (auto m = proto::decode_body<proto::ForwardReply>(*env)) on_forward_reply(*m);
-      return;
+      return std::nullopt;
     }
   }
   auto m = decode_peer(message);
   if (!m) {
     spdlog::warn("dropping an undecodable peer message ({} bytes)", message.size());
-    return;
+    return std::nullopt;
   }
   core_.receive(*m, now_ms);
+  return sender(*m);
 }
 
 void Replica::on_catalog_probe(bool answered, std::uint64_t now_ms) {

@@ -98,6 +98,11 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
       throw common::StartupError(where + "configuration index past the commit index");
     }
     committed_orders_ = meta(db_, "orders", 0);
+    // The id is stored as SQLite's signed 64-bit integer, bit for bit.
+    cluster_id_ = static_cast<std::uint64_t>(meta(db_, "cluster_id", 0));
+    const std::int64_t known = meta(db_, "known_peers", 0);
+    if (known < 0 || known > 0x3ff) throw common::StartupError(where + "a bad known_peers mask");
+    known_peers_ = static_cast<std::uint32_t>(known);
     if (committed_orders_ < 0) throw common::StartupError(where + "a negative count of orders");
     put_meta_ = std::make_unique<SQLite::Statement>(
         db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
@@ -209,6 +214,19 @@ void SqliteLogStore::migrate_from_3() {
   db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
            " WHERE key='schema_version'");
   txn.commit();
+}
+
+void SqliteLogStore::write_identity(std::uint64_t cluster_id, std::uint32_t known_peers) {
+  if (relaxed_) {
+    db_.exec("PRAGMA synchronous=FULL");
+    relaxed_ = false;
+  }
+  SQLite::Transaction txn(db_);
+  put_meta("cluster_id", static_cast<std::int64_t>(cluster_id));
+  put_meta("known_peers", known_peers);
+  txn.commit();
+  cluster_id_ = cluster_id;
+  known_peers_ = known_peers;
 }
 
 void SqliteLogStore::put_meta(const char* key, std::int64_t value) {

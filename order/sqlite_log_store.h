@@ -51,7 +51,8 @@ struct RequestEntry {
 ///    committed by a write that did not apply it yet).
 /// 4 admits configuration entries (kind 2; docs/REPLICATION.md "Membership") in entries, and
 /// holds meta 'config_index', the latest committed one (absent: none has committed, the
-/// replica starts from the configuration of its --peers).
+/// replica starts from the configuration of its --peers). Version 4 files written since may
+/// also hold meta 'cluster_id' and 'known_peers' (absent: 0); older code ignores them.
 /// Opening a version-2 file migrates it to 3 in one transaction, after checking the whole log
 /// once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
 /// counting the orders at or below its commit index; a version-3 file is migrated to 4 by copying
@@ -102,6 +103,17 @@ class SqliteLogStore final : public raft::LogStore {
   /// One indexed read.
   std::optional<RequestEntry> find_request(const std::string& request_id) const;
 
+  /// The cluster this replica belongs to (meta 'cluster_id'; 0: none recorded, an empty
+  /// database or one written before identities existed) and the peers it has had Raft messages
+  /// from (meta 'known_peers': bit k for replica k). See order/cluster_identity.h.
+  std::uint64_t cluster_id() const { return cluster_id_; }
+  std::uint32_t known_peers() const { return known_peers_; }
+  /// Records both, synced, in a transaction of its own: the one write not made by write(), rare
+  /// (when the identity is first learnt, and at most once per peer). Call between writes.
+  void write_identity(std::uint64_t cluster_id, std::uint32_t known_peers);
+  /// No hard state, no entry and no cluster id: a replica that never ran, or lost its disk.
+  bool empty() const { return cluster_id_ == 0 && hard_.term == 0 && last_index_ == 0; }
+
   /// Called after every write that reached the disk with the time it took (the replica's sync
   /// histogram); none by default.
   using WriteObserver = std::function<void(std::chrono::steady_clock::duration)>;
@@ -142,6 +154,8 @@ class SqliteLogStore final : public raft::LogStore {
   raft::HardState hard_;
   std::uint64_t commit_ = 0;
   std::uint64_t config_ = 0;
+  std::uint64_t cluster_id_ = 0;
+  std::uint32_t known_peers_ = 0;
   std::uint64_t last_index_ = 0;
   std::uint64_t last_term_ = 0;
   std::int64_t committed_orders_ = 0;

@@ -55,6 +55,8 @@ bool known_type(std::uint16_t t) {
     case MessageType::kTimeoutNow:
     case MessageType::kForwardRequest:
     case MessageType::kForwardReply:
+    case MessageType::kClusterProbe:
+    case MessageType::kClusterProbeReply:
     case MessageType::kInvalidation:
     case MessageType::kLeaderAnnouncement:
     case MessageType::kHeartbeat:
@@ -184,6 +186,10 @@ const char* to_string(MessageType t) {
       return "ForwardRequest";
     case MessageType::kForwardReply:
       return "ForwardReply";
+    case MessageType::kClusterProbe:
+      return "ClusterProbe";
+    case MessageType::kClusterProbeReply:
+      return "ClusterProbeReply";
     case MessageType::kInvalidation:
       return "Invalidation";
     case MessageType::kLeaderAnnouncement:
@@ -379,6 +385,12 @@ bool validate(const ForwardRequest& m) {
 }
 bool validate(const ForwardReply& m) {
   return m.ticket > 0 && !m.reply.empty() && m.reply.size() <= kMaxForwardedBytes;
+}
+bool validate(const ClusterProbe& m) {
+  return m.from > 0 && m.from <= kMaxReplicaId;
+}
+bool validate(const ClusterProbeReply& m) {
+  return m.from > 0 && m.from <= kMaxReplicaId;
 }
 
 }  // namespace bazaar::proto

@@ -93,6 +93,8 @@ bool validate(const AppendReply& m);
 bool validate(const TimeoutNow& m);
 bool validate(const ForwardRequest& m);
 bool validate(const ForwardReply& m);
+bool validate(const ClusterProbe& m);
+bool validate(const ClusterProbeReply& m);
 
 namespace detail {
 /// Number of fields of T on the wire (the array length a default T packs to).

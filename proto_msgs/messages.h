@@ -54,6 +54,8 @@ enum class MessageType : std::uint16_t {
   kTimeoutNow = 34,
   kForwardRequest = 35,
   kForwardReply = 36,
+  kClusterProbe = 37,
+  kClusterProbeReply = 38,
   kInvalidation = 40,
   kLeaderAnnouncement = 41,
   kHeartbeat = 42,
@@ -423,6 +425,27 @@ struct ForwardReply {
   MSGPACK_DEFINE(ticket, reply)
 };
 inline constexpr std::size_t kMaxForwardedBytes = 4096;
+
+/// Cluster identity (docs/REPLICATION.md, "Cluster identity"). A replica that starts on an empty
+/// database asks every replica of its --peers what it knows of it: a new cluster's replica before
+/// it may vote, a joining one for the id of the cluster it joins. Every replica answers, in any
+/// state; the answer goes back over the answerer's own peer link.
+struct ClusterProbe {
+  static constexpr MessageType kType = MessageType::kClusterProbe;
+  std::uint32_t from = 0;
+  std::uint64_t cluster = 0;  // the id the sender has or would found (0: none, it joins)
+  MSGPACK_DEFINE(from, cluster)
+};
+
+struct ClusterProbeReply {
+  static constexpr MessageType kType = MessageType::kClusterProbeReply;
+  std::uint32_t from = 0;
+  std::uint64_t cluster = 0;  // the answerer's cluster id (0: it does not know one)
+  /// The answerer has had Raft messages from the prober before: the prober ran in this cluster
+  /// with state, so an empty database means it lost that state.
+  bool knows_you = false;
+  MSGPACK_DEFINE(from, cluster, knows_you)
+};
 
 // ---- events (PUB/SUB through the broker) ---------------------------------------------------
 

@@ -3,7 +3,8 @@
 # database as a joining replica (--join). Under keyed orders from two clients, a follower and
 # then the leader are replaced; no client sees an error, each replaced replica catches up and
 # votes again, and at the end every replica's dump is the same. Also: replace refuses what is
-# not an order replica. Bounded; the cluster stops on any exit.
+# not an order replica, and a follower whose database was deleted refuses a plain start.
+# Bounded; the cluster stops on any exit.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 : "${BAZAAR_BIN_DIR:?set BAZAAR_BIN_DIR to the bin directory of the build}"
@@ -38,6 +39,12 @@ sleep 2
 leader="$("$B" status --run-dir "$RUN" | awk '$4 == "leader" {print $1}')"
 [ -n "$leader" ] || fail "no leader"
 follower=order-1; [ "$leader" = order-1 ] && follower=order-2
+# A lost disk, started again without --join: it refuses with one line that says how to join.
+"$B" kill --run-dir "$RUN" "$follower" >/dev/null 2>&1 || fail "kill $follower"
+rm -f "$RUN/$follower.db" "$RUN/$follower.db-wal" "$RUN/$follower.db-shm"
+if "$B" start --run-dir "$RUN" "$follower" >"$RUN/start.txt" 2>&1; then fail "an empty $follower started without --join"; fi
+grep -q "is empty, but replica .* start it with --join" "$RUN/start.txt" || fail "start of an empty $follower said: $(cat "$RUN/start.txt")"
+echo "refused: $(grep -o 'is empty, but replica [0-9]* has had Raft messages' "$RUN/start.txt")"
 for target in "$follower" leader; do
   t0=$(date +%s%3N)
   "$B" replace --run-dir "$RUN" "$target" >"$RUN/replace.txt" 2>&1 || fail "replace $target: $(cat "$RUN/replace.txt")"

@@ -109,6 +109,7 @@ bool Process::running() {
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
     pid_ = -1;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return false;
   }
   return true;
@@ -272,6 +273,10 @@ void Cluster::launch(const std::string& name) {
 
 bool Cluster::running(const std::string& name) {
   return processes_.at(name)->running();
+}
+
+int Cluster::exit_status(const std::string& name) const {
+  return processes_.at(name)->exit_status();
 }
 
 pid_t Cluster::pid(const std::string& name) const {

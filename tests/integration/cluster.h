@@ -46,6 +46,8 @@ class Process {
   /// Sends `sig` and waits up to 5 s for the process to end (SIGKILL after that).
   void stop(int sig);
   bool running();
+  /// The exit status of the last start that ended on its own (running() saw it go), or -1.
+  int exit_status() const { return exit_status_; }
   pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
@@ -55,6 +57,7 @@ class Process {
   std::vector<std::string> argv_;
   std::string log_path_;
   pid_t pid_ = -1;
+  int exit_status_ = -1;
 };
 
 struct ClusterOptions {
@@ -96,6 +99,8 @@ class Cluster {
   /// deliberately not there).
   void launch(const std::string& name);
   bool running(const std::string& name);
+  /// Process::exit_status() of `name`.
+  int exit_status(const std::string& name) const;
   /// The pid of a running process, or -1.
   pid_t pid(const std::string& name) const;
   /// Waits for one process to be healthy; returns false after `timeout`.

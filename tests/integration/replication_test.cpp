@@ -119,6 +119,41 @@ TEST(Replication, FollowerKilledUnderLoadDoesNotDisturbClients) {
   EXPECT_EQ(check_log_and_stock(c), static_cast<std::size_t>(load.acknowledged()));
 }
 
+TEST(Replication, AReplicaThatLostItsDiskRefusesToStartWithoutJoinAndRejoinsWithIt) {
+  Cluster c({.catalog = "stocks"});
+  c.start_all();
+  client::HttpClient http("http://127.0.0.1:" + std::to_string(c.http_port()), 5s);
+  for (int i = 0; i < 10; ++i) {
+    auto r = http.request("POST", "/orders", R"({"name":"FishCo","quantity":1})");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.reply.status, 200u) << r.reply.body;
+  }
+  // order-3 leads and has heard from order-1, which now loses its disk.
+  c.kill("order-1");
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::remove((c.dir() + "/order-1.db" + suffix).c_str());
+  }
+  c.launch("order-1");
+  const auto gone = time_until([&] { return !c.running("order-1"); }, 10000ms);
+  ASSERT_LE(gone, 10000ms) << "an empty order-1 without --join still runs; log:\n"
+                           << c.log_of("order-1");
+  EXPECT_EQ(c.exit_status("order-1"), 3);  // common::kExitRefused
+  const std::string log = c.log_of("order-1");
+  EXPECT_NE(log.find("bazaar-order: error: " + c.dir() + "/order-1.db is empty, but replica"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("start it with --join"), std::string::npos) << log;
+  // The refusal left no vote behind: the database is still empty, so --join is honoured.
+  c.start("order-1", {"--join"});
+  for (int i = 0; i < 5; ++i) {
+    auto r = http.request("POST", "/orders", R"({"name":"FishCo","quantity":1})");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.reply.status, 200u) << r.reply.body;
+  }
+  EXPECT_EQ(c.converged_orders().size(), 15u);
+  EXPECT_EQ(check_log_and_stock(c), 15u);
+}
+
 TEST(Replication, NoMajorityMeans503ThenServiceResumes) {
   Cluster c({.catalog = "stocks", .frontend_args = {"--request-timeout", "1500"}});
   c.start_all();

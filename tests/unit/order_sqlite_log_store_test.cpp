@@ -166,6 +166,25 @@ TEST(SqliteLogStore, ReopensWhereItStopped) {
   EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
 }
 
+TEST(SqliteLogStore, KeepsTheClusterIdentityAcrossAReopen) {
+  TempDb db;
+  {
+    SqliteLogStore s(db.path());
+    EXPECT_TRUE(s.empty());
+    EXPECT_EQ(s.cluster_id(), 0u);
+    EXPECT_EQ(s.known_peers(), 0u);
+    // An id with the top bit set: stored in SQLite's signed integer, read back bit for bit.
+    s.write_identity(0x9e3779b97f4a7c15ULL, (1u << 2) | (1u << 9));
+    EXPECT_FALSE(s.empty());  // a recorded id alone makes it a member's database
+  }
+  SqliteLogStore s(db.path());
+  EXPECT_FALSE(s.empty());
+  EXPECT_EQ(s.cluster_id(), 0x9e3779b97f4a7c15ULL);
+  EXPECT_EQ(s.known_peers(), (1u << 2) | (1u << 9));
+  EXPECT_EQ(s.last_index(), 0u);
+  EXPECT_EQ(s.hard_state(), (raft::HardState{}));
+}
+
 TEST(SqliteLogStore, MigratesASchema2File) {
   TempDb db;
   const auto log = numbered({1, 1, 1, 2, 2});

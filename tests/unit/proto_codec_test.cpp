@@ -169,6 +169,21 @@ TEST(ProtoCodec, AnAppendReplyWithoutJoiningIsRefusedAndJoiningRoundTrips) {
   EXPECT_FALSE(round_trip(AppendReply{.term = 4, .from = 2}).joining);
 }
 
+TEST(ProtoCodec, ClusterProbesRoundTripAndNameAReplica) {
+  const auto probe = round_trip(ClusterProbe{.from = 3, .cluster = 0xfeedULL});
+  EXPECT_EQ(probe.from, 3u);
+  EXPECT_EQ(probe.cluster, 0xfeedULL);
+  const auto reply = round_trip(ClusterProbeReply{.from = 2, .cluster = 7, .knows_you = true});
+  EXPECT_TRUE(reply.knows_you);
+  EXPECT_EQ(reply.cluster, 7u);
+  EXPECT_EQ(decode<ClusterProbe>(encode(ClusterProbe{.from = 0})).error,
+            DecodeError::kInvalidField);
+  EXPECT_EQ(decode<ClusterProbeReply>(encode(ClusterProbeReply{.from = kMaxReplicaId + 1})).error,
+            DecodeError::kInvalidField);
+  EXPECT_EQ(decode<ClusterProbeReply>(encode(ClusterProbe{.from = 1})).error,
+            DecodeError::kWrongType);
+}
+
 TEST(ProtoCodec, ReplicationAndBatchMessages) {
   LogEntry order;
   order.term = 3;
