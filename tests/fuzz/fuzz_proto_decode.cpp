@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           proto::ResolveReply, proto::PlaceOrderRequest, proto::PlaceOrderReply,
           proto::GetOrderRequest, proto::GetOrderReply, proto::RequestVote, proto::VoteReply,
           proto::AppendEntries, proto::AppendReply, proto::TimeoutNow, proto::ForwardRequest,
-          proto::ForwardReply, proto::Invalidation, proto::LeaderAnnouncement, proto::Heartbeat>(
-      *env);
+          proto::ForwardReply, proto::ClusterProbe, proto::ClusterProbeReply, proto::Invalidation,
+          proto::LeaderAnnouncement, proto::Heartbeat>(*env);
   return 0;
 }

@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   put("append", proto::encode(proto::AppendEntries{5, 3, 0, 0, {entry, entry}, 1}));
   put("append-rep", proto::encode(proto::AppendReply{5, 2, true, 2, 3}));
   put("timeout-now", proto::encode(proto::TimeoutNow{5, 2}));
+  put("cluster-probe",
+      proto::encode(proto::ClusterProbe{.from = 1, .cluster = 0x9e3779b97f4a7c15ULL}));
+  put("cluster-probe-rep",
+      proto::encode(proto::ClusterProbeReply{.from = 3, .cluster = 7, .knows_you = true}));
   put("inv", proto::encode(proto::Invalidation{{"catalog", 42, 1}, "Tux", 3}));
   put("leader", proto::encode(proto::LeaderAnnouncement{{"order-3", 42, 1}, 5, 3, "tcp://x:1"}));
   put("hb", proto::encode(proto::Heartbeat{{"broker", 42, 1}, 250}));
