@@ -117,6 +117,9 @@ void BusSubscriber::on_message(const zmq::message_t& topic, const zmq::message_t
       spdlog::warn("bus: undecodable leader announcement: {}", proto::to_string(ann.error));
       return;
     }
+    // A leader this front end has no socket for (added to the cluster since it started): the
+    // order link connects to it, and a later announcement is then taken.
+    tracker_.note_endpoint(ann->id, ann->endpoint);
     const auto before = tracker_.leader();
     if (!tracker_.note_leader(ann->id, ann->term)) {
       spdlog::debug("ignored leader announcement id {} term {}", ann->id, ann->term);

@@ -1,13 +1,65 @@
 #include "frontend/leader_tracker.h"
 
+#include <algorithm>
+#include <bit>
+#include <utility>
+
+#include "proto_msgs/messages.h"
+
 namespace bazaar::frontend {
 
 LeaderTracker::LeaderTracker(std::uint32_t replicas, std::chrono::milliseconds suspect_window)
-    : replicas_(replicas), suspect_window_(suspect_window), suspect_until_(replicas) {}
+    : suspect_window_(suspect_window), suspect_until_(proto::kMaxReplicaId) {
+  for (std::uint32_t id = 1; id <= std::min(replicas, proto::kMaxReplicaId); ++id) {
+    known_ |= 1u << id;
+  }
+}
+
+bool LeaderTracker::known_locked(std::uint32_t id) const {
+  return id >= 1 && id <= proto::kMaxReplicaId && (known_ & (1u << id)) != 0;
+}
+
+std::uint32_t LeaderTracker::replicas() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<std::uint32_t>(std::popcount(known_));
+}
+
+bool LeaderTracker::known(std::uint32_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return known_locked(id);
+}
+
+std::vector<std::uint32_t> LeaderTracker::known_ids() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::uint32_t> ids;
+  for (std::uint32_t id = proto::kMaxReplicaId; id >= 1; --id) {
+    if (known_locked(id)) ids.push_back(id);
+  }
+  return ids;
+}
+
+void LeaderTracker::note_endpoint(std::uint32_t id, const std::string& endpoint) {
+  // A replica bound to every interface announces an address nobody can connect to.
+  const bool connectable = endpoint.rfind("tcp://", 0) == 0 && endpoint.rfind("tcp://*", 0) != 0 &&
+                           endpoint.rfind("tcp://0.0.0.0", 0) != 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id < 1 || id > proto::kMaxReplicaId || known_locked(id) || !connectable) return;
+  new_endpoints_[id] = endpoint;
+}
+
+std::map<std::uint32_t, std::string> LeaderTracker::take_new_endpoints() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(new_endpoints_, {});
+}
+
+void LeaderTracker::learn(std::uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id >= 1 && id <= proto::kMaxReplicaId) known_ |= 1u << id;
+}
 
 bool LeaderTracker::note_leader(std::uint32_t id, std::uint64_t term) {
-  if (!valid_id(id)) return false;
   std::lock_guard<std::mutex> lock(mu_);
+  if (!known_locked(id)) return false;
   // A lower term is taken only while no leader is known: order replicas keep their term on
   // disk, so this is rare, but a front end must never be stuck refusing every leader (say,
   // after the whole order service was rebuilt from scratch). A deposed leader taken this way
@@ -21,8 +73,8 @@ bool LeaderTracker::note_leader(std::uint32_t id, std::uint64_t term) {
 }
 
 void LeaderTracker::note_accepted(std::uint32_t id) {
-  if (!valid_id(id)) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (!known_locked(id)) return;
   take_leader_locked(id);
   suspect_until_[id - 1] = Clock::time_point{};
 }
@@ -45,8 +97,8 @@ void LeaderTracker::note_not_leader(std::uint32_t id) {
 }
 
 void LeaderTracker::note_timeout(std::uint32_t id, Clock::time_point now) {
-  if (!valid_id(id)) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (!known_locked(id)) return;
   suspect_until_[id - 1] = now + suspect_window_;
   // A leader that does not answer is not one we can name: forget it (the term is kept), so
   // /health says so and whoever answers as leader next is taken.
@@ -54,8 +106,8 @@ void LeaderTracker::note_timeout(std::uint32_t id, Clock::time_point now) {
 }
 
 bool LeaderTracker::suspect(std::uint32_t id, Clock::time_point now) const {
-  if (!valid_id(id)) return true;
   std::lock_guard<std::mutex> lock(mu_);
+  if (!known_locked(id)) return true;
   return now < suspect_until_[id - 1];
 }
 
@@ -73,7 +125,10 @@ std::int32_t LeaderTracker::relay(Clock::time_point now) const {
   const std::int32_t cut = leader_id_ >= 1 ? leader_id_ : last_leader_id_;
   if (cut < 1 || now >= suspect_until_[static_cast<std::size_t>(cut - 1)]) return -1;
   for (auto id = static_cast<std::int32_t>(suspect_until_.size()); id >= 1; --id) {
-    if (id != cut && now >= suspect_until_[static_cast<std::size_t>(id - 1)]) return id;
+    if (id != cut && known_locked(static_cast<std::uint32_t>(id)) &&
+        now >= suspect_until_[static_cast<std::size_t>(id - 1)]) {
+      return id;
+    }
   }
   return -1;
 }

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "frontend/service_results.h"
@@ -13,7 +15,10 @@
 namespace bazaar::frontend {
 
 /// Thread-safe (one mutex; every method is short and never blocks on I/O). Time is passed in,
-/// so the rules can be tested without sleeping. Replica ids are 1..replicas; others are ignored.
+/// so the rules can be tested without sleeping. The replicas it knows are 1..replicas at start,
+/// and any replica the order link has connected to since, on the strength of its announcement
+/// (note_endpoint, then learn: a replica added to the cluster later, docs/REPLICATION.md
+/// "Membership"); ids it does not know are ignored.
 class LeaderTracker {
  public:
   using Clock = std::chrono::steady_clock;
@@ -21,7 +26,23 @@ class LeaderTracker {
   /// A replica that timed out is avoided for `suspect_window` when picking where to send.
   LeaderTracker(std::uint32_t replicas, std::chrono::milliseconds suspect_window);
 
-  std::uint32_t replicas() const { return replicas_; }
+  /// How many replicas it knows (the front end's --orders, and those learnt since).
+  std::uint32_t replicas() const;
+  /// Whether replica `id` is known (the order link has a socket for it).
+  bool known(std::uint32_t id) const;
+  /// The known replica ids, highest first.
+  std::vector<std::uint32_t> known_ids() const;
+
+  // ---- replicas added to the cluster -----------------------------------------------------
+
+  /// A LeaderAnnouncement's endpoint: replica `id`, not known, accepts clients at `endpoint`.
+  /// Kept until the order link takes it (take_new_endpoints). Ignored for a known id, an id
+  /// outside 1..9, or an endpoint a client cannot connect to (not tcp://, or a wildcard host).
+  void note_endpoint(std::uint32_t id, const std::string& endpoint);
+  /// The endpoints noted since the last call (for the order link's thread).
+  std::map<std::uint32_t, std::string> take_new_endpoints();
+  /// The order link has connected to replica `id`: it is known from now on.
+  void learn(std::uint32_t id);
 
   // ---- leader ----------------------------------------------------------------------------
 
@@ -67,21 +88,23 @@ class LeaderTracker {
   bool bus_alive(Clock::time_point now) const;
 
  private:
-  bool valid_id(std::uint32_t id) const { return id >= 1 && id <= replicas_; }
+  /// Needs mu_.
+  bool known_locked(std::uint32_t id) const;
   /// Makes `id` the leader; counts a fail-over when another replica led before. Needs mu_.
   void take_leader_locked(std::uint32_t id);
 
-  const std::uint32_t replicas_;
   const std::chrono::milliseconds suspect_window_;
 
   mutable std::mutex mu_;
-  std::int32_t leader_id_ = -1;                        // guarded by mu_; -1: unknown
-  std::int32_t last_leader_id_ = -1;                   // guarded by mu_; kept when forgotten
-  std::uint64_t failovers_ = 0;                        // guarded by mu_
-  std::uint64_t term_ = 0;                             // guarded by mu_; highest term seen
-  std::vector<Clock::time_point> suspect_until_;       // guarded by mu_; index id-1
-  std::optional<Clock::time_point> last_heartbeat_;    // guarded by mu_
-  std::chrono::milliseconds heartbeat_interval_{250};  // guarded by mu_
+  std::uint32_t known_ = 0;                             // guarded by mu_; bit k: replica k
+  std::map<std::uint32_t, std::string> new_endpoints_;  // guarded by mu_; noted, not yet taken
+  std::int32_t leader_id_ = -1;                         // guarded by mu_; -1: unknown
+  std::int32_t last_leader_id_ = -1;                    // guarded by mu_; kept when forgotten
+  std::uint64_t failovers_ = 0;                         // guarded by mu_
+  std::uint64_t term_ = 0;                              // guarded by mu_; highest term seen
+  std::vector<Clock::time_point> suspect_until_;        // guarded by mu_; index id-1, all 9 ids
+  std::optional<Clock::time_point> last_heartbeat_;     // guarded by mu_
+  std::chrono::milliseconds heartbeat_interval_{250};   // guarded by mu_
 };
 
 }  // namespace bazaar::frontend

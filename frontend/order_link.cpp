@@ -28,18 +28,46 @@ OrderLink::OrderLink(zmq::context_t& ctx, OrderLinkOptions options, LeaderTracke
                      Metrics* metrics)
     : ctx_(ctx),
       options_(std::move(options)),
-      replicas_(static_cast<std::uint32_t>(options_.endpoints.size())),
+      tracker_(tracker),
       inbox_(options_.queue_limit),
-      placement_(replicas_, options_.timeouts, tracker, metrics) {
-  if (replicas_ == 0) throw common::StartupError("order link: no order replica endpoint");
+      placement_(static_cast<std::uint32_t>(options_.endpoints.size()), options_.timeouts, tracker,
+                 metrics) {
+  const auto replicas = static_cast<std::uint32_t>(options_.endpoints.size());
+  if (replicas == 0) throw common::StartupError("order link: no order replica endpoint");
+  if (replicas > proto::kMaxReplicaId) {
+    throw common::StartupError("order link: at most " + std::to_string(proto::kMaxReplicaId) +
+                               " order replica endpoints");
+  }
   // Replica ids must mean the same to the tracker and to the link.
-  if (tracker.replicas() != replicas_) {
+  if (tracker.replicas() != replicas) {
     throw common::StartupError("order link: the leader tracker counts " +
                                std::to_string(tracker.replicas()) + " replicas, the link " +
-                               std::to_string(replicas_));
+                               std::to_string(replicas));
   }
-  sockets_.resize(replicas_);
-  for (std::uint32_t id = 1; id <= replicas_; ++id) make_socket(id);
+  endpoints_.resize(proto::kMaxReplicaId);
+  sockets_.resize(proto::kMaxReplicaId);
+  for (std::uint32_t id = 1; id <= replicas; ++id) {
+    endpoints_[id - 1] = options_.endpoints[id - 1];
+    make_socket(id);
+  }
+}
+
+void OrderLink::connect_new_replicas() {
+  for (auto& [id, endpoint] : tracker_.take_new_endpoints()) {
+    if (sockets_[id - 1]) continue;
+    endpoints_[id - 1] = endpoint;
+    try {
+      make_socket(id);
+    } catch (const std::exception& e) {
+      spdlog::warn("order link: cannot connect to replica {} at {} ({})", id, endpoint, e.what());
+      endpoints_[id - 1].clear();
+      continue;
+    }
+    // Known only once its socket exists: the state machine may route to it from now on.
+    tracker_.learn(id);
+    spdlog::info("order link: replica {} at {} (announced as leader), now one of {}", id, endpoint,
+                 tracker_.replicas());
+  }
 }
 
 OrderLink::~OrderLink() {
@@ -51,7 +79,7 @@ void OrderLink::make_socket(std::uint32_t id) {
   // Made whole before it replaces the old one, so a failure leaves the link as it was.
   auto socket = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   common::configure_socket(*socket);
-  common::connect_or_throw(*socket, options_.endpoints[id - 1],
+  common::connect_or_throw(*socket, endpoints_[id - 1],
                            "order replica " + std::to_string(id) + " endpoint");
   sockets_[id - 1] = std::move(socket);
 }
@@ -148,6 +176,10 @@ void OrderLink::apply() {
     }
   }
   for (const auto& send : effects_.sends) {
+    if (send.replica < 1 || send.replica > sockets_.size() || !sockets_[send.replica - 1]) {
+      spdlog::error("order link: no socket for replica {}", send.replica);
+      continue;
+    }
     try {
       // Never blocks the link; a refused send is an attempt that times out like a lost one.
       common::send_tagged(*sockets_[send.replica - 1], send.attempt, send.body);
@@ -183,8 +215,9 @@ void OrderLink::receive_replies(std::uint32_t id) {
 
 void OrderLink::run() {
   std::deque<Job> batch;
-  std::vector<zmq::pollitem_t> items(replicas_ + 1);
+  std::vector<zmq::pollitem_t> items;
   for (;;) {
+    connect_new_replicas();
     const std::size_t in_flight = placement_.in_flight();
     const std::size_t room =
         options_.max_in_flight > in_flight ? options_.max_in_flight - in_flight : 0;
@@ -192,7 +225,8 @@ void OrderLink::run() {
     const auto now = Clock::now();
     for (auto& job : batch) admit(std::move(job), now);
     batch.clear();
-    for (std::uint32_t id = 1; id <= replicas_; ++id) {
+    for (std::uint32_t id = 1; id <= proto::kMaxReplicaId; ++id) {
+      if (!sockets_[id - 1]) continue;
       try {
         receive_replies(id);
       } catch (const zmq::error_t& e) {
@@ -208,17 +242,19 @@ void OrderLink::run() {
       timeout = std::clamp(until, std::chrono::milliseconds(0), kIdlePoll);
     }
     const bool busy = inbox_.about_to_sleep(placement_.in_flight() < options_.max_in_flight);
-    // Sockets may have been made anew since the last round.
-    for (std::uint32_t id = 1; id <= replicas_; ++id) {
-      items[id - 1] = {sockets_[id - 1]->handle(), 0, ZMQ_POLLIN, 0};
+    // Sockets may have been made anew, or added, since the last round.
+    items.clear();
+    for (std::uint32_t id = 1; id <= proto::kMaxReplicaId; ++id) {
+      if (!sockets_[id - 1]) continue;
+      items.push_back({sockets_[id - 1]->handle(), 0, ZMQ_POLLIN, 0});
     }
-    items[replicas_] = {nullptr, inbox_.fd(), ZMQ_POLLIN, 0};
+    items.push_back({nullptr, inbox_.fd(), ZMQ_POLLIN, 0});
     try {
       zmq::poll(items.data(), items.size(), busy ? std::chrono::milliseconds(0) : timeout);
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) spdlog::warn("order link: poll failed: {}", e.what());
     }
-    inbox_.woke((items[replicas_].revents & ZMQ_POLLIN) != 0);
+    inbox_.woke((items.back().revents & ZMQ_POLLIN) != 0);
   }
   // Stopping: nobody waits on a reply any more. Answer everything, queued and taken up. An
   // order whose attempt is out may still commit: 503 says only that its outcome is unknown, and

@@ -92,7 +92,11 @@ class OrderLink {
   };
 
   void run();
+  /// (Re)makes replica `id`'s socket, connected to endpoints_[id - 1].
   void make_socket(std::uint32_t id);
+  /// Connects to the replicas the tracker was told of (LeaderTracker::note_endpoint) and makes
+  /// them known to it: a replica added to the cluster after this front end started.
+  void connect_new_replicas();
   void admit(Job job, Clock::time_point now);
   /// Carries out what the state machine asked for in effects_, then clears it.
   void apply();
@@ -102,13 +106,14 @@ class OrderLink {
 
   zmq::context_t& ctx_;
   const OrderLinkOptions options_;
-  const std::uint32_t replicas_;
+  LeaderTracker& tracker_;
   LinkInbox<Job> inbox_;  // requests from try_*(), at most options_.queue_limit
 
   // The link thread's own state (also touched by the constructor and after the join).
   OrderPlacement placement_;
   OrderEffects effects_;                                 // what the last input asked for
-  std::vector<std::unique_ptr<zmq::socket_t>> sockets_;  // index id-1
+  std::vector<std::string> endpoints_;                   // index id-1, all 9 ids; "": none
+  std::vector<std::unique_ptr<zmq::socket_t>> sockets_;  // index id-1, all 9 ids; null: none
   std::unordered_map<std::uint64_t, Done> callbacks_;    // by request key; at most max_in_flight
 
   std::thread thread_;

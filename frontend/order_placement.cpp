@@ -36,12 +36,13 @@ std::string within(std::string_view what, std::chrono::milliseconds request) {
 
 OrderPlacement::OrderPlacement(std::uint32_t replicas, CallTimeouts timeouts,
                                LeaderTracker& tracker, Metrics* metrics)
-    : replicas_(replicas),
-      timeouts_(timeouts),
+    : timeouts_(timeouts),
       tracker_(tracker),
       metrics_(metrics),
       status_body_(proto::encode(proto::StatusRequest{})),
-      replica_state_(replicas) {}
+      replica_state_(proto::kMaxReplicaId) {
+  (void)replicas;  // the tracker counts them, and those it learns later
+}
 
 // ---- requests -------------------------------------------------------------------------------
 
@@ -235,10 +236,10 @@ void OrderPlacement::on_place_reply(std::uint64_t key, Request& r, std::string_v
       return;
     case proto::Status::kNotLeader:
       tracker_.note_not_leader(target);
-      if (rep.leader_hint >= 1 && static_cast<std::uint32_t>(rep.leader_hint) <= replicas_ &&
+      if (rep.leader_hint >= 1 && tracker_.known(static_cast<std::uint32_t>(rep.leader_hint)) &&
           rep.leader_hint != static_cast<std::int32_t>(target) &&
           !tracker_.suspect(static_cast<std::uint32_t>(rep.leader_hint), now) &&
-          ++r.hops <= replicas_) {
+          ++r.hops <= tracker_.replicas()) {
         route_place(key, r, rep.leader_hint, now, out);
       } else {
         // No useful hint (an election is probably under way), or replicas pointing at each
@@ -267,14 +268,13 @@ void OrderPlacement::start_get_round(std::uint64_t key, Request& r, Clock::time_
   r.not_found = false;
   r.round_leader = tracker_.routable_leader(now);
   if (r.round_leader >= 1) r.round.push_back(static_cast<std::uint32_t>(r.round_leader));
-  for (std::uint32_t id = replicas_; id >= 1; --id) {
+  const std::vector<std::uint32_t> ids = tracker_.known_ids();
+  for (const std::uint32_t id : ids) {
     if (static_cast<std::int32_t>(id) != r.round_leader && !tracker_.suspect(id, now)) {
       r.round.push_back(id);
     }
   }
-  if (r.round.empty()) {  // everyone is suspect: try them all anyway
-    for (std::uint32_t id = replicas_; id >= 1; --id) r.round.push_back(id);
-  }
+  if (r.round.empty()) r.round = ids;  // everyone is suspect: try them all anyway
   next_get(key, r, now, out);
 }
 
@@ -343,7 +343,7 @@ void OrderPlacement::on_get_reply(std::uint64_t key, Request& r, std::string_vie
 // ---- events ---------------------------------------------------------------------------------
 
 void OrderPlacement::heard(std::uint32_t id, Clock::time_point now) {
-  if (id >= 1 && id <= replicas_) replica_state_[id - 1].last_heard = now;
+  if (id >= 1 && id <= replica_state_.size()) replica_state_[id - 1].last_heard = now;
 }
 
 void OrderPlacement::on_malformed(std::uint32_t replica, Clock::time_point now) {
@@ -442,10 +442,11 @@ void OrderPlacement::start_discovery(Clock::time_point now, OrderEffects& out) {
   discovery_.order.clear();
   // Replicas not suspect first, then the suspect ones, each highest id first (the election
   // favours it; a replica that just timed out is likely dead).
-  for (std::uint32_t id = replicas_; id >= 1; --id) {
+  const std::vector<std::uint32_t> ids = tracker_.known_ids();
+  for (const std::uint32_t id : ids) {
     if (!tracker_.suspect(id, now)) discovery_.order.push_back(id);
   }
-  for (std::uint32_t id = replicas_; id >= 1; --id) {
+  for (const std::uint32_t id : ids) {
     if (tracker_.suspect(id, now)) discovery_.order.push_back(id);
   }
   discovery_.next = 0;
@@ -502,12 +503,14 @@ void OrderPlacement::on_probe_reply(std::string_view body, bool timed_out, Clock
     }
   } else {
     const std::int32_t hint = r.reply.leader_id;
-    if (discovery_.named < 0 && hint >= 1 && static_cast<std::uint32_t>(hint) <= replicas_ &&
+    if (discovery_.named < 0 && hint >= 1 && tracker_.known(static_cast<std::uint32_t>(hint)) &&
         !tracker_.suspect(static_cast<std::uint32_t>(hint), now)) {
       discovery_.named = hint;
-    } else if (discovery_.named < 0 && hint > static_cast<std::int32_t>(replicas_)) {
+    } else if (discovery_.named < 0 && hint >= 1 &&
+               !tracker_.known(static_cast<std::uint32_t>(hint))) {
       // It follows a leader added after this front end started (docs/REPLICATION.md,
-      // "Membership"), which it has no socket for: the follower forwards what it is sent.
+      // "Membership") that it has no socket for yet (none until the leader's announcement
+      // reaches it): the follower forwards what it is sent.
       discovery_.named = static_cast<std::int32_t>(id);
     }
   }

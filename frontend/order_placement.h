@@ -88,7 +88,8 @@ class OrderPlacement {
   using Clock = LeaderTracker::Clock;
 
   /// `tracker` must count `replicas` and, like `metrics` (may be null: nothing counted; every
-  /// attempt after a request's first counts as a retry), outlive the state machine.
+  /// attempt after a request's first counts as a retry), outlive the state machine. Requests go
+  /// to the replicas the tracker knows, which may grow (LeaderTracker::learn).
   OrderPlacement(std::uint32_t replicas, CallTimeouts timeouts, LeaderTracker& tracker,
                  Metrics* metrics = nullptr);
 
@@ -206,7 +207,6 @@ class OrderPlacement {
   void on_silence(std::uint32_t id, Clock::time_point now, OrderEffects& out);
   void heard(std::uint32_t id, Clock::time_point now);
 
-  const std::uint32_t replicas_;
   const CallTimeouts timeouts_;
   LeaderTracker& tracker_;
   Metrics* const metrics_;
@@ -219,7 +219,7 @@ class OrderPlacement {
   // (pruned at every probe and whenever it reaches twice the number of requests in flight).
   std::vector<std::uint64_t> waiting_;
   Discovery discovery_;
-  std::vector<Replica> replica_state_;  // index id-1
+  std::vector<Replica> replica_state_;  // index id-1, every id 1..9 (known or not)
   std::uint64_t next_key_ = 1;
   std::uint64_t next_attempt_ = 1;
 };

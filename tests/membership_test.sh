@@ -84,6 +84,14 @@ until "$B" status --run-dir "$RUN" | grep -q '^order-5 .* leader'; do
   [ $SECONDS -lt $deadline ] || fail "order-5 does not lead 20 s after it became a voter: $("$B" status --run-dir "$RUN")"
   sleep 0.2
 done
+# The front end was started with three replicas; it learns order-5 from its announcement and
+# sends orders to it directly (its /health names it).
+deadline=$((SECONDS + 10))
+until curl -s --max-time 2 "$URL/health" | grep -q '"leader":{"id":5,'; do
+  [ $SECONDS -lt $deadline ] || fail "the front end does not name order-5 as leader 10 s after it leads: $(curl -s --max-time 2 "$URL/health")"
+  sleep 0.2
+done
+echo "the front end names order-5 as leader: $(curl -s --max-time 2 "$URL/health")"
 step "1v 2v 3v 4v" remove-replica leader
 step "1v 2v 3v" remove-replica order-4
 touch "$RUN/stop"

@@ -297,6 +297,35 @@ TEST(OrderLink, NotLeaderHintIsFollowedWithTheSameRequestId) {
   EXPECT_EQ(metrics.retries(), 1u);
 }
 
+// Issue 19: replica 4 was added to the cluster after this front end started with three
+// endpoints, and leads. Once its announcement's endpoint reaches the tracker, the link connects
+// to it and orders go to it directly.
+TEST(OrderLink, ALeaderAddedAfterStartIsConnectedToOnceAnnounced) {
+  zmq::context_t ctx(1);
+  Cluster cluster(ctx, 4);
+  cluster[4].leads = true;
+  cluster[4].term = 2;
+  for (std::uint32_t id = 1; id <= 3; ++id) cluster[id].hint = 4;
+  OrderLinkOptions o = options(cluster);
+  o.endpoints.resize(3);  // the three it was started with
+  LeaderTracker tracker(3, 1000ms);
+  Results got;
+  OrderLink link(ctx, o, tracker);
+  link.start();
+  EXPECT_FALSE(tracker.note_leader(4, 2));  // no socket for it yet
+  tracker.note_endpoint(4, cluster[4].endpoint());
+  const auto start = Clock::now();
+  while (!tracker.known(4) && Clock::now() - start < 2s) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(tracker.known(4)) << "the link did not connect to the announced replica";
+  EXPECT_TRUE(tracker.note_leader(4, 2));  // the next announcement is taken
+  ASSERT_TRUE(link.try_place(order("added"), got.done()));
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.get()[0].status, proto::Status::kOk);
+  EXPECT_EQ(cluster[4].placed(), (std::vector<std::string>{"added"}));
+  EXPECT_EQ(cluster[1].received.load() + cluster[2].received.load() + cluster[3].received.load(),
+            0);
+}
+
 TEST(OrderLink, SilentLeaderIsSuspectedAndTheOrderIsPlacedAtTheNewLeader) {
   zmq::context_t ctx(1);
   Cluster cluster(ctx, 3);

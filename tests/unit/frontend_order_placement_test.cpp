@@ -212,6 +212,33 @@ TEST(OrderPlacement, AFollowerOfALeaderOutsideTheKnownReplicasTakesTheOrder) {
   EXPECT_EQ(h.place_answer(key).order_number, 7);
 }
 
+// Once the order link has connected to that leader (LeaderTracker::learn, after its
+// announcement), probes include it and a hint naming it is followed to it directly.
+TEST(OrderPlacement, ALeaderLearntAfterStartIsProbedAndTakesOrdersDirectly) {
+  Harness h(3);
+  h.tracker.learn(5);
+  const auto key = h.place("r1");
+  Send p = h.only_send();
+  EXPECT_EQ(p.replica, 5u) << "the highest known id first";
+  h.reply(p, status(5, true, 6, 5));
+  const Send s = h.only_send();
+  EXPECT_EQ(s.replica, 5u);
+  h.reply(s, placed(7));
+  EXPECT_EQ(h.place_answer(key).order_number, 7);
+  // A follower's hint names it: followed at once.
+  h.tracker.note_not_leader(5);
+  h.tracker.note_leader(3, 6);
+  const auto again = h.place("r2");
+  const Send at3 = h.only_send();
+  EXPECT_EQ(at3.replica, 3u);
+  h.reply(at3, not_leader(5));
+  const Send at5 = h.only_send();
+  EXPECT_EQ(at5.replica, 5u);
+  EXPECT_EQ(placed_id(at5), "r2");
+  h.reply(at5, placed(8));
+  EXPECT_EQ(h.place_answer(again).order_number, 8);
+}
+
 TEST(OrderPlacement, OneDiscoveryRoundServesEveryWaitingOrder) {
   Harness h(2);
   std::vector<std::uint64_t> keys;

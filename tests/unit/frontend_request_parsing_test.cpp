@@ -176,6 +176,36 @@ TEST(LeaderTracker, TimedOutLeaderIsForgottenAndAvoidedForAWhile) {
   EXPECT_EQ(t.routable_leader(now), 3);
 }
 
+// Issue 19: a replica added to the cluster after the front end started becomes known once the
+// order link has connected to the endpoint its announcement gave; until then it is ignored.
+TEST(LeaderTracker, AnAnnouncedReplicaIsKnownOnceTheLinkHasConnectedToIt) {
+  LeaderTracker t(3, 1000ms);
+  const auto now = LeaderTracker::Clock::now();
+  EXPECT_EQ(t.replicas(), 3u);
+  EXPECT_EQ(t.known_ids(), (std::vector<std::uint32_t>{3, 2, 1}));
+  t.note_endpoint(5, "tcp://127.0.0.1:5568");
+  t.note_endpoint(2, "tcp://127.0.0.1:9999");  // known already: ignored
+  t.note_endpoint(6, "tcp://*:5570");          // nobody can connect to a wildcard
+  t.note_endpoint(7, "tcp://0.0.0.0:5572");
+  t.note_endpoint(8, "ipc:///tmp/x");
+  t.note_endpoint(10, "tcp://127.0.0.1:5576");  // no such replica id
+  EXPECT_FALSE(t.note_leader(5, 3));            // not known yet
+  EXPECT_TRUE(t.suspect(5, now));
+  const auto fresh = t.take_new_endpoints();
+  EXPECT_EQ(fresh, (std::map<std::uint32_t, std::string>{{5, "tcp://127.0.0.1:5568"}}));
+  EXPECT_TRUE(t.take_new_endpoints().empty());  // handed out once
+  t.learn(5);
+  EXPECT_TRUE(t.known(5));
+  EXPECT_FALSE(t.known(4));
+  EXPECT_EQ(t.replicas(), 4u);
+  EXPECT_EQ(t.known_ids(), (std::vector<std::uint32_t>{5, 3, 2, 1}));
+  EXPECT_TRUE(t.note_leader(5, 3));
+  EXPECT_EQ(t.routable_leader(now), 5);
+  // Cut off from it: the relay is the highest known replica, never the unknown 4.
+  t.note_timeout(5, now);
+  EXPECT_EQ(t.relay(now), 3);
+}
+
 TEST(LeaderTracker, BusAliveWithinThreeIntervals) {
   LeaderTracker t(1, 1000ms);
   const auto now = LeaderTracker::Clock::now();
