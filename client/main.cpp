@@ -193,7 +193,8 @@ int run_status(const std::string& endpoint, std::chrono::milliseconds timeout) {
   }
   const auto& s = r.reply;
   std::cout << "service=" << s.service << " id=" << s.id << " role=" << s.role << " term=" << s.term
-            << " leader=" << s.leader_id << " size=" << s.log_size << "\n";
+            << " leader=" << s.leader_id << " size=" << s.log_size << " commit=" << s.commit_index
+            << " last=" << s.last_index << "\n";
   return 0;
 }
 
