@@ -126,23 +126,22 @@ void EventHub::stop() {
 std::vector<prometheus::MetricFamily> EventHub::metric_families() const {
   const auto& c = *counters_;
   using prometheus::MetricType;
-  auto number = [](std::uint64_t v) { return static_cast<double>(v); };
   return {
       single_family("bazaar_event_streams", "Open GET /events streams.", MetricType::Gauge,
-                    number(c.open.load())),
+                    sample(c.open.load())),
       single_family("bazaar_event_streams_max",
                     "Bound on open event streams (--max-event-streams).", MetricType::Gauge,
-                    number(options_.max_streams)),
+                    sample(options_.max_streams)),
       single_family("bazaar_event_streams_opened_total", "Event streams opened.",
-                    MetricType::Counter, number(c.opened.load())),
+                    MetricType::Counter, sample(c.opened.load())),
       single_family("bazaar_event_streams_refused_total",
                     "Event streams refused with 503 (--max-event-streams reached).",
-                    MetricType::Counter, number(c.refused.load())),
+                    MetricType::Counter, sample(c.refused.load())),
       single_family("bazaar_event_streams_dropped_total",
                     "Event streams closed because the client fell --event-queue events behind.",
-                    MetricType::Counter, number(c.dropped.load())),
+                    MetricType::Counter, sample(c.dropped.load())),
       single_family("bazaar_events_published_total", "Events published to the streams.",
-                    MetricType::Counter, number(c.published.load())),
+                    MetricType::Counter, sample(c.published.load())),
   };
 }
 

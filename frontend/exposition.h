@@ -6,11 +6,17 @@
 
 #include <prometheus/metric_family.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace bazaar::frontend {
+
+/// A count as a sample value (Prometheus samples are doubles; counts stay exact below 2^53).
+inline double sample(std::uint64_t count) {
+  return static_cast<double>(count);
+}
 
 /// A family of one unlabelled sample.
 prometheus::MetricFamily single_family(std::string name, std::string help,

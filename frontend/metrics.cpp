@@ -139,7 +139,6 @@ std::vector<MetricFamily> Metrics::collect(const MetricsSnapshot& extra) const {
   for (std::size_t i = 0; i < static_cast<std::size_t>(FlushReason::kCount); ++i) {
     flushes.emplace_back(to_string(static_cast<FlushReason>(i)), static_cast<double>(c.flushes[i]));
   }
-  auto number = [](std::uint64_t v) { return static_cast<double>(v); };
   constexpr MetricType kCounter = MetricType::Counter;
   constexpr MetricType kGauge = MetricType::Gauge;
 
@@ -150,61 +149,61 @@ std::vector<MetricFamily> Metrics::collect(const MetricsSnapshot& extra) const {
                               "1 when the lookup cache is on (--cache-size > 0).", kGauge,
                               extra.cache_enabled ? 1 : 0));
   out.push_back(single_family("bazaar_cache_entries", "Items in the lookup cache.", kGauge,
-                              number(c.entries)));
+                              sample(c.entries)));
   out.push_back(single_family("bazaar_cache_capacity", "Most items the lookup cache holds.", kGauge,
-                              number(c.capacity)));
+                              sample(c.capacity)));
   out.push_back(single_family("bazaar_cache_hits_total", "Lookups answered from the cache.",
-                              kCounter, number(c.hits)));
+                              kCounter, sample(c.hits)));
   out.push_back(single_family("bazaar_cache_misses_total", "Lookups that asked the catalog.",
-                              kCounter, number(c.misses)));
+                              kCounter, sample(c.misses)));
   out.push_back(single_family("bazaar_cache_evictions_total",
                               "Entries pushed out by the LRU capacity bound.", kCounter,
-                              number(c.evictions)));
+                              sample(c.evictions)));
   out.push_back(single_family(
       "bazaar_cache_invalidations_total",
       "Invalidations applied (from the bus, and local ones after this front end's trades).",
-      kCounter, number(c.invalidations)));
+      kCounter, sample(c.invalidations)));
   out.push_back(single_family("bazaar_cache_fills_total", "Catalog replies stored in the cache.",
-                              kCounter, number(c.fills)));
+                              kCounter, sample(c.fills)));
   out.push_back(single_family(
       "bazaar_cache_fills_refused_total",
       "Catalog replies not stored: fenced by a newer invalidation, stale, or older than a flush.",
-      kCounter, number(c.fills_refused)));
+      kCounter, sample(c.fills_refused)));
   out.push_back(labelled_family("bazaar_cache_flushes_total", "Whole-cache flushes, by reason.",
                                 kCounter, "reason", flushes));
   out.push_back(take(kRetriesName));
   out.push_back(
       single_family("bazaar_order_failovers_total",
                     "Times the order leader this front end follows changed to another replica.",
-                    kCounter, number(extra.failovers)));
+                    kCounter, sample(extra.failovers)));
   out.push_back(single_family("bazaar_http_connections", "Open HTTP connections.", kGauge,
-                              number(extra.connections)));
+                              sample(extra.connections)));
   out.push_back(single_family(
       "bazaar_http_connections_max",
       "Most HTTP connections (--max-connections, fitted to the file-descriptor limit).", kGauge,
-      number(extra.max_connections)));
+      sample(extra.max_connections)));
   out.push_back(
       labelled_family("bazaar_http_connections_evicted_total",
                       "Idle connections closed to admit a new one, by the bound that was reached.",
                       kCounter, "reason",
-                      {{"table_full", number(extra.evicted_table_full)},
-                       {"per_client", number(extra.evicted_per_client)}}));
+                      {{"table_full", sample(extra.evicted_table_full)},
+                       {"per_client", sample(extra.evicted_per_client)}}));
   out.push_back(labelled_family(
       "bazaar_http_connections_refused_total",
       "New connections answered 503 with Retry-After and closed, by reason.", kCounter, "reason",
-      {{"table_full", number(extra.refused_table_full)},
-       {"per_client", number(extra.refused_per_client)},
-       {"no_descriptors", number(extra.refused_no_descriptors)}}));
+      {{"table_full", sample(extra.refused_table_full)},
+       {"per_client", sample(extra.refused_per_client)},
+       {"no_descriptors", sample(extra.refused_no_descriptors)}}));
   out.push_back(single_family(
       "bazaar_lookups_queued",
       "Requests (lookups, lists, status checks) waiting to be sent to the catalog (beyond "
       "--max-in-flight).",
-      kGauge, number(extra.lookups_queued)));
+      kGauge, sample(extra.lookups_queued)));
   out.push_back(single_family(
       "bazaar_orders_queued",
       "Requests (orders, order reads, leader probes) waiting to be taken up by the order link "
       "(beyond --max-orders-in-flight).",
-      kGauge, number(extra.orders_queued)));
+      kGauge, sample(extra.orders_queued)));
   return out;
 }
 
