@@ -188,7 +188,7 @@ class Replica {
 
   ReplicaOptions options_;
   raft::RaftCore core_;
-  OrderIndex index_;  // the only writer of the store
+  OrderIndex index_;  // the only writer of the log (the identity: ServerOptions::record_identity)
   ReplicaOutputs out_;
   bool was_leader_ = false;
   std::optional<std::uint32_t> transfer_logged_;  // the transfer target last logged
