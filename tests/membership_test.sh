@@ -67,10 +67,11 @@ keyed_orders members-1 "$URL" "$RUN/stop" "$RUN/orders-1.txt" & PIDS+=($!)
 keyed_orders members-2 "$URL" "$RUN/stop" "$RUN/orders-2.txt" & PIDS+=($!)
 sleep 2
 step() {  # step EXPECTED VERB [ARGS]: one change, timed; the leader's configuration after it
-  local expected="$1" t0
+  local expected="$1" t0 s0
   shift
-  t0=$(date +%s%3N)
+  t0=$(date +%s%3N) s0="${EPOCHREALTIME/,/.}"
   "$B" "$@" --run-dir "$RUN" >"$RUN/step.txt" 2>&1 || fail "$*: $(cat "$RUN/step.txt")"
+  echo "$s0 ${EPOCHREALTIME/,/.} $*" >>"$RUN/steps.txt"
   echo "$*: $(($(date +%s%3N) - t0)) ms; configuration $(members)"
   [ "$(members)" = "$expected" ] || fail "after $*: configuration '$(members)', not '$expected'"
   sleep 1
@@ -98,6 +99,9 @@ touch "$RUN/stop"
 wait "${PIDS[@]}"
 PIDS=()
 echo -n "keyed orders during 3 -> 5 -> 3: "; keyed_summary "$RUN"/orders-*.txt
+while read -r s0 s1 what; do
+  echo "  answered during $what: $(keyed_window "$s0" "$s1" "$RUN"/orders-*.txt)"
+done <"$RUN/steps.txt"
 [ "$KEYED_TOTAL" -gt 0 ] || fail "no orders ran"
 [ "$KEYED_BAD" -eq 0 ] || fail "$KEYED_BAD keyed orders failed: $(cut -d' ' -f1 "$RUN"/orders-*.txt | sort | uniq -c | tr '\n' ' ')"
 [ ! -f "$RUN/order-4.db" ] && [ ! -f "$RUN/order-5.db" ] || fail "a removed replica's database is left"

@@ -2,15 +2,28 @@
 #
 # keyed_orders NAME URL STOP_FILE OUT_FILE: alternately buys and sells one Tux at URL/orders, each
 # with an Idempotency-Key of its own (NAME-i), until STOP_FILE exists; writes one line
-# "HTTP_CODE SECONDS" per order to OUT_FILE. Each request has a 10 s deadline.
+# "HTTP_CODE SECONDS END" per order to OUT_FILE (END: when the answer came, in seconds since the
+# epoch, as $EPOCHREALTIME). Each request has a 10 s deadline.
 keyed_orders() {
   local name="$1" url="$2" stop="$3" out="$4" i=0 type
   while [ ! -f "$stop" ]; do
     i=$((i + 1)); type=buy; [ $((i % 2)) -eq 0 ] && type=sell
-    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 10 -H "Idempotency-Key: $name-$i" \
-      -H 'Content-Type: application/json' -d "{\"name\":\"Tux\",\"quantity\":1,\"type\":\"$type\"}" \
-      "$url/orders"
+    printf '%s %s\n' "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 \
+      -H "Idempotency-Key: $name-$i" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"Tux\",\"quantity\":1,\"type\":\"$type\"}" "$url/orders")" "${EPOCHREALTIME/,/.}"
   done >"$out"
+}
+
+# keyed_window FROM TO FILE...: keyed_summary of the orders answered between FROM and TO (seconds
+# since the epoch, as $EPOCHREALTIME); leaves KEYED_TOTAL and KEYED_BAD as they were.
+keyed_window() {
+  local from="$1" to="$2" total="${KEYED_TOTAL:-}" bad="${KEYED_BAD:-}" tmp
+  shift 2
+  tmp="$(mktemp)"
+  awk -v a="$from" -v b="$to" '$3 >= a && $3 <= b' "$@" >"$tmp"
+  keyed_summary "$tmp"
+  rm -f "$tmp"
+  KEYED_TOTAL="$total" KEYED_BAD="$bad"
 }
 
 # keyed_summary FILE...: "N orders, B not 200; latency p50 X ms, p99 Y ms, max Z ms" over the lines
