@@ -166,30 +166,27 @@ int main(int argc, char** argv) {
                    store.hard_state().term);
     }
     if (ro.raft.joining) spdlog::info("joining: no vote until caught up with a leader");
-    order::ClusterIdentity::Options io{.self = static_cast<std::uint32_t>(id),
-                                       .mode = order::StartMode::kMember,
-                                       .cluster = store.cluster_id(),
-                                       .known_peers = store.known_peers()};
-    for (const auto& [peer, endpoint] : peers) {
-      if (peer != static_cast<std::uint32_t>(id)) io.peers.push_back(peer);
-    }
-    if (store.empty()) {
-      io.mode = join ? order::StartMode::kJoin : order::StartMode::kBootstrap;
-      if (!join) {
-        std::vector<raft::Member> initial;
-        for (const auto& [peer, endpoint] : peers)
-          initial.push_back({.id = peer, .endpoint = endpoint});
-        if (initial.empty()) initial.push_back({.id = static_cast<std::uint32_t>(id)});
-        io.cluster = order::ClusterIdentity::derive(raft::Membership(std::move(initial)));
-      }
-    }
-    order::ClusterIdentity identity(std::move(io));
     ro.trade_timeout_ms = static_cast<std::uint64_t>(timeout);
     ro.forward = vm.count("no-forwarding") == 0;
     spdlog::info("opened {}: term {}, last index {}, commit {}, {} committed orders", db_path,
                  store.hard_state().term, store.last_index(), store.commit_index(),
                  store.committed_orders());
     order::Replica replica(ro, store, 1);
+    // The configuration the replica starts with: on an empty store, that of --peers, from which
+    // a new cluster's id is derived and whose other members are probed.
+    const raft::Membership& start = replica.core().membership();
+    order::ClusterIdentity::Options io{.self = static_cast<std::uint32_t>(id),
+                                       .mode = order::StartMode::kMember,
+                                       .cluster = store.cluster_id(),
+                                       .known_peers = store.known_peers()};
+    for (const raft::Member& m : start.members()) {
+      if (m.id != io.self) io.peers.push_back(m.id);
+    }
+    if (store.empty()) {
+      io.mode = join ? order::StartMode::kJoin : order::StartMode::kBootstrap;
+      if (!join) io.cluster = order::ClusterIdentity::derive(start);
+    }
+    order::ClusterIdentity identity(std::move(io));
     common::EventPublisher bus(ctx, vm["bus"].as<std::string>(), "order-" + std::to_string(id),
                                common::new_incarnation());
     order::OrderServer server(
