@@ -24,6 +24,17 @@ std::string_view view(const zmq::message_t& m) {
   return {static_cast<const char*>(m.data()), m.size()};
 }
 
+// zmq::poll; false when a signal interrupted it (the caller checks the stop flag and polls again).
+bool poll_once(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
+  try {
+    zmq::poll(items.data(), items.size(), timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return false;
+    throw;
+  }
+  return true;
+}
+
 // The catalog's reply as a T, or nullopt when it is not one (the Replica treats both alike).
 template <class T>
 std::optional<T> decoded(const zmq::message_t& m) {
@@ -177,12 +188,7 @@ bool OrderServer::confirm_identity() {
   std::vector<zmq::pollitem_t> items{{peer_in_.handle(), 0, ZMQ_POLLIN, 0}};
   std::uint64_t next_log = now_ms() + kWaitingLogMs;
   while (!common::stop_requested()) {
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(20));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      throw;
-    }
+    if (!poll_once(items, std::chrono::milliseconds(20))) continue;
     if (items[0].revents & ZMQ_POLLIN) read_peers();
     if (identity_.check() == IdentityCheck::kRefused) return false;
     if (identity_.confirmed()) {
@@ -338,12 +344,7 @@ RunOutcome OrderServer::run() {
                                      {catalog_.handle(), 0, ZMQ_POLLIN, 0}};
   if (peer_bound_) items.push_back({peer_in_.handle(), 0, ZMQ_POLLIN, 0});
   while (!common::stop_requested()) {
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(5));
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      throw;
-    }
+    if (!poll_once(items, std::chrono::milliseconds(5))) continue;
     if (items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) read_peers();
     if (items[1].revents & ZMQ_POLLIN) read_catalog();
     if (items[0].revents & ZMQ_POLLIN) read_clients();
