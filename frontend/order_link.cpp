@@ -30,8 +30,7 @@ OrderLink::OrderLink(zmq::context_t& ctx, OrderLinkOptions options, LeaderTracke
       options_(std::move(options)),
       tracker_(tracker),
       inbox_(options_.queue_limit),
-      placement_(static_cast<std::uint32_t>(options_.endpoints.size()), options_.timeouts, tracker,
-                 metrics) {
+      placement_(options_.timeouts, tracker, metrics) {
   const auto replicas = static_cast<std::uint32_t>(options_.endpoints.size());
   if (replicas == 0) throw common::StartupError("order link: no order replica endpoint");
   if (replicas > proto::kMaxReplicaId) {

@@ -34,15 +34,12 @@ std::string within(std::string_view what, std::chrono::milliseconds request) {
 
 }  // namespace
 
-OrderPlacement::OrderPlacement(std::uint32_t replicas, CallTimeouts timeouts,
-                               LeaderTracker& tracker, Metrics* metrics)
+OrderPlacement::OrderPlacement(CallTimeouts timeouts, LeaderTracker& tracker, Metrics* metrics)
     : timeouts_(timeouts),
       tracker_(tracker),
       metrics_(metrics),
       status_body_(proto::encode(proto::StatusRequest{})),
-      replica_state_(proto::kMaxReplicaId) {
-  (void)replicas;  // the tracker counts them, and those it learns later
-}
+      replica_state_(proto::kMaxReplicaId) {}
 
 // ---- requests -------------------------------------------------------------------------------
 

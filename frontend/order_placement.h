@@ -87,11 +87,10 @@ class OrderPlacement {
  public:
   using Clock = LeaderTracker::Clock;
 
-  /// `tracker` must count `replicas` and, like `metrics` (may be null: nothing counted; every
-  /// attempt after a request's first counts as a retry), outlive the state machine. Requests go
-  /// to the replicas the tracker knows, which may grow (LeaderTracker::learn).
-  OrderPlacement(std::uint32_t replicas, CallTimeouts timeouts, LeaderTracker& tracker,
-                 Metrics* metrics = nullptr);
+  /// Requests go to the replicas `tracker` knows, which may grow (LeaderTracker::learn).
+  /// `tracker` and `metrics` (may be null: nothing counted; every attempt after a request's first
+  /// counts as a retry) must outlive the state machine.
+  OrderPlacement(CallTimeouts timeouts, LeaderTracker& tracker, Metrics* metrics = nullptr);
 
   // ---- requests (each returns the key its answer will carry) --------------------------------
 

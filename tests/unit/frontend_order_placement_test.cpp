@@ -79,7 +79,7 @@ std::string get_status(proto::Status s) {
 // The state machine with its tracker and a clock of its own.
 struct Harness {
   explicit Harness(std::uint32_t replicas)
-      : tracker(replicas, 1000ms), placement(replicas, timeouts(), tracker, &metrics) {}
+      : tracker(replicas, 1000ms), placement(timeouts(), tracker, &metrics) {}
 
   std::uint64_t place(const std::string& id) {
     return placement.place(order_body(id), now + timeouts().request, now, out);
