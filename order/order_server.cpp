@@ -137,26 +137,31 @@ void OrderServer::read_peers() {
     if (!zmq::recv_multipart(peer_in_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
       return;
     }
-    if (frames.size() != 2 || on_identity_message(view(frames[1]))) continue;
+    if (frames.size() != 2) continue;
+    // Opened once: an AppendEntries during a catch-up carries thousands of entries.
+    const auto env = proto::open_envelope(view(frames[1]));
+    if (!env) {
+      spdlog::warn("dropping an undecodable peer message ({} bytes)", frames[1].size());
+      continue;
+    }
+    if (on_identity_message(*env)) continue;
     if (!identity_.confirmed()) continue;  // a new cluster's replica takes no part before the check
-    const std::optional<std::uint32_t> from = replica_.on_peer(view(frames[1]), now_ms());
+    const std::optional<std::uint32_t> from = replica_.on_peer(*env, now_ms());
     if (from && identity_.heard_from(*from) && options_.record_identity) {
       options_.record_identity(identity_);
     }
   }
 }
 
-bool OrderServer::on_identity_message(std::string_view message) {
-  const auto env = proto::open_envelope(message);
-  if (!env) return false;
-  if (env->type == proto::MessageType::kClusterProbe) {
-    if (auto probe = proto::decode_body<proto::ClusterProbe>(*env)) {
+bool OrderServer::on_identity_message(const proto::Envelope& env) {
+  if (env.type == proto::MessageType::kClusterProbe) {
+    if (auto probe = proto::decode_body<proto::ClusterProbe>(env)) {
       send_peer(probe->from, proto::encode(identity_.answer(*probe)));
     }
     return true;
   }
-  if (env->type == proto::MessageType::kClusterProbeReply) {
-    if (auto reply = proto::decode_body<proto::ClusterProbeReply>(*env)) {
+  if (env.type == proto::MessageType::kClusterProbeReply) {
+    if (auto reply = proto::decode_body<proto::ClusterProbeReply>(env)) {
       if (identity_.on_reply(*reply) && options_.record_identity) {
         options_.record_identity(identity_);
       }

@@ -15,6 +15,7 @@
 #include "common/event_publisher.h"
 #include "order/cluster_identity.h"
 #include "order/replica.h"
+#include "proto_msgs/codec.h"
 
 namespace bazaar::order {
 
@@ -70,7 +71,7 @@ class OrderServer {
   void read_clients();
   void read_peers();
   /// Answers a ClusterProbe or takes a ClusterProbeReply; false for any other message.
-  bool on_identity_message(std::string_view message);
+  bool on_identity_message(const proto::Envelope& message);
   /// Sends the identity's probes when they are due (every kProbeIntervalMs).
   void probe_peers(std::uint64_t now);
   /// The start check of a new cluster's replica: probes until ClusterIdentity confirms or refuses

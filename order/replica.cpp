@@ -31,25 +31,23 @@ std::uint32_t sender(const raft::PeerMessage& m) {
   return std::visit(From{}, m);
 }
 
-std::optional<raft::PeerMessage> decode_peer(std::string_view bytes) {
-  auto env = proto::open_envelope(bytes);
-  if (!env) return std::nullopt;
-  switch (env->type) {
+std::optional<raft::PeerMessage> decode_peer(const proto::Envelope& env) {
+  switch (env.type) {
     case proto::MessageType::kRequestVote:
-      if (auto m = proto::decode_body<proto::RequestVote>(*env)) return raft::PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::RequestVote>(env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kVoteReply:
-      if (auto m = proto::decode_body<proto::VoteReply>(*env)) return raft::PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::VoteReply>(env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kAppendEntries:
-      if (auto m = proto::decode_body<proto::AppendEntries>(*env))
+      if (auto m = proto::decode_body<proto::AppendEntries>(env))
         return raft::PeerMessage{std::move(*m)};
       break;
     case proto::MessageType::kAppendReply:
-      if (auto m = proto::decode_body<proto::AppendReply>(*env)) return raft::PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::AppendReply>(env)) return raft::PeerMessage{*m};
       break;
     case proto::MessageType::kTimeoutNow:
-      if (auto m = proto::decode_body<proto::TimeoutNow>(*env)) return raft::PeerMessage{*m};
+      if (auto m = proto::decode_body<proto::TimeoutNow>(env)) return raft::PeerMessage{*m};
       break;
     default:
       break;
@@ -561,20 +559,28 @@ void Replica::expire_forwards(std::uint64_t now_ms) {
 }
 
 std::optional<std::uint32_t> Replica::on_peer(std::string_view message, std::uint64_t now_ms) {
-  now_ms_ = now_ms;
-  if (auto env = proto::open_envelope(message)) {
-    if (env->type == proto::MessageType::kForwardRequest) {
-      if (auto m = proto::decode_body<proto::ForwardRequest>(*env)) on_forward_request(*m, now_ms);
-      return std::nullopt;
-    }
-    if (env->type == proto::MessageType::kForwardReply) {
-      if (auto m = proto::decode_body<proto::ForwardReply>(*env)) on_forward_reply(*m);
-      return std::nullopt;
-    }
-  }
-  auto m = decode_peer(message);
-  if (!m) {
+  const auto env = proto::open_envelope(message);
+  if (!env) {
+    now_ms_ = now_ms;
     spdlog::warn("dropping an undecodable peer message ({} bytes)", message.size());
+    return std::nullopt;
+  }
+  return on_peer(*env, now_ms);
+}
+
+std::optional<std::uint32_t> Replica::on_peer(const proto::Envelope& env, std::uint64_t now_ms) {
+  now_ms_ = now_ms;
+  if (env.type == proto::MessageType::kForwardRequest) {
+    if (auto m = proto::decode_body<proto::ForwardRequest>(env)) on_forward_request(*m, now_ms);
+    return std::nullopt;
+  }
+  if (env.type == proto::MessageType::kForwardReply) {
+    if (auto m = proto::decode_body<proto::ForwardReply>(env)) on_forward_reply(*m);
+    return std::nullopt;
+  }
+  auto m = decode_peer(env);
+  if (!m) {
+    spdlog::warn("dropping an undecodable peer message (type {})", proto::to_string(env.type));
     return std::nullopt;
   }
   core_.receive(*m, now_ms);

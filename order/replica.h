@@ -16,6 +16,7 @@
 #include "order/reconciler.h"
 #include "order/sqlite_log_store.h"
 #include "order/trade_pipeline.h"
+#include "proto_msgs/codec.h"
 #include "proto_msgs/messages.h"
 #include "raft/raft_core.h"
 
@@ -93,6 +94,8 @@ class Replica {
   /// A message from another replica (undecodable bytes are dropped). Returns the replica a Raft
   /// message came from (nullopt for anything else): it runs with state (ClusterIdentity).
   std::optional<std::uint32_t> on_peer(std::string_view message, std::uint64_t now_ms);
+  /// The same, for a message whose envelope the caller has opened already.
+  std::optional<std::uint32_t> on_peer(const proto::Envelope& message, std::uint64_t now_ms);
   /// The catalog's answer to trade batch `batch` (ReplicaOutputs::trade_batches); nullopt when
   /// the batch never left (the catalog's socket refused it), so the catalog cannot have it. A
   /// batch sent and not answered by its deadline is *in doubt*: the catalog may apply it late.
