@@ -14,7 +14,10 @@ constexpr int kBusyTimeoutMs = 5000;
 
 SQLite::Database open_db(const std::string& path) {
   try {
-    return SQLite::Database(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+    // No mutex: the store has one owner thread (see raft::LogStore), so SQLite's per-call
+    // locking of the connection would only cost time on every statement.
+    return SQLite::Database(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
   } catch (const SQLite::Exception& e) {
     throw common::StartupError("order database " + path + ": " + e.what());
   }
@@ -26,7 +29,7 @@ std::int64_t meta(SQLite::Database& db, const char* key, std::int64_t fallback) 
   return q.executeStep() ? q.getColumn(0).getInt64() : fallback;
 }
 
-// The columns of the entries table, the same in schemas 2 and 3.
+// The columns of the entries table, the same in every schema.
 constexpr const char* kColumns = "idx, term, kind, order_number, request_id, name, side, quantity";
 
 proto::LogEntry read_entry(SQLite::Statement& q) {
@@ -75,6 +78,8 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
     } else if (version == 2 || version == 3) {
       if (version == 2) migrate_from_2(where);
       migrate_from_3();
+    } else if (version == 4) {
+      migrate_from_4(where);
     } else if (version != kSchemaVersion) {
       throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
     }
@@ -143,17 +148,18 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
 }
 
 namespace {
-// The entries table of schema 4 (kinds 0 noop, 1 order, 2 configuration), named `table`.
+// The entries table of schema 5 (kinds 0 noop, 1 order, 2 configuration), named `table`.
+// Ranges, not lists, in the CHECK constraints: see kSchemaVersion.
 std::string entries_table(const char* table) {
   return std::string("CREATE TABLE ") + table +
          "("
          "  idx INTEGER PRIMARY KEY,"
          "  term INTEGER NOT NULL,"
-         "  kind INTEGER NOT NULL CHECK(kind IN (0,1,2)),"
+         "  kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 2),"
          "  order_number INTEGER NOT NULL,"
          "  request_id TEXT NOT NULL,"
          "  name TEXT NOT NULL,"
-         "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+         "  side INTEGER NOT NULL CHECK(side BETWEEN 0 AND 1),"
          "  quantity INTEGER NOT NULL)";
 }
 }  // namespace
@@ -206,11 +212,42 @@ void SqliteLogStore::migrate_from_3() {
   // time it takes at 1,000,000 entries). One transaction: a crash meanwhile leaves version 3 as it
   // was.
   SQLite::Transaction txn(db_);
-  db_.exec(entries_table("entries_4"));
-  db_.exec("INSERT INTO entries_4 SELECT * FROM entries ORDER BY idx");
+  db_.exec(entries_table("entries_new"));
+  db_.exec("INSERT INTO entries_new SELECT * FROM entries ORDER BY idx");
   db_.exec("DROP TABLE entries");
-  db_.exec("ALTER TABLE entries_4 RENAME TO entries");
+  db_.exec("ALTER TABLE entries_new RENAME TO entries");
   db_.exec(kIndexes);
+  db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
+           " WHERE key='schema_version'");
+  txn.commit();
+}
+
+void SqliteLogStore::migrate_from_4(const std::string& where) {
+  // Schema 5 writes schema 4's CHECK constraints as ranges; every stored row meets both forms.
+  // SQLite's procedure for such a change (lang_altertable.html, "Making Other Kinds Of Table
+  // Schema Changes"): rewrite the declaration in sqlite_schema and bump the schema cookie, in one
+  // transaction, without touching a row. The declaration it replaces must be schema 4's, as this
+  // store wrote it (created so, or renamed so by migrate_from_3: then the name is quoted).
+  SQLite::Transaction txn(db_);
+  const std::string current = entries_table("entries");
+  {
+    SQLite::Statement q(db_,
+                        "SELECT replace(replace(replace(sql, 'CREATE TABLE \"entries\"', "
+                        "'CREATE TABLE entries'), 'kind IN (0,1,2)', 'kind BETWEEN 0 AND 2'), "
+                        "'side IN (0,1)', 'side BETWEEN 0 AND 1') "
+                        "FROM sqlite_schema WHERE type='table' AND name='entries'");
+    if (!q.executeStep() || q.getColumn(0).getString() != current) {
+      throw common::StartupError(where + "the entries table is not the one of schema 4");
+    }
+  }
+  const int cookie = db_.execAndGet("PRAGMA schema_version").getInt();
+  db_.exec("PRAGMA writable_schema=ON");
+  SQLite::Statement rewrite(db_,
+                            "UPDATE sqlite_schema SET sql=? WHERE type='table' AND name='entries'");
+  rewrite.bind(1, current);
+  rewrite.exec();
+  db_.exec("PRAGMA schema_version=" + std::to_string(cookie + 1));
+  db_.exec("PRAGMA writable_schema=OFF");
   db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
            " WHERE key='schema_version'");
   txn.commit();

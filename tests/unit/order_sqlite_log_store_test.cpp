@@ -250,6 +250,94 @@ TEST(SqliteLogStore, MigratesASchema3FileToTakeConfigurationEntries) {
   EXPECT_EQ(dump_lines(db.path()).size(), 2u) << "a configuration entry is no order";
 }
 
+/// Writes `log`, commit `commit` and `orders` committed orders as a schema-4 file, its entries
+/// table declared as schema 4 created it or, `renamed`, as the migration from 3 left it (made
+/// under another name and renamed, so that SQLite quotes the name in the declaration).
+void write_schema_4(const std::string& path, const std::vector<proto::LogEntry>& log,
+                    std::uint64_t commit, std::int64_t orders, bool renamed) {
+  write_schema_2(path, log, commit);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Transaction txn(db);
+  const std::string table = renamed ? "entries_4" : "entries";
+  db.exec("ALTER TABLE entries RENAME TO entries_2");
+  db.exec("CREATE TABLE " + table +
+          "("
+          "  idx INTEGER PRIMARY KEY,"
+          "  term INTEGER NOT NULL,"
+          "  kind INTEGER NOT NULL CHECK(kind IN (0,1,2)),"
+          "  order_number INTEGER NOT NULL,"
+          "  request_id TEXT NOT NULL,"
+          "  name TEXT NOT NULL,"
+          "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+          "  quantity INTEGER NOT NULL)");
+  db.exec("INSERT INTO " + table + " SELECT * FROM entries_2");
+  db.exec("DROP TABLE entries_2");
+  if (renamed) db.exec("ALTER TABLE entries_4 RENAME TO entries");
+  db.exec(
+      "CREATE INDEX entries_by_order ON entries(order_number) WHERE kind=1;"
+      "CREATE INDEX entries_by_request ON entries(request_id) WHERE kind=1;"
+      "UPDATE meta SET value=4 WHERE key='schema_version';"
+      "INSERT INTO meta(key, value) VALUES('orders', " +
+      std::to_string(orders) + ")");
+  txn.commit();
+}
+
+std::string entries_declaration(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT sql FROM sqlite_schema WHERE type='table' AND name='entries'")
+      .getString();
+}
+
+// Schema 5 only writes schema 4's CHECK constraints as ranges (a list costs SQLite a temporary
+// B-tree for every insert): a schema-4 file is migrated in place, its entries kept, and the
+// constraints still refuse what they refused.
+TEST(SqliteLogStore, MigratesASchema4FileInPlaceAndKeepsItsConstraints) {
+  for (const bool renamed : {false, true}) {
+    SCOPED_TRACE(renamed ? "renamed" : "created");
+    TempDb db;
+    const auto log = numbered({1, 1, 2});
+    write_schema_4(db.path(), log, 3, 2, renamed);
+    {
+      SqliteLogStore s(db.path());
+      EXPECT_EQ(all_entries(s), log);
+      EXPECT_EQ(s.committed_orders(), 2);
+      EXPECT_EQ(s.commit_index(), 3u);
+    }
+    EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
+    const std::string declared = entries_declaration(db.path());
+    EXPECT_NE(declared.find("CHECK(kind BETWEEN 0 AND 2)"), std::string::npos) << declared;
+    EXPECT_NE(declared.find("CHECK(side BETWEEN 0 AND 1)"), std::string::npos) << declared;
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    EXPECT_EQ(raw.execAndGet("PRAGMA integrity_check").getString(), "ok");
+    EXPECT_THROW(raw.exec("INSERT INTO entries VALUES(4, 2, 3, -1, 'r', 'Tux', 0, 1)"),
+                 SQLite::Exception);
+    EXPECT_THROW(raw.exec("INSERT INTO entries VALUES(4, 2, 1, -1, 'r', 'Tux', 2, 1)"),
+                 SQLite::Exception);
+    SqliteLogStore again(db.path());
+    EXPECT_EQ(all_entries(again), log);
+  }
+}
+
+// The in-place migration rewrites only a declaration it knows: any other is refused, and the
+// file is left at version 4.
+TEST(SqliteLogStore, ASchema4FileWithAnotherTableIsRefusedAndLeftAsItWas) {
+  TempDb db;
+  write_schema_4(db.path(), numbered({1, 1}), 2, 1, false);
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec("ALTER TABLE entries ADD COLUMN extra INTEGER");
+  }
+  const std::string before = entries_declaration(db.path());
+  try {
+    SqliteLogStore s(db.path());
+    ADD_FAILURE() << "opened a schema-4 file with an unknown entries table";
+  } catch (const common::StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find("not the one of schema 4"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(schema_version(db.path()), 4);
+  EXPECT_EQ(entries_declaration(db.path()), before);
+}
+
 // Schema 2 refuses an order entry out of sequence anywhere in the log; schema 3 numbers only the
 // committed ones, so a migrated file takes unnumbered entries past its commit index and is not
 // checked as a schema-2 file again.
