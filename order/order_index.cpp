@@ -62,9 +62,15 @@ std::vector<OrderIndex::Committed> OrderIndex::persist(const raft::Ready& ready)
   std::optional<std::uint64_t> cut = ready.truncate_from;
   if (!ready.entries.empty()) cut = std::min(cut.value_or(ready.first_index), ready.first_index);
   if (cut) std::erase_if(uncommitted_, [&](const auto& kv) { return kv.second >= *cut; });
+  // An entry this same Ready commits (a follower catching up) is answered by the store at once.
+  // (committed_first is 0 when the Ready commits nothing: then none is skipped.)
+  const std::uint64_t committed_end = ready.committed_first + ready.committed.size();
   for (std::size_t k = 0; k < ready.entries.size(); ++k) {
     const proto::LogEntry& e = ready.entries[k];
-    if (e.kind == proto::LogEntry::kOrder) uncommitted_[e.request_id] = ready.first_index + k;
+    const std::uint64_t index = ready.first_index + k;
+    if (e.kind == proto::LogEntry::kOrder && index >= committed_end) {
+      uncommitted_[e.request_id] = index;
+    }
   }
   for (const auto& c : committed) {
     if (auto it = uncommitted_.find(c.request_id);

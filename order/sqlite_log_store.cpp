@@ -436,8 +436,9 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     append_->bind(2, static_cast<int64_t>(e.term));
     append_->bind(3, static_cast<int>(e.kind));
     append_->bind(4, static_cast<int64_t>(number));
-    append_->bind(5, e.request_id);
-    append_->bind(6, e.name);
+    // Not copied: `e` outlives the statement's use of them (exec and reset below).
+    append_->bindNoCopy(5, e.request_id);
+    append_->bindNoCopy(6, e.name);
     append_->bind(7, static_cast<int>(e.side));
     append_->bind(8, static_cast<int64_t>(e.quantity));
     append_->exec();
