@@ -16,12 +16,12 @@ using Clock = std::chrono::steady_clock;
 // The reply `render` makes; 500 if it throws (a bug, or out of memory), so the client is
 // answered anyway and the thread it runs on keeps serving.
 template <class Render>
-ApiResponse guarded(Render&& render) {
+httpd::HttpResponse guarded(Render&& render) {
   try {
     return render();
   } catch (const std::exception& e) {
     spdlog::error("request failed: {}", e.what());
-    return error_reply(500, "internal error");
+    return httpd::error_reply(500, "internal error");
   }
 }
 
@@ -38,13 +38,13 @@ void ApiDispatcher::on_rejected(unsigned status) {
   if (metrics_) metrics_->observe_rejected(status);
 }
 
-void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
+void ApiDispatcher::handle(httpd::HttpRequest request, httpd::ReplyCallback done) {
   const auto start = Clock::now();
   const RouteLabel label = ApiHandler::label(request.target);
   Routed routed = api_.route(request);
   auto* call = std::get_if<ServiceCall>(&routed);
   if (call == nullptr) {
-    ApiResponse& reply = std::get<ApiResponse>(routed);
+    httpd::HttpResponse& reply = std::get<httpd::HttpResponse>(routed);
     if (metrics_) metrics_->observe(label, reply.status, Clock::now() - start);
     done(std::move(reply));
     return;
@@ -53,7 +53,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
   FillTicket ticket;
   if (auto* lookup = std::get_if<LookupCall>(call); lookup != nullptr && cache_ != nullptr) {
     if (auto item = cache_->get(lookup->name)) {
-      ApiResponse reply = item_reply(*item);
+      httpd::HttpResponse reply = item_reply(*item);
       if (metrics_) metrics_->observe(label, reply.status, Clock::now() - start);
       done(std::move(reply));
       return;
@@ -63,9 +63,9 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
   }
   // std::function needs a copyable callable, so the callback is shared; only one of the
   // service's callback and this frame ever calls it.
-  auto shared_done = std::make_shared<ReplyCallback>(std::move(done));
+  auto shared_done = std::make_shared<httpd::ReplyCallback>(std::move(done));
   Metrics* const metrics = metrics_;
-  auto finish = [shared_done, metrics, label, start](ApiResponse reply) {
+  auto finish = [shared_done, metrics, label, start](httpd::HttpResponse reply) {
     if (metrics) metrics->observe(label, reply.status, Clock::now() - start);
     (*shared_done)(std::move(reply));
   };
@@ -107,7 +107,7 @@ void ApiDispatcher::handle(ApiRequest request, ReplyCallback done) {
           },
       },
       *call);
-  if (!taken) finish(error_reply(503, "front end overloaded, try again"));
+  if (!taken) finish(httpd::error_reply(503, "front end overloaded, try again"));
 }
 
 }  // namespace bazaar::frontend

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "frontend/api_handler.h"
-#include "frontend/http_request_handler.h"
 #include "frontend/lookup_cache.h"
 #include "frontend/metrics.h"
 #include "frontend/services.h"
+#include "httpd/http_request_handler.h"
 
 namespace bazaar::frontend {
 
@@ -20,14 +20,14 @@ namespace bazaar::frontend {
 /// before the request leaves and offers the reply with it, so a reply older than an invalidation
 /// seen meanwhile is refused; an order answer invalidates its item before the client hears of it
 /// (read-your-writes: the order reply does not carry the item's new version).
-class ApiDispatcher : public HttpRequestHandler {
+class ApiDispatcher : public httpd::HttpRequestHandler {
  public:
   /// `cache` and `metrics` may be null (no cache; nothing counted); all must outlive the
   /// dispatcher.
   ApiDispatcher(const ApiHandler& api, Services& services, LookupCache* cache = nullptr,
                 Metrics* metrics = nullptr);
 
-  void handle(ApiRequest request, ReplyCallback done) override;
+  void handle(httpd::HttpRequest request, httpd::ReplyCallback done) override;
   void on_rejected(unsigned status) override;
 
  private:

@@ -20,7 +20,7 @@ constexpr std::string_view kPost = "POST";
 // What a GET route allows: HEAD is GET without the body (the HTTP layer drops it).
 constexpr std::string_view kGetAllow = "GET, HEAD";
 
-bool is_get(const ApiRequest& request) {
+bool is_get(const httpd::HttpRequest& request) {
   return request.method == kGet || request.method == kHead;
 }
 
@@ -79,8 +79,9 @@ std::string default_message(proto::Status status) {
   }
 }
 
-ApiResponse service_error(proto::Status status, const std::string& message) {
-  return error_reply(http_status_for(status), message.empty() ? default_message(status) : message);
+httpd::HttpResponse service_error(proto::Status status, const std::string& message) {
+  return httpd::error_reply(http_status_for(status),
+                            message.empty() ? default_message(status) : message);
 }
 
 std::string in_quotes(std::string_view s) {
@@ -109,54 +110,54 @@ RouteLabel ApiHandler::label(std::string_view target) {
   return RouteLabel::kOther;
 }
 
-Routed ApiHandler::route(const ApiRequest& request) const {
+Routed ApiHandler::route(const httpd::HttpRequest& request) const {
   const std::string_view path = path_of(request.target);
   const bool get = is_get(request);
 
   if (path == "/products" || path == "/stocks") {
-    if (!get) return method_not_allowed(kGetAllow);
+    if (!get) return httpd::method_not_allowed(kGetAllow);
     return ServiceCall{ListCall{}};
   }
   if (starts_with(path, "/products/")) return route_item(request, path.substr(10));
   if (starts_with(path, "/stocks/")) return route_item(request, path.substr(8));
   if (path == "/orders") {
-    if (request.method != kPost) return method_not_allowed(kPost);
+    if (request.method != kPost) return httpd::method_not_allowed(kPost);
     return route_order_post(request);
   }
   if (starts_with(path, "/orders/")) return route_order_get(request, path.substr(8));
   if (path == "/health") {
-    if (!get) return method_not_allowed(kGetAllow);
+    if (!get) return httpd::method_not_allowed(kGetAllow);
     return ServiceCall{HealthCall{}};
   }
   if (path == "/metrics") {
-    if (!get) return method_not_allowed(kGetAllow);
+    if (!get) return httpd::method_not_allowed(kGetAllow);
     // Rendered here, without a service: /metrics must answer even when every service is down,
     // which is when it is needed most.
-    ApiResponse r;
+    httpd::HttpResponse r;
     r.body = metrics_ ? metrics_() : std::string();
-    r.content_type = kPrometheusContentType;
+    r.content_type = httpd::kPrometheusContentType;
     return r;
   }
-  return error_reply(404, "no route for " + std::string(path));
+  return httpd::error_reply(404, "no route for " + std::string(path));
 }
 
-Routed ApiHandler::route_item(const ApiRequest& request, std::string_view rest) const {
+Routed ApiHandler::route_item(const httpd::HttpRequest& request, std::string_view rest) const {
   // One path segment only: /products/a/b is not a route. An encoded %2F is a name byte.
   if (rest.find('/') != std::string_view::npos) {
-    return error_reply(404, "no route for " + std::string(path_of(request.target)));
+    return httpd::error_reply(404, "no route for " + std::string(path_of(request.target)));
   }
-  if (!is_get(request)) return method_not_allowed(kGetAllow);
+  if (!is_get(request)) return httpd::method_not_allowed(kGetAllow);
   auto name = percent_decode(rest);
-  if (!name) return error_reply(400, "bad percent-encoding in item name");
-  if (!valid_item_name(*name)) return error_reply(400, "item name must be 1..64 bytes");
+  if (!name) return httpd::error_reply(400, "bad percent-encoding in item name");
+  if (!valid_item_name(*name)) return httpd::error_reply(400, "item name must be 1..64 bytes");
   return ServiceCall{LookupCall{std::move(*name)}};
 }
 
-Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view rest) const {
+Routed ApiHandler::route_order_get(const httpd::HttpRequest& request, std::string_view rest) const {
   if (rest.find('/') != std::string_view::npos) {
-    return error_reply(404, "no route for " + std::string(path_of(request.target)));
+    return httpd::error_reply(404, "no route for " + std::string(path_of(request.target)));
   }
-  if (!is_get(request)) return method_not_allowed(kGetAllow);
+  if (!is_get(request)) return httpd::method_not_allowed(kGetAllow);
   auto text = percent_decode(rest);
   std::int64_t number = 0;
   const auto parsed = text ? parse_order_number(*text, number) : OrderNumberParse::kInvalid;
@@ -164,42 +165,43 @@ Routed ApiHandler::route_order_get(const ApiRequest& request, std::string_view r
     case OrderNumberParse::kOk:
       break;
     case OrderNumberParse::kInvalid:
-      return error_reply(400, "order number must be a non-negative integer");
+      return httpd::error_reply(400, "order number must be a non-negative integer");
     case OrderNumberParse::kOutOfRange:
       // Syntactically fine, so not a client error; just no such order.
-      return error_reply(404, "no order number " + std::string(*text));
+      return httpd::error_reply(404, "no order number " + std::string(*text));
   }
   return ServiceCall{GetOrderCall{number}};
 }
 
-Routed ApiHandler::route_order_post(const ApiRequest& request) const {
-  if (request.body.size() > kMaxBodyBytes)
-    return error_reply(413, over_limit("body", kMaxBodyBytes));
+Routed ApiHandler::route_order_post(const httpd::HttpRequest& request) const {
+  if (request.body.size() > httpd::kMaxBodyBytes)
+    return httpd::error_reply(413, httpd::over_limit("body", httpd::kMaxBodyBytes));
   // Why refuse what a lenient parser would skip: a NUL ended the body for some readers and not
   // others, and with a key twice each reader picks its own value; the order must mean one thing.
   if (request.body.find('\0') != std::string::npos) {
-    return error_reply(400, "malformed JSON body: NUL byte");
+    return httpd::error_reply(400, "malformed JSON body: NUL byte");
   }
   if (!json_depth_within(request.body, kMaxJsonDepth)) {
-    return error_reply(400, "malformed JSON: nested too deeply");
+    return httpd::error_reply(400, "malformed JSON: nested too deeply");
   }
   bool duplicate = false;
   const json body = parse_body(request.body, duplicate);
-  if (body.is_discarded()) return error_reply(400, "malformed JSON body");
-  if (duplicate) return error_reply(400, "malformed JSON body: duplicate key");
-  if (!body.is_object()) return error_reply(400, "body must be a JSON object");
+  if (body.is_discarded()) return httpd::error_reply(400, "malformed JSON body");
+  if (duplicate) return httpd::error_reply(400, "malformed JSON body: duplicate key");
+  if (!body.is_object()) return httpd::error_reply(400, "body must be a JSON object");
 
   proto::PlaceOrderRequest order;
   const auto name = body.find("name");
-  if (name == body.end()) return error_reply(400, "missing field 'name'");
-  if (!name->is_string()) return error_reply(400, "field 'name' must be a string");
+  if (name == body.end()) return httpd::error_reply(400, "missing field 'name'");
+  if (!name->is_string()) return httpd::error_reply(400, "field 'name' must be a string");
   order.name = name->get<std::string>();
-  if (!valid_item_name(order.name)) return error_reply(400, "field 'name' must be 1..64 bytes");
+  if (!valid_item_name(order.name))
+    return httpd::error_reply(400, "field 'name' must be 1..64 bytes");
 
   const auto quantity = body.find("quantity");
-  if (quantity == body.end()) return error_reply(400, "missing field 'quantity'");
+  if (quantity == body.end()) return httpd::error_reply(400, "missing field 'quantity'");
   const auto q = parse_quantity(*quantity);
-  if (!q) return error_reply(400, "field 'quantity' must be an integer in 1..2147483647");
+  if (!q) return httpd::error_reply(400, "field 'quantity' must be an integer in 1..2147483647");
   order.quantity = *q;
 
   order.side = proto::Side::kBuy;  // "type" is optional and defaults to buy
@@ -210,16 +212,16 @@ Routed ApiHandler::route_order_post(const ApiRequest& request) const {
     } else if (type->is_string() && *type == "sell") {
       order.side = proto::Side::kSell;
     } else {
-      return error_reply(400, "field 'type' must be \"buy\" or \"sell\"");
+      return httpd::error_reply(400, "field 'type' must be \"buy\" or \"sell\"");
     }
   }
 
   if (request.header_count("Idempotency-Key") > 1) {
-    return error_reply(400, "more than one Idempotency-Key header");
+    return httpd::error_reply(400, "more than one Idempotency-Key header");
   }
   if (const std::string* key = request.header("Idempotency-Key")) {
     if (!valid_idempotency_key(*key)) {
-      return error_reply(400, "Idempotency-Key must be 1..128 bytes of visible ASCII");
+      return httpd::error_reply(400, "Idempotency-Key must be 1..128 bytes of visible ASCII");
     }
     order.request_id = *key;
   } else {
@@ -230,39 +232,39 @@ Routed ApiHandler::route_order_post(const ApiRequest& request) const {
   return ServiceCall{PlaceOrderCall{std::move(order)}};
 }
 
-ApiResponse ApiHandler::lookup_reply(const std::string& name, const LookupResult& r) {
+httpd::HttpResponse ApiHandler::lookup_reply(const std::string& name, const LookupResult& r) {
   if (r.status == proto::Status::kOk) return item_reply(r.item);
   if (r.status == proto::Status::kUnknownItem) {
-    return error_reply(404, "no item named " + in_quotes(name));
+    return httpd::error_reply(404, "no item named " + in_quotes(name));
   }
   return service_error(r.status, r.message);
 }
 
-ApiResponse ApiHandler::order_reply(const proto::PlaceOrderRequest& order,
-                                    const PlaceOrderResult& result) {
+httpd::HttpResponse ApiHandler::order_reply(const proto::PlaceOrderRequest& order,
+                                            const PlaceOrderResult& result) {
   switch (result.status) {
     case proto::Status::kOk:
       // Both editions' names for the same number.
       return data_reply(ordered_json{{"transaction_number", result.order_number},
                                      {"order_number", result.order_number}});
     case proto::Status::kUnknownItem:
-      return error_reply(404, "no item named " + in_quotes(order.name));
+      return httpd::error_reply(404, "no item named " + in_quotes(order.name));
     case proto::Status::kInsufficient:
-      return error_reply(409, "not enough " + in_quotes(order.name) + " left to buy " +
-                                  std::to_string(order.quantity));
+      return httpd::error_reply(409, "not enough " + in_quotes(order.name) + " left to buy " +
+                                         std::to_string(order.quantity));
     default:
       return service_error(result.status, result.message);
   }
 }
 
-ApiResponse ApiHandler::list_reply(const ListResult& r) {
+httpd::HttpResponse ApiHandler::list_reply(const ListResult& r) {
   if (r.status != proto::Status::kOk) return service_error(r.status, r.message);
   ordered_json items = ordered_json::array();
   for (const auto& item : r.items) items.push_back(item_json(item));
   return data_reply(items);
 }
 
-ApiResponse ApiHandler::order_get_reply(std::int64_t number, const GetOrderResult& r) {
+httpd::HttpResponse ApiHandler::order_get_reply(std::int64_t number, const GetOrderResult& r) {
   if (r.status == proto::Status::kOk) {
     return data_reply(ordered_json{{"number", r.order.number},
                                    {"name", r.order.name},
@@ -270,12 +272,12 @@ ApiResponse ApiHandler::order_get_reply(std::int64_t number, const GetOrderResul
                                    {"quantity", r.order.quantity}});
   }
   if (r.status == proto::Status::kNotFound) {
-    return error_reply(404, "no order number " + std::to_string(number));
+    return httpd::error_reply(404, "no order number " + std::to_string(number));
   }
   return service_error(r.status, r.message);
 }
 
-ApiResponse ApiHandler::health_reply(const HealthSnapshot& h) {
+httpd::HttpResponse ApiHandler::health_reply(const HealthSnapshot& h) {
   ordered_json leader = nullptr;
   if (h.leader) leader = ordered_json{{"id", h.leader->id}, {"term", h.leader->term}};
   return data_reply(ordered_json{{"catalog", h.catalog},

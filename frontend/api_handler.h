@@ -7,9 +7,9 @@
 #include <string>
 #include <variant>
 
-#include "frontend/api_types.h"
 #include "frontend/metrics.h"
 #include "frontend/services.h"
+#include "httpd/http_message.h"
 
 namespace bazaar::frontend {
 
@@ -20,7 +20,7 @@ using RequestIdSource = std::function<std::string()>;
 using MetricsRenderer = std::function<std::string()>;
 
 /// Either the reply (decided without any service) or the call to make to get one.
-using Routed = std::variant<ApiResponse, ServiceCall>;
+using Routed = std::variant<httpd::HttpResponse, ServiceCall>;
 
 /// Routes (DESIGN.md section 3):
 ///   GET /products/<name>, GET /stocks/<name>   one item
@@ -39,26 +39,26 @@ class ApiHandler {
   static RouteLabel label(std::string_view target);
 
   /// Validates `request` and decides what to do. Never calls a service; never throws.
-  Routed route(const ApiRequest& request) const;
+  Routed route(const httpd::HttpRequest& request) const;
 
   // The replies to what the services answered (ApiDispatcher calls them on a link's thread).
 
   /// GET /products/<name>: `name` as asked, `result` what the catalog said.
-  static ApiResponse lookup_reply(const std::string& name, const LookupResult& result);
+  static httpd::HttpResponse lookup_reply(const std::string& name, const LookupResult& result);
   /// GET /products.
-  static ApiResponse list_reply(const ListResult& result);
+  static httpd::HttpResponse list_reply(const ListResult& result);
   /// POST /orders: `order` as placed, `result` what the order service said.
-  static ApiResponse order_reply(const proto::PlaceOrderRequest& order,
-                                 const PlaceOrderResult& result);
+  static httpd::HttpResponse order_reply(const proto::PlaceOrderRequest& order,
+                                         const PlaceOrderResult& result);
   /// GET /orders/<number>.
-  static ApiResponse order_get_reply(std::int64_t number, const GetOrderResult& result);
+  static httpd::HttpResponse order_get_reply(std::int64_t number, const GetOrderResult& result);
   /// GET /health.
-  static ApiResponse health_reply(const HealthSnapshot& health);
+  static httpd::HttpResponse health_reply(const HealthSnapshot& health);
 
  private:
-  Routed route_item(const ApiRequest& request, std::string_view rest) const;
-  Routed route_order_get(const ApiRequest& request, std::string_view rest) const;
-  Routed route_order_post(const ApiRequest& request) const;
+  Routed route_item(const httpd::HttpRequest& request, std::string_view rest) const;
+  Routed route_order_get(const httpd::HttpRequest& request, std::string_view rest) const;
+  Routed route_order_post(const httpd::HttpRequest& request) const;
 
   RequestIdSource request_ids_;
   MetricsRenderer metrics_;

@@ -42,11 +42,11 @@ void append_price(std::string& out, std::int64_t cents) {
 
 }  // namespace
 
-ApiResponse item_reply(const proto::Item& item) {
+httpd::HttpResponse item_reply(const proto::Item& item) {
   if (!plain_name(item.name) || item.price_cents < 0 || item.price_cents >= kFastPriceLimit) {
     return data_reply(item_json(item));
   }
-  ApiResponse r;
+  httpd::HttpResponse r;
   r.status = 200;
   std::string& b = r.body;
   b.reserve(64 + item.name.size());
@@ -60,27 +60,10 @@ ApiResponse item_reply(const proto::Item& item) {
   return r;
 }
 
-ApiResponse data_reply(const nlohmann::ordered_json& data) {
-  ApiResponse r;
+httpd::HttpResponse data_reply(const nlohmann::ordered_json& data) {
+  httpd::HttpResponse r;
   r.status = 200;
   r.body = dump_json(nlohmann::ordered_json{{"data", data}});
-  return r;
-}
-
-ApiResponse error_reply(unsigned status, std::string_view message) {
-  ApiResponse r;
-  r.status = status;
-  nlohmann::ordered_json err{{"code", status}, {"message", std::string(message)}};
-  r.body = dump_json(nlohmann::ordered_json{{"error", std::move(err)}});
-  // Every 503 here means "a dependency is briefly away" (no leader, no catalog, queue full):
-  // tell clients when to come back.
-  if (status == 503) r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
-
-ApiResponse method_not_allowed(std::string_view allow) {
-  ApiResponse r = error_reply(405, "method not allowed; allowed: " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
 

@@ -12,7 +12,8 @@ constexpr std::chrono::milliseconds kPollInterval{100};
 }  // namespace
 
 BusSubscriber::BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub,
-                             LeaderTracker& tracker, CacheCoherence* coherence, EventHub* events)
+                             LeaderTracker& tracker, CacheCoherence* coherence,
+                             httpd::EventHub* events)
     : socket_(ctx, zmq::socket_type::sub),
       tracker_(tracker),
       coherence_(coherence),

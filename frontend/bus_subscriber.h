@@ -8,8 +8,8 @@
 #include <zmq.hpp>
 
 #include "frontend/cache_coherence.h"
-#include "frontend/event_hub.h"
 #include "frontend/leader_tracker.h"
+#include "httpd/event_hub.h"
 
 namespace bazaar::frontend {
 
@@ -25,7 +25,7 @@ class BusSubscriber {
   /// that fetches the item again never reads the stale copy), every leader change, and a resync
   /// when events may have been lost (a bus restart, a sequence gap).
   BusSubscriber(zmq::context_t& ctx, const std::string& broker_xpub, LeaderTracker& tracker,
-                CacheCoherence* coherence = nullptr, EventHub* events = nullptr);
+                CacheCoherence* coherence = nullptr, httpd::EventHub* events = nullptr);
   ~BusSubscriber();
 
   BusSubscriber(const BusSubscriber&) = delete;
@@ -43,7 +43,7 @@ class BusSubscriber {
   zmq::socket_t socket_;  // used only by thread_ once started
   LeaderTracker& tracker_;
   CacheCoherence* const coherence_;
-  EventHub* const events_;
+  httpd::EventHub* const events_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "common/cli.h"
+#include "common/exposition.h"
 #include "common/fd_limit.h"
 #include "common/logging.h"
 #include "common/socket_policy.h"
@@ -17,18 +18,17 @@
 #include "frontend/bus_subscriber.h"
 #include "frontend/cache_coherence.h"
 #include "frontend/catalog_link.h"
-#include "frontend/cluster_monitor.h"
-#include "frontend/event_hub.h"
-#include "frontend/exposition.h"
-#include "frontend/http_server.h"
 #include "frontend/leader_tracker.h"
 #include "frontend/lookup_cache.h"
 #include "frontend/metrics.h"
 #include "frontend/order_link.h"
 #include "frontend/request_parsing.h"
 #include "frontend/service_links.h"
-#include "frontend/static_assets.h"
-#include "frontend/web_handler.h"
+#include "httpd/event_hub.h"
+#include "httpd/http_server.h"
+#include "storefront/cluster_monitor.h"
+#include "storefront/static_assets.h"
+#include "storefront/web_handler.h"
 
 namespace po = boost::program_options;
 using namespace bazaar;
@@ -101,7 +101,7 @@ int run(const po::variables_map& vm) {
     return std::chrono::milliseconds(vm[flag].as<std::int64_t>());
   };
 
-  HttpServerOptions http;
+  httpd::HttpServerOptions http;
   http.address = vm["address"].as<std::string>();
   http.port = static_cast<unsigned short>(vm["port"].as<std::int64_t>());
   http.threads = static_cast<std::size_t>(vm["threads"].as<std::int64_t>());
@@ -136,8 +136,8 @@ int run(const po::variables_map& vm) {
   // thread two (epoll, eventfd); the sessions that answer 503 or are being evicted over the
   // table; and a margin for logs, start-up probes and ZeroMQ's own threads.
   const std::uint64_t service_count = 1 + endpoints.orders.size();
-  const std::uint64_t reserve =
-      64 + 2 * service_count * 2 + 2 + 2 * http.threads + kRejectSessions + kEvictingSlack;
+  const std::uint64_t reserve = 64 + 2 * service_count * 2 + 2 + 2 * http.threads +
+                                httpd::kRejectSessions + httpd::kEvictingSlack;
   fit_connections_to_fds(vm, reserve, http.max_connections);
 
   zmq::context_t ctx(1);
@@ -164,7 +164,7 @@ int run(const po::variables_map& vm) {
   if (edition != "products" && edition != "stocks") {
     throw common::StartupError("--edition must be products or stocks, not '" + edition + "'");
   }
-  EventHub hub(EventHubOptions{
+  httpd::EventHub hub(httpd::EventHubOptions{
       .max_streams = static_cast<std::size_t>(vm["max-event-streams"].as<std::int64_t>()),
       .queue_limit = static_cast<std::size_t>(vm["event-queue"].as<std::int64_t>())});
   BusSubscriber subscriber(ctx, bus, tracker, cache.enabled() ? &coherence : nullptr, &hub);
@@ -189,8 +189,8 @@ int run(const po::variables_map& vm) {
       tracker, &metrics);
   ServiceLinks services(catalog_link, order_link, tracker, cache_or_null, timeouts.request);
 
-  const HttpServer* server_for_metrics = nullptr;  // set before the server starts serving
-  const WebHandler* web_for_metrics = nullptr;     // likewise
+  const httpd::HttpServer* server_for_metrics = nullptr;    // set before the server starts serving
+  const storefront::WebHandler* web_for_metrics = nullptr;  // likewise
   ApiHandler api(random_request_id, [&]() {
     MetricsSnapshot snap;
     snap.cache = cache.stats();
@@ -198,7 +198,7 @@ int run(const po::variables_map& vm) {
     snap.failovers = tracker.failovers();
     snap.connections = server_for_metrics != nullptr ? server_for_metrics->connections() : 0;
     if (server_for_metrics != nullptr) {
-      const ConnectionCounts c = server_for_metrics->connection_counts();
+      const httpd::ConnectionCounts c = server_for_metrics->connection_counts();
       snap.max_connections = http.max_connections;
       snap.evicted_table_full = c.evicted_idle;
       snap.evicted_per_client = c.evicted_per_client;
@@ -213,35 +213,36 @@ int run(const po::variables_map& vm) {
     if (web_for_metrics != nullptr) {
       for (auto& f : web_for_metrics->metric_families()) families.push_back(std::move(f));
     }
-    return render_text(families);
+    return common::render_text(families);
   });
   ApiDispatcher dispatcher(api, services, cache_or_null, &metrics);
 
   // The storefront and the cluster page, in front of the API (docs/ARCHITECTURE.md, "The pages").
-  const StaticAssets assets(embedded_files(), edition);
+  const storefront::StaticAssets assets(storefront::embedded_files(), edition);
   const std::string broker_status = vm["broker-status"].as<std::string>();
   check_endpoint(ctx, broker_status, "broker status endpoint");
-  ClusterMonitor monitor(ctx, ClusterMonitorOptions{.broker = broker_status,
-                                                    .catalog = endpoints.catalog,
-                                                    .replicas = endpoints.orders});
-  RateWindow order_rate;
-  ClusterSource cluster = [&]() {
-    ClusterSnapshot s;
+  storefront::ClusterMonitor monitor(
+      ctx,
+      storefront::ClusterMonitorOptions{
+          .broker = broker_status, .catalog = endpoints.catalog, .replicas = endpoints.orders});
+  storefront::RateWindow order_rate;
+  storefront::ClusterSource cluster = [&]() {
+    storefront::ClusterSnapshot s;
     s.probe = monitor.latest();
     s.announced_leader = tracker.leader();
     s.bus_alive = tracker.bus_alive(LeaderTracker::Clock::now());
     s.cache_enabled = cache.enabled();
     s.cache = cache.stats();
     s.event_streams = hub.counters().open.load();
-    s.orders = order_rate.samples(RateWindow::Clock::now());
+    s.orders = order_rate.samples(storefront::RateWindow::Clock::now());
     s.edition = edition;
     return s;
   };
-  EventStreamOptions stream_options;
+  httpd::EventStreamOptions stream_options;
   stream_options.write_timeout = http.write_timeout;
-  WebHandler web(dispatcher, assets, &hub, cluster, &order_rate, stream_options);
+  storefront::WebHandler web(dispatcher, assets, &hub, cluster, &order_rate, stream_options);
   web_for_metrics = &web;
-  HttpServer server(http, web);
+  httpd::HttpServer server(http, web);
   server_for_metrics = &server;
 
   subscriber.start();

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "frontend/exposition.h"
+#include "common/exposition.h"
 
 namespace bazaar::frontend {
 
@@ -145,70 +145,73 @@ std::vector<MetricFamily> Metrics::collect(const MetricsSnapshot& extra) const {
   std::vector<MetricFamily> out;
   out.push_back(std::move(requests));
   out.push_back(take(kDurationName));
-  out.push_back(single_family("bazaar_cache_enabled",
-                              "1 when the lookup cache is on (--cache-size > 0).", kGauge,
-                              extra.cache_enabled ? 1 : 0));
-  out.push_back(single_family("bazaar_cache_entries", "Items in the lookup cache.", kGauge,
-                              sample(c.entries)));
-  out.push_back(single_family("bazaar_cache_capacity", "Most items the lookup cache holds.", kGauge,
-                              sample(c.capacity)));
-  out.push_back(single_family("bazaar_cache_hits_total", "Lookups answered from the cache.",
-                              kCounter, sample(c.hits)));
-  out.push_back(single_family("bazaar_cache_misses_total", "Lookups that asked the catalog.",
-                              kCounter, sample(c.misses)));
-  out.push_back(single_family("bazaar_cache_evictions_total",
-                              "Entries pushed out by the LRU capacity bound.", kCounter,
-                              sample(c.evictions)));
-  out.push_back(single_family(
+  out.push_back(common::single_family("bazaar_cache_enabled",
+                                      "1 when the lookup cache is on (--cache-size > 0).", kGauge,
+                                      extra.cache_enabled ? 1 : 0));
+  out.push_back(common::single_family("bazaar_cache_entries", "Items in the lookup cache.", kGauge,
+                                      common::sample(c.entries)));
+  out.push_back(common::single_family("bazaar_cache_capacity", "Most items the lookup cache holds.",
+                                      kGauge, common::sample(c.capacity)));
+  out.push_back(common::single_family("bazaar_cache_hits_total", "Lookups answered from the cache.",
+                                      kCounter, common::sample(c.hits)));
+  out.push_back(common::single_family("bazaar_cache_misses_total",
+                                      "Lookups that asked the catalog.", kCounter,
+                                      common::sample(c.misses)));
+  out.push_back(common::single_family("bazaar_cache_evictions_total",
+                                      "Entries pushed out by the LRU capacity bound.", kCounter,
+                                      common::sample(c.evictions)));
+  out.push_back(common::single_family(
       "bazaar_cache_invalidations_total",
       "Invalidations applied (from the bus, and local ones after this front end's trades).",
-      kCounter, sample(c.invalidations)));
-  out.push_back(single_family("bazaar_cache_fills_total", "Catalog replies stored in the cache.",
-                              kCounter, sample(c.fills)));
-  out.push_back(single_family(
+      kCounter, common::sample(c.invalidations)));
+  out.push_back(common::single_family("bazaar_cache_fills_total",
+                                      "Catalog replies stored in the cache.", kCounter,
+                                      common::sample(c.fills)));
+  out.push_back(common::single_family(
       "bazaar_cache_fills_refused_total",
       "Catalog replies not stored: fenced by a newer invalidation, stale, or older than a flush.",
-      kCounter, sample(c.fills_refused)));
-  out.push_back(labelled_family("bazaar_cache_flushes_total", "Whole-cache flushes, by reason.",
-                                kCounter, "reason", flushes));
+      kCounter, common::sample(c.fills_refused)));
+  out.push_back(common::labelled_family("bazaar_cache_flushes_total",
+                                        "Whole-cache flushes, by reason.", kCounter, "reason",
+                                        flushes));
   out.push_back(take(kRetriesName));
-  out.push_back(
-      single_family("bazaar_order_failovers_total",
-                    "Times the order leader this front end follows changed to another replica.",
-                    kCounter, sample(extra.failovers)));
-  out.push_back(single_family("bazaar_http_connections", "Open HTTP connections.", kGauge,
-                              sample(extra.connections)));
-  out.push_back(single_family(
+  out.push_back(common::single_family(
+      "bazaar_order_failovers_total",
+      "Times the order leader this front end follows changed to another replica.", kCounter,
+      common::sample(extra.failovers)));
+  out.push_back(common::single_family("bazaar_http_connections", "Open HTTP connections.", kGauge,
+                                      common::sample(extra.connections)));
+  out.push_back(common::single_family(
       "bazaar_http_connections_max",
       "Most HTTP connections (--max-connections, fitted to the file-descriptor limit).", kGauge,
-      sample(extra.max_connections)));
-  out.push_back(
-      labelled_family("bazaar_http_connections_evicted_total",
-                      "Idle connections closed to admit a new one, by the bound that was reached.",
-                      kCounter, "reason",
-                      {{"table_full", sample(extra.evicted_table_full)},
-                       {"per_client", sample(extra.evicted_per_client)}}));
-  out.push_back(labelled_family(
+      common::sample(extra.max_connections)));
+  out.push_back(common::labelled_family(
+      "bazaar_http_connections_evicted_total",
+      "Idle connections closed to admit a new one, by the bound that was reached.", kCounter,
+      "reason",
+      {{"table_full", common::sample(extra.evicted_table_full)},
+       {"per_client", common::sample(extra.evicted_per_client)}}));
+  out.push_back(common::labelled_family(
       "bazaar_http_connections_refused_total",
       "New connections answered 503 with Retry-After and closed, by reason.", kCounter, "reason",
-      {{"table_full", sample(extra.refused_table_full)},
-       {"per_client", sample(extra.refused_per_client)},
-       {"no_descriptors", sample(extra.refused_no_descriptors)}}));
-  out.push_back(single_family(
+      {{"table_full", common::sample(extra.refused_table_full)},
+       {"per_client", common::sample(extra.refused_per_client)},
+       {"no_descriptors", common::sample(extra.refused_no_descriptors)}}));
+  out.push_back(common::single_family(
       "bazaar_lookups_queued",
       "Requests (lookups, lists, status checks) waiting to be sent to the catalog (beyond "
       "--max-in-flight).",
-      kGauge, sample(extra.lookups_queued)));
-  out.push_back(single_family(
+      kGauge, common::sample(extra.lookups_queued)));
+  out.push_back(common::single_family(
       "bazaar_orders_queued",
       "Requests (orders, order reads, leader probes) waiting to be taken up by the order link "
       "(beyond --max-orders-in-flight).",
-      kGauge, sample(extra.orders_queued)));
+      kGauge, common::sample(extra.orders_queued)));
   return out;
 }
 
 std::string Metrics::render(const MetricsSnapshot& extra) const {
-  return render_text(collect(extra));
+  return common::render_text(collect(extra));
 }
 
 }  // namespace bazaar::frontend

@@ -1,5 +1,5 @@
-// Checks on untrusted HTTP input: URL pieces, JSON fields, header values, and a quick sniff of
-// the first bytes of a connection. Pure functions, no I/O.
+// Checks on untrusted HTTP input: URL pieces, JSON fields, header values. Pure functions, no
+// I/O.
 #pragma once
 
 #include <cstddef>
@@ -43,14 +43,5 @@ bool json_depth_within(std::string_view text, std::size_t max_depth);
 /// A fresh request id: a UUIDv7 (Unix milliseconds, then 74 random bits) as 32 lowercase hex
 /// digits, so ids sort by the time they were made.
 std::string random_request_id();
-
-enum class RequestStart : std::uint8_t {
-  kPlausible,  // a request line that may well be valid (or too short to tell)
-  kGarbage,    // no HTTP request starts like this: answer 400 without waiting for more
-};
-/// Looks at the first bytes of a request: method token, space, target of visible bytes, space,
-/// "HTTP/". The parser alone would wait for a blank line (up to the header limit or the read
-/// deadline) before rejecting binary junk; this answers it at once.
-RequestStart sniff_request_start(std::string_view bytes);
 
 }  // namespace bazaar::frontend

@@ -13,28 +13,28 @@
 
 #include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
-#include "frontend/http_session.h"
-#include "frontend/request_parsing.h"
+#include "httpd/http_session.h"
+#include "httpd/request_start.h"
 #include "tests/unit/frontend_fake_services.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using bazaar::frontend::ApiHandler;
-using bazaar::frontend::ApiRequest;
-using bazaar::frontend::ApiResponse;
+using bazaar::httpd::HttpRequest;
+using bazaar::httpd::HttpResponse;
 
 namespace {
 
 // The same limits HttpSession gives its parser (http_server.h defaults).
-constexpr auto kHeaderLimit = static_cast<std::uint32_t>(bazaar::frontend::kMaxHeadBytes);
+constexpr auto kHeaderLimit = static_cast<std::uint32_t>(bazaar::httpd::kMaxHeadBytes);
 constexpr std::size_t kMaxRequestsPerInput = 4;  // pipelined requests read from one input
 
-[[noreturn]] void fail(const char* why, const ApiResponse& r) {
+[[noreturn]] void fail(const char* why, const HttpResponse& r) {
   fprintf(stderr, "invariant broken: %s (status %u, body %s)\n", why, r.status, r.body.c_str());
   abort();
 }
 
-bool has_header(const ApiResponse& r, const std::string& name) {
+bool has_header(const HttpResponse& r, const std::string& name) {
   for (const auto& [n, v] : r.headers) {
     if (beast::iequals(n, name)) return !v.empty();
   }
@@ -43,9 +43,9 @@ bool has_header(const ApiResponse& r, const std::string& name) {
 
 // Every reply is {"data": ...} or {"error": {"code": status, "message": string}}; 405 names
 // what is allowed and 503 says when to retry (DESIGN.md section 3).
-void check_reply(const ApiResponse& r) {
+void check_reply(const HttpResponse& r) {
   if (r.status < 200 || r.status > 599) fail("status out of range", r);
-  if (r.content_type != bazaar::frontend::kJsonContentType) return;  // /metrics text
+  if (r.content_type != bazaar::httpd::kJsonContentType) return;  // /metrics text
   const auto j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) fail("body is not a JSON object", r);
   if (r.status == 200) {
@@ -72,8 +72,8 @@ void script_services(bazaar::frontend::testing::FakeServices& b, std::uint8_t pi
   if (pick & 0x80) b.health_result.leader.reset();
 }
 
-ApiRequest to_api(http::request<http::string_body>& req) {
-  ApiRequest api;  // as HttpSession::handle_request builds it
+HttpRequest to_api(http::request<http::string_body>& req) {
+  HttpRequest api;  // as HttpSession::handle_request builds it
   api.method = std::string(req.method_string());
   api.target = std::string(req.target());
   for (const auto& field : req) {
@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   --size;
 
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  if (bazaar::frontend::sniff_request_start(input) == bazaar::frontend::RequestStart::kGarbage)
+  if (bazaar::httpd::sniff_request_start(input) == bazaar::httpd::RequestStart::kGarbage)
     return 0;  // answered 400 at once by the session
 
   int ids = 0;
@@ -103,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t n = 0; n < kMaxRequestsPerInput && !input.empty(); ++n) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
-    parser.body_limit(bazaar::frontend::kMaxBodyBytes);
+    parser.body_limit(bazaar::httpd::kMaxBodyBytes);
     parser.eager(true);
     beast::error_code ec;
     std::size_t used = 0;
@@ -120,16 +120,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (ec || !parser.is_done()) return 0;  // 400/413/431 or waiting: the HTTP layer's job
     // The session's framing checks: a refused head closes the connection.
-    const bazaar::frontend::FramingVerdict framing = bazaar::frontend::check_framing(parser.get());
+    const bazaar::httpd::FramingVerdict framing = bazaar::httpd::check_framing(parser.get());
     if (framing.status != 0) {
       if (framing.status != 400 && framing.status != 501) abort();
       return 0;
     }
     input.remove_prefix(used);
-    ApiRequest request = to_api(parser.get());
-    ApiResponse reply;
+    HttpRequest request = to_api(parser.get());
+    HttpResponse reply;
     bool answered = false;
-    dispatcher.handle(std::move(request), [&](ApiResponse r) {
+    dispatcher.handle(std::move(request), [&](HttpResponse r) {
       reply = std::move(r);
       answered = true;
     });

@@ -19,12 +19,12 @@ class ApiHandlerTest : public ::testing::Test {
  protected:
   ApiHandlerTest() : api_([this] { return "gen-" + std::to_string(++ids_); }) {}
 
-  ApiResponse call(const std::string& method, const std::string& target,
-                   const std::string& body = "", HeaderList headers = {}) {
-    ApiRequest req{method, target, std::move(headers), body};
-    ApiResponse r;
+  httpd::HttpResponse call(const std::string& method, const std::string& target,
+                           const std::string& body = "", httpd::HeaderList headers = {}) {
+    httpd::HttpRequest req{method, target, std::move(headers), body};
+    httpd::HttpResponse r;
     bool answered = false;
-    dispatcher_.handle(std::move(req), [&](ApiResponse reply) {
+    dispatcher_.handle(std::move(req), [&](httpd::HttpResponse reply) {
       r = std::move(reply);
       answered = true;
     });
@@ -33,12 +33,12 @@ class ApiHandlerTest : public ::testing::Test {
     return r;
   }
 
-  ApiResponse post_order(const std::string& body, HeaderList headers = {}) {
+  httpd::HttpResponse post_order(const std::string& body, httpd::HeaderList headers = {}) {
     return call("POST", "/orders", body, std::move(headers));
   }
 
   // Every reply: valid JSON, {"data":..} on 2xx, else {"error":{"code":status,"message":str}}.
-  static void check_shape(const ApiResponse& r) {
+  static void check_shape(const httpd::HttpResponse& r) {
     const json j = json::parse(r.body, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << r.body;
     ASSERT_TRUE(j.is_object()) << r.body;
@@ -53,7 +53,7 @@ class ApiHandlerTest : public ::testing::Test {
     }
   }
 
-  static std::string header(const ApiResponse& r, const std::string& name) {
+  static std::string header(const httpd::HttpResponse& r, const std::string& name) {
     for (const auto& [k, v] : r.headers) {
       if (k == name) return v;
     }
@@ -241,7 +241,7 @@ TEST_F(ApiHandlerTest, MalformedJsonIs400) {
 
 TEST_F(ApiHandlerTest, BodyOver64KiBIs413) {
   std::string body =
-      R"({"name":"Tux","quantity":1,"pad":")" + std::string(kMaxBodyBytes, 'x') + "\"}";
+      R"({"name":"Tux","quantity":1,"pad":")" + std::string(httpd::kMaxBodyBytes, 'x') + "\"}";
   EXPECT_EQ(post_order(body).status, 413u);
 }
 
@@ -349,10 +349,10 @@ TEST(ApiReply, StatusMapping) {
 }
 
 TEST(ApiReply, ErrorBodyShape) {
-  const auto r = error_reply(418, "short and stout");
+  const auto r = httpd::error_reply(418, "short and stout");
   EXPECT_EQ(r.body, R"({"error":{"code":418,"message":"short and stout"}})");
   EXPECT_TRUE(r.headers.empty());
-  const auto m = method_not_allowed("GET");
+  const auto m = httpd::method_not_allowed("GET");
   EXPECT_EQ(m.status, 405u);
   ASSERT_EQ(m.headers.size(), 1u);
   EXPECT_EQ(m.headers[0], (std::pair<std::string, std::string>{"Allow", "GET"}));

@@ -17,9 +17,9 @@
 #include "common/cli.h"
 #include "frontend/api_dispatcher.h"
 #include "frontend/api_handler.h"
-#include "frontend/http_server.h"
 #include "frontend/request_parsing.h"
 #include "frontend_fake_services.h"
+#include "httpd/http_server.h"
 
 namespace bazaar::frontend {
 namespace {
@@ -33,11 +33,11 @@ using client::HttpClientError;
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void start(HttpServerOptions options = {}) {
+  void start(httpd::HttpServerOptions options = {}) {
     options.port = 0;
     options.threads = 2;
     dispatcher_ = std::make_unique<ApiDispatcher>(api_, services_);
-    server_ = std::make_unique<HttpServer>(options, *dispatcher_);
+    server_ = std::make_unique<httpd::HttpServer>(options, *dispatcher_);
     server_->start();
   }
 
@@ -90,7 +90,7 @@ class HttpServerTest : public ::testing::Test {
   ApiHandler api_{random_request_id};
   testing::FakeServices services_;
   std::unique_ptr<ApiDispatcher> dispatcher_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httpd::HttpServer> server_;
 };
 
 const char kGetTux[] = "GET /products/Tux HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -152,7 +152,7 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
 // Chunk framing that never ends is refused once it outgrows the read buffer's bound (head +
 // body + framing margin), not buffered until the read deadline (issue 14, A).
 TEST_F(HttpServerTest, EndlessChunkFramingIs413) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.read_timeout = 2000ms;
   start(o);
   const std::string head = "POST /orders HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -290,7 +290,7 @@ TEST_F(HttpServerTest, GarbageGets400WithoutDisturbingAnotherClient) {
 }
 
 TEST_F(HttpServerTest, SlowRequestAndIdleConnectionAreClosed) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.read_timeout = 200ms;
   o.idle_timeout = 500ms;
   start(o);
@@ -311,7 +311,7 @@ TEST_F(HttpServerTest, SlowRequestAndIdleConnectionAreClosed) {
 // A full table makes room by closing the connection idle the longest (issue 14, C). Before,
 // the new connection was closed unanswered and the idle ones kept their places for 30 s.
 TEST_F(HttpServerTest, FullTableClosesTheLongestIdleToAdmitANewOne) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.max_connections = 2;
   start(o);
   auto a = connect();
@@ -334,7 +334,7 @@ TEST_F(HttpServerTest, FullTableClosesTheLongestIdleToAdmitANewOne) {
 
 // With every connection in the middle of a request, a new one gets 503 with Retry-After.
 TEST_F(HttpServerTest, FullTableWithNoneIdleAnswers503WithRetryAfter) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.max_connections = 1;
   start(o);
   auto busy = connect();
@@ -356,7 +356,7 @@ TEST_F(HttpServerTest, FullTableWithNoneIdleAnswers503WithRetryAfter) {
 // One address over its cap closes its own longest idle, or gets 503; another address is not
 // affected (127.0.0.2 is loopback too).
 TEST_F(HttpServerTest, PerClientCapTouchesOnlyThatClient) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.max_connections_per_client = 2;
   start(o);
   auto a1 = connect();
@@ -386,7 +386,7 @@ TEST_F(HttpServerTest, PerClientCapTouchesOnlyThatClient) {
 }
 
 TEST_F(HttpServerTest, HttpClientReusesAndReconnects) {
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.idle_timeout = 200ms;
   start(o);
   HttpClient client(url(), 2000ms);
@@ -440,20 +440,20 @@ TEST_F(HttpServerTest, ShutdownFinishesAndRefuses) {
 
 TEST(HttpServerShutdown, InFlightRequestIsAnsweredBeforeExit) {
   // A handler that answers from another thread a while later, like a link does.
-  struct Slow : HttpRequestHandler {
-    void handle(ApiRequest, ReplyCallback done) override {
+  struct Slow : httpd::HttpRequestHandler {
+    void handle(httpd::HttpRequest, httpd::ReplyCallback done) override {
       workers.emplace_back([done = std::move(done)] {
         std::this_thread::sleep_for(300ms);
-        ApiResponse r;
+        httpd::HttpResponse r;
         r.body = R"({"data":"late"})";
         done(std::move(r));
       });
     }
     std::vector<std::thread> workers;
   } slow;
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.port = 0;
-  HttpServer server(o, slow);
+  httpd::HttpServer server(o, slow);
   server.start();
   net::io_context ioc;
   tcp::socket s(ioc);
@@ -475,16 +475,16 @@ TEST(HttpServerShutdown, InFlightRequestIsAnsweredBeforeExit) {
 }
 
 TEST(HttpServerStartup, BusyPortIsAStartupError) {
-  struct Nop : HttpRequestHandler {
-    void handle(ApiRequest, ReplyCallback done) override { done({}); }
+  struct Nop : httpd::HttpRequestHandler {
+    void handle(httpd::HttpRequest, httpd::ReplyCallback done) override { done({}); }
   } nop;
-  HttpServerOptions o;
+  httpd::HttpServerOptions o;
   o.port = 0;
-  HttpServer first(o, nop);
+  httpd::HttpServer first(o, nop);
   o.port = first.port();
-  EXPECT_THROW(HttpServer(o, nop), common::StartupError);
+  EXPECT_THROW(httpd::HttpServer(o, nop), common::StartupError);
   o.address = "not-an-address";
-  EXPECT_THROW(HttpServer(o, nop), common::StartupError);
+  EXPECT_THROW(httpd::HttpServer(o, nop), common::StartupError);
 }
 
 }  // namespace

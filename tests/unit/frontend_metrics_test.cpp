@@ -143,17 +143,17 @@ TEST(Metrics, RouteLabels) {
 
 TEST(MetricsRoute, ServedAsPrometheusTextWithoutTheBackend) {
   ApiHandler api([] { return std::string("id"); }, [] { return std::string("x_total 1\n"); });
-  const Routed routed = api.route(ApiRequest{"GET", "/metrics", {}, {}});
-  const auto* reply = std::get_if<ApiResponse>(&routed);
+  const Routed routed = api.route(httpd::HttpRequest{"GET", "/metrics", {}, {}});
+  const auto* reply = std::get_if<httpd::HttpResponse>(&routed);
   ASSERT_NE(reply, nullptr);
   EXPECT_EQ(reply->status, 200u);
   EXPECT_EQ(reply->body, "x_total 1\n");
-  EXPECT_EQ(reply->content_type, kPrometheusContentType);
+  EXPECT_EQ(reply->content_type, httpd::kPrometheusContentType);
 
-  const Routed post = api.route(ApiRequest{"POST", "/metrics", {}, {}});
-  ASSERT_NE(std::get_if<ApiResponse>(&post), nullptr);
-  EXPECT_EQ(std::get<ApiResponse>(post).status, 405u);
-  EXPECT_EQ(std::get<ApiResponse>(post).content_type, kJsonContentType);
+  const Routed post = api.route(httpd::HttpRequest{"POST", "/metrics", {}, {}});
+  ASSERT_NE(std::get_if<httpd::HttpResponse>(&post), nullptr);
+  EXPECT_EQ(std::get<httpd::HttpResponse>(post).status, 405u);
+  EXPECT_EQ(std::get<httpd::HttpResponse>(post).content_type, httpd::kJsonContentType);
 }
 
 // The hand-written body of a cached lookup is byte for byte what the JSON library writes.
@@ -206,18 +206,18 @@ TEST(ApiDispatcher, CachedLookupSkipsTheServices) {
   ApiHandler api([] { return std::string("id"); });
   ApiDispatcher dispatcher(api, *services, &cache, &metrics);
 
-  ApiResponse hit;
+  httpd::HttpResponse hit;
   bool answered_inline = false;
-  dispatcher.handle(ApiRequest{"GET", "/stocks/Whale", {}, {}}, [&](ApiResponse r) {
+  dispatcher.handle(httpd::HttpRequest{"GET", "/stocks/Whale", {}, {}}, [&](httpd::HttpResponse r) {
     hit = std::move(r);
     answered_inline = true;
   });
   EXPECT_TRUE(answered_inline);
   EXPECT_EQ(hit.body, R"({"data":{"name":"Whale","price":34.99,"quantity":7}})");
 
-  std::promise<ApiResponse> miss;
-  dispatcher.handle(ApiRequest{"GET", "/stocks/Tux", {}, {}},
-                    [&](ApiResponse r) { miss.set_value(std::move(r)); });
+  std::promise<httpd::HttpResponse> miss;
+  dispatcher.handle(httpd::HttpRequest{"GET", "/stocks/Tux", {}, {}},
+                    [&](httpd::HttpResponse r) { miss.set_value(std::move(r)); });
   auto fut = miss.get_future();
   ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(fut.get().status, 200u);
@@ -236,8 +236,8 @@ TEST(ApiDispatcher, CountsImmediateRepliesAndRejections) {
   Metrics metrics;
   ApiHandler api([] { return std::string("id"); });
   ApiDispatcher dispatcher(api, services, nullptr, &metrics);
-  dispatcher.handle(ApiRequest{"DELETE", "/orders", {}, {}}, [](ApiResponse) {});
-  dispatcher.handle(ApiRequest{"GET", "/nope", {}, {}}, [](ApiResponse) {});
+  dispatcher.handle(httpd::HttpRequest{"DELETE", "/orders", {}, {}}, [](httpd::HttpResponse) {});
+  dispatcher.handle(httpd::HttpRequest{"GET", "/nope", {}, {}}, [](httpd::HttpResponse) {});
   dispatcher.on_rejected(431);
   EXPECT_EQ(metrics.requests(RouteLabel::kOrderPlace, 405), 1u);
   EXPECT_EQ(metrics.requests(RouteLabel::kOther, 404), 1u);

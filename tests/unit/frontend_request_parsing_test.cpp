@@ -1,5 +1,5 @@
-// Checks on untrusted input: percent-coding, quantities, order numbers, keys, JSON depth, the
-// request-start sniff; and the LeaderTracker's rules.
+// Checks on untrusted input: percent-coding, quantities, order numbers, keys, JSON depth; and the
+// LeaderTracker's rules.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -100,21 +100,6 @@ TEST(RequestId, UuidV7HexThatSortsByTime) {
   EXPECT_GE(stamp, before);
   EXPECT_LE(stamp, after);
   EXPECT_EQ(seen.size(), 1000u);
-}
-
-TEST(Sniff, RequestStarts) {
-  for (const char* ok : {"G", "GET", "GET ", "GET /products/Tux", "GET /x HTTP/1.1\r\n",
-                         "POST /orders HT", "M-SEARCH * HTTP/1.1"}) {
-    EXPECT_EQ(sniff_request_start(ok), RequestStart::kPlausible) << ok;
-  }
-  for (const std::string& bad :
-       {std::string("\x16\x03\x01\x02\x00", 5), std::string(" GET / HTTP/1.1"), std::string("\r\n"),
-        std::string("GET\x01/"), std::string("this is not http\r\n\r\n"),
-        std::string("GET /a\x01"
-                    "b HTTP/1.1"),
-        std::string("GET  HTTP/1.1"), std::string(40, 'A'), std::string("{\"name\":\"Tux\"}")}) {
-    EXPECT_EQ(sniff_request_start(bad), RequestStart::kGarbage) << bad;
-  }
 }
 
 // ---- LeaderTracker -------------------------------------------------------------------------
