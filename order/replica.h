@@ -91,11 +91,13 @@ class Replica {
   /// partition) is still served. Tokens must stay below 2^63 (the ones above name requests
   /// forwarded to this replica).
   void on_client(std::uint64_t token, std::string_view request, std::uint64_t now_ms);
-  /// A message from another replica (undecodable bytes are dropped). Returns the replica a Raft
-  /// message came from (nullopt for anything else): it runs with state (ClusterIdentity).
-  std::optional<std::uint32_t> on_peer(std::string_view message, std::uint64_t now_ms);
-  /// The same, for a message whose envelope the caller has opened already.
+  /// A message from another replica, its envelope opened (OrderServer::read_peers opens it and
+  /// drops undecodable bytes). Returns the replica a Raft message came from (nullopt for
+  /// anything else): it runs with state (ClusterIdentity).
   std::optional<std::uint32_t> on_peer(const proto::Envelope& message, std::uint64_t now_ms);
+  /// The same from raw bytes, for the tests and the simulation, which hold encoded messages;
+  /// undecodable bytes are dropped (and logged).
+  std::optional<std::uint32_t> on_peer(std::string_view message, std::uint64_t now_ms);
   /// The catalog's answer to trade batch `batch` (ReplicaOutputs::trade_batches); nullopt when
   /// the batch never left (the catalog's socket refused it), so the catalog cannot have it. A
   /// batch sent and not answered by its deadline is *in doubt*: the catalog may apply it late.

@@ -55,9 +55,9 @@ struct RequestEntry {
 /// also hold meta 'cluster_id' and 'known_peers' (absent: 0); older code ignores them.
 /// 5 states the same CHECK constraints of entries as ranges (`kind BETWEEN 0 AND 2`) rather than
 /// lists (`kind IN (0,1,2)`): SQLite evaluates a list by building a temporary B-tree for every
-/// row it inserts, which cost about 40 % of an insert. The rows and their format are the same.
-/// Opening a version-2 file migrates it to 3 in one transaction, after checking the whole log
-/// once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
+/// row it inserts (docs/PERFORMANCE.md, "Cheaper inserts: schema 5"). The rows and their format are
+/// the same. Opening a version-2 file migrates it to 3 in one transaction, after checking the whole
+/// log once (no holes, order numbers in sequence: version 2's numbers follow version 3's rule) and
 /// counting the orders at or below its commit index; a version-3 file is migrated by copying
 /// its entries into the current table, in one transaction; a version-4 file by rewriting the
 /// table's declaration in place (constant time: SQLite's documented procedure for changing a
