@@ -7,12 +7,6 @@ namespace bazaar::frontend {
 
 namespace {
 
-// Replies use ordered_json so keys come out in the documented order (name, price, quantity).
-// Names come from URLs and bodies and may hold invalid UTF-8; replace it rather than throw.
-std::string dump_json(const nlohmann::ordered_json& j) {
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
 // Names the fast path writes verbatim: printable ASCII that JSON does not escape.
 bool plain_name(std::string_view name) {
   for (char c : name) {
@@ -63,7 +57,8 @@ httpd::HttpResponse item_reply(const proto::Item& item) {
 httpd::HttpResponse data_reply(const nlohmann::ordered_json& data) {
   httpd::HttpResponse r;
   r.status = 200;
-  r.body = dump_json(nlohmann::ordered_json{{"data", data}});
+  // ordered_json, so keys come out in the documented order (name, price, quantity).
+  r.body = httpd::json_body(nlohmann::ordered_json{{"data", data}});
   return r;
 }
 

@@ -1,5 +1,4 @@
-// Checks on untrusted HTTP input: URL pieces, JSON fields, header values. Pure functions, no
-// I/O.
+// Checks on untrusted HTTP input (URL pieces, JSON fields, header values): pure, no I/O.
 #pragma once
 
 #include <cstddef>

@@ -4,13 +4,15 @@
 
 namespace bazaar::httpd {
 
+std::string json_body(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 HttpResponse error_reply(unsigned status, std::string_view message) {
   HttpResponse r;
   r.status = status;
   nlohmann::ordered_json err{{"code", status}, {"message", std::string(message)}};
-  // Messages echo URLs and bodies and may hold invalid UTF-8: replace it rather than throw.
-  r.body = nlohmann::ordered_json{{"error", std::move(err)}}.dump(
-      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  r.body = json_body(nlohmann::ordered_json{{"error", std::move(err)}});
   // Every 503 means "a dependency is briefly away" (no leader, no catalog, queue full, too many
   // connections): tell clients when to come back.
   if (status == 503) r.headers.emplace_back("Retry-After", "1");
