@@ -25,7 +25,7 @@ std::optional<OrderIndex::Found> OrderIndex::find(const std::string& id) const {
     return Found{it->second, core_.entry(it->second), false};
   }
   // Past the uncommitted tail only numbered orders remain: the store's index has them.
-  if (auto stored = store_.find_request(id); stored && stored->index <= store_.commit_index()) {
+  if (auto stored = store_.find_request(id); stored && stored->entry.order_number >= 0) {
     return Found{stored->index, std::move(stored->entry), true};
   }
   return std::nullopt;

@@ -1,5 +1,7 @@
 #include "order/sqlite_log_store.h"
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -44,20 +46,61 @@ proto::LogEntry read_entry(SQLite::Statement& q) {
   return e;
 }
 
+// Runs a statement that returns no row, and leaves it ready to run again.
+void run(SQLite::Statement& s) {
+  try {
+    s.exec();
+  } catch (...) {
+    s.reset();
+    throw;
+  }
+  s.reset();
+}
+
+// A write transaction through the store's prepared BEGIN/COMMIT/ROLLBACK (SQLite::Transaction
+// compiles each of them again on every write). Rolls back when it goes out of scope uncommitted.
+class WriteTransaction {
+ public:
+  WriteTransaction(SQLite::Statement& begin, SQLite::Statement& commit, SQLite::Statement& rollback)
+      : commit_(commit), rollback_(rollback) {
+    run(begin);
+  }
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+  ~WriteTransaction() {
+    if (open_) {
+      try {
+        run(rollback_);
+      } catch (...) {  // the connection rolls back by itself when a statement failed it
+      }
+    }
+  }
+  void commit() {
+    run(commit_);
+    open_ = false;
+  }
+
+ private:
+  SQLite::Statement& commit_;
+  SQLite::Statement& rollback_;
+  bool open_ = true;
+};
+
 // The index of the row that `q` read (kColumns).
 std::uint64_t row_index(SQLite::Statement& q) {
   return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
 }
 
-// Schema 3's additions: finding an order by number (GET /orders/N) and a request by its id (the
-// dedupe of retries) without a scan, once the entries no longer all live in memory.
+// Finding a request by its id (the dedupe of retries) without a scan, once the entries no longer
+// all live in memory. `kind=1` is written out in the queries, not bound, so that the planner can
+// use this partial index.
 constexpr const char* kIndexes =
-    "CREATE INDEX IF NOT EXISTS entries_by_order ON entries(order_number) WHERE kind=1;"
     "CREATE INDEX IF NOT EXISTS entries_by_request ON entries(request_id) WHERE kind=1";
 
-// The committed order numbered ?1 at or below the commit index ?2. `kind=1` written out, not
-// bound, so that the planner can use the partial index entries_by_order.
-constexpr const char* kByNumber = " FROM entries WHERE order_number=? AND kind=1 AND idx<=?";
+// Schema 6: where the numbered orders are (see kSchemaVersion). first_number is UNIQUE, so both
+// columns have an index: a number finds its run, and so does an index.
+constexpr const char* kRunsTable =
+    "CREATE TABLE order_runs(first_idx INTEGER PRIMARY KEY, first_number INTEGER NOT NULL UNIQUE)";
 
 }  // namespace
 
@@ -75,13 +118,15 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
       create_schema();
     } else if (version == -1) {
       throw common::StartupError(where + "not an order database (no schema version)");
-    } else if (version == 2 || version == 3) {
-      if (version == 2) migrate_from_2(where);
-      migrate_from_3();
-    } else if (version == 4) {
-      migrate_from_4(where);
-    } else if (version != kSchemaVersion) {
+    } else if (version < 2 || version > kSchemaVersion) {
       throw common::StartupError(where + "unsupported schema version " + std::to_string(version));
+    } else if (version < kSchemaVersion) {
+      // One step a transaction: a crash between two leaves a file of the version in between,
+      // which the next open migrates on from there.
+      if (version == 2) migrate_from_2(where);
+      if (version <= 3) migrate_from_3();
+      if (version == 4) migrate_from_4(where);
+      migrate_from_5(where);
     }
     if (!db_.tableExists("entries")) throw common::StartupError(where + "not an order database");
     hard_.term = static_cast<std::uint64_t>(meta(db_, "term", 0));
@@ -109,6 +154,11 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
     if (known < 0 || known > 0x3ff) throw common::StartupError(where + "a bad known_peers mask");
     known_peers_ = static_cast<std::uint32_t>(known);
     if (committed_orders_ < 0) throw common::StartupError(where + "a negative count of orders");
+    begin_txn_ = std::make_unique<SQLite::Statement>(db_, "BEGIN");
+    commit_txn_ = std::make_unique<SQLite::Statement>(db_, "COMMIT");
+    rollback_txn_ = std::make_unique<SQLite::Statement>(db_, "ROLLBACK");
+    sync_full_ = std::make_unique<SQLite::Statement>(db_, "PRAGMA synchronous=FULL");
+    sync_normal_ = std::make_unique<SQLite::Statement>(db_, "PRAGMA synchronous=NORMAL");
     put_meta_ = std::make_unique<SQLite::Statement>(
         db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
     truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
@@ -118,12 +168,20 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
     range_ = std::make_unique<SQLite::Statement>(
         db_, std::string("SELECT ") + kColumns +
                  " FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx");
-    set_number_ = std::make_unique<SQLite::Statement>(
-        db_, "UPDATE entries SET order_number=? WHERE idx=? AND kind=1");
-    count_orders_ = std::make_unique<SQLite::Statement>(
-        db_, "SELECT count(*) FROM entries WHERE idx > ? AND idx <= ? AND kind=1");
-    by_number_ =
-        std::make_unique<SQLite::Statement>(db_, std::string("SELECT ") + kColumns + kByNumber);
+    kinds_ = std::make_unique<SQLite::Statement>(
+        db_, "SELECT idx, kind FROM entries WHERE idx > ? AND idx <= ? ORDER BY idx");
+    put_run_ = std::make_unique<SQLite::Statement>(
+        db_, "INSERT INTO order_runs(first_idx, first_number) VALUES(?, ?)");
+    run_of_number_ = std::make_unique<SQLite::Statement>(
+        db_,
+        "SELECT first_idx, first_number FROM order_runs WHERE first_number <= ? "
+        "ORDER BY first_number DESC LIMIT 1");
+    run_of_index_ = std::make_unique<SQLite::Statement>(
+        db_,
+        "SELECT first_idx, first_number FROM order_runs WHERE first_idx <= ? "
+        "ORDER BY first_idx DESC LIMIT 1");
+    by_index_ = std::make_unique<SQLite::Statement>(
+        db_, std::string("SELECT ") + kColumns + " FROM entries WHERE idx=?");
     // The latest of a request's entries: the index holds equal request ids in rowid order, so
     // the descending read stops at the first row.
     by_request_ = std::make_unique<SQLite::Statement>(
@@ -131,16 +189,13 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
                  " FROM entries WHERE request_id=? AND kind=1 ORDER BY idx DESC LIMIT 1");
     // The next order must come after the last numbered one (see number_orders()).
     if (committed_orders_ > 0) {
-      by_number_->bind(1, static_cast<int64_t>(committed_orders_ - 1));
-      by_number_->bind(2, static_cast<int64_t>(commit_));
-      const bool found = by_number_->executeStep();
-      if (found) last_numbered_ = row_index(*by_number_);
-      by_number_->reset();
-      if (!found) {
+      const std::uint64_t at = index_of(committed_orders_ - 1);
+      if (at == 0 || at > commit_ || !order_at(at)) {
         throw common::StartupError(where + std::to_string(committed_orders_) +
-                                   " committed orders, but none numbered " +
+                                   " committed orders, but no order numbered " +
                                    std::to_string(committed_orders_ - 1));
       }
+      last_numbered_ = at;
     }
   } catch (const SQLite::Exception& e) {
     throw common::StartupError(where + e.what());
@@ -169,6 +224,7 @@ void SqliteLogStore::create_schema() {
   db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
   db_.exec(entries_table("entries"));
   db_.exec(kIndexes);
+  db_.exec(kRunsTable);
   db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', " +
            std::to_string(kSchemaVersion) + "), ('orders', 0)");
   txn.commit();
@@ -217,8 +273,7 @@ void SqliteLogStore::migrate_from_3() {
   db_.exec("DROP TABLE entries");
   db_.exec("ALTER TABLE entries_new RENAME TO entries");
   db_.exec(kIndexes);
-  db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
-           " WHERE key='schema_version'");
+  db_.exec("UPDATE meta SET value=5 WHERE key='schema_version'");
   txn.commit();
 }
 
@@ -248,17 +303,52 @@ void SqliteLogStore::migrate_from_4(const std::string& where) {
   rewrite.exec();
   db_.exec("PRAGMA schema_version=" + std::to_string(cookie + 1));
   db_.exec("PRAGMA writable_schema=OFF");
-  db_.exec("UPDATE meta SET value=" + std::to_string(kSchemaVersion) +
-           " WHERE key='schema_version'");
+  db_.exec("UPDATE meta SET value=5 WHERE key='schema_version'");
+  txn.commit();
+}
+
+void SqliteLogStore::migrate_from_5(const std::string& where) {
+  // The first 'orders' order entries of the log are numbered 0, 1, 2, ... in index order
+  // (schema 3's rule): one pass over them in primary-key order writes a run wherever one does not
+  // follow the index of the one before. Linear in the log, once. One transaction: a crash
+  // meanwhile leaves version 5 as it was.
+  SQLite::Transaction txn(db_);
+  const std::int64_t orders = meta(db_, "orders", 0);
+  db_.exec(kRunsTable);
+  SQLite::Statement q(db_, "SELECT idx FROM entries WHERE kind=1 AND idx<=? ORDER BY idx LIMIT ?");
+  q.bind(1, static_cast<int64_t>(meta(db_, "commit_index", 0)));
+  q.bind(2, static_cast<int64_t>(orders));
+  SQLite::Statement put(db_, "INSERT INTO order_runs(first_idx, first_number) VALUES(?, ?)");
+  std::int64_t number = 0;
+  std::int64_t previous = -1;
+  while (q.executeStep()) {
+    const std::int64_t idx = q.getColumn(0).getInt64();
+    if (idx != previous + 1) {
+      put.bind(1, idx);
+      put.bind(2, number);
+      put.exec();
+      put.reset();
+    }
+    previous = idx;
+    ++number;
+  }
+  if (number != orders) {
+    throw common::StartupError(where + std::to_string(orders) + " committed orders, but " +
+                               std::to_string(number) +
+                               " order entries at or below the commit index");
+  }
+  db_.exec("DROP INDEX IF EXISTS entries_by_order");
+  db_.exec("UPDATE meta SET value=6 WHERE key='schema_version'");
   txn.commit();
 }
 
 void SqliteLogStore::write_identity(std::uint64_t cluster_id, std::uint32_t known_peers) {
+  release_snapshot();
   if (relaxed_) {
-    db_.exec("PRAGMA synchronous=FULL");
+    run(*sync_full_);
     relaxed_ = false;
   }
-  SQLite::Transaction txn(db_);
+  WriteTransaction txn(*begin_txn_, *commit_txn_, *rollback_txn_);
   put_meta("cluster_id", static_cast<std::int64_t>(cluster_id));
   put_meta("known_peers", known_peers);
   txn.commit();
@@ -277,6 +367,7 @@ std::optional<std::uint64_t> SqliteLogStore::term(std::uint64_t index) const {
   if (index == 0) return 0;
   if (index > last_index_) return std::nullopt;
   if (index == last_index_) return last_term_;
+  hold_snapshot();
   term_->bind(1, static_cast<int64_t>(index));
   std::optional<std::uint64_t> t;
   if (term_->executeStep()) t = static_cast<std::uint64_t>(term_->getColumn(0).getInt64());
@@ -297,6 +388,7 @@ raft::EntriesRead SqliteLogStore::entries(std::uint64_t lo, std::uint64_t hi,
     return out;
   }
   if (lo == hi) return out;
+  hold_snapshot();
   range_->bind(1, static_cast<int64_t>(lo));
   range_->bind(2, static_cast<int64_t>(hi));
   std::size_t bytes = 0;
@@ -342,7 +434,8 @@ void SqliteLogStore::check_applied(const raft::LogWrite& w,
     if (a.index > commit) {
       throw std::logic_error(what + "past the commit index " + std::to_string(commit));
     }
-    // Entries of this write are checked here; the stored ones by the UPDATE (number_orders()).
+    // Entries of this write are checked here; the stored ones by number_orders(), which reads their
+    // kinds.
     if (!w.entries.empty() && a.index >= w.first_index &&
         a.index - w.first_index < w.entries.size() &&
         w.entries[a.index - w.first_index].kind != proto::LogEntry::kOrder) {
@@ -352,33 +445,46 @@ void SqliteLogStore::check_applied(const raft::LogWrite& w,
   }
 }
 
-void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied,
-                                   const raft::LogWrite& w) {
-  // Every order entry between the last numbered one and the last applied one must be numbered
-  // now, or the numbers would stop counting the committed orders before them. A range of the
-  // primary key: the entries that committed since the last write, about.
-  count_orders_->bind(1, static_cast<int64_t>(last_numbered_));
-  count_orders_->bind(2, static_cast<int64_t>(applied.back().index));
-  count_orders_->executeStep();
-  const std::int64_t between = count_orders_->getColumn(0).getInt64();
-  count_orders_->reset();
-  if (between != static_cast<std::int64_t>(applied.size())) {
-    throw std::logic_error("order database: " + std::to_string(between) +
-                           " order entries after index " + std::to_string(last_numbered_) +
-                           " up to " + std::to_string(applied.back().index) + ", but " +
-                           std::to_string(applied.size()) + " applied");
-  }
-  for (const AppliedOrder& a : applied) {
-    // Stored with its number by this write already (see write()).
-    if (!w.entries.empty() && a.index >= w.first_index) continue;
-    set_number_->bind(1, static_cast<int64_t>(a.number));
-    set_number_->bind(2, static_cast<int64_t>(a.index));
-    const int changed = set_number_->exec();
-    set_number_->reset();
-    if (changed != 1) {
-      throw std::logic_error("order database: applied order at " + std::to_string(a.index) +
-                             " is not an order entry");
+void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied) {
+  // The entries after the last numbered order up to the last applied one (those that committed
+  // since the last write, about; this write's are stored already): each order entry among them
+  // must be the next applied one, or the numbers would stop counting the committed orders before
+  // them, and each applied one must be an order entry. One range of the primary key.
+  auto next = applied.begin();
+  kinds_->bind(1, static_cast<int64_t>(last_numbered_));
+  kinds_->bind(2, static_cast<int64_t>(applied.back().index));
+  std::optional<std::string> broken;
+  try {
+    while (!broken && kinds_->executeStep()) {
+      const auto idx = static_cast<std::uint64_t>(kinds_->getColumn(0).getInt64());
+      const bool order = kinds_->getColumn(1).getInt() == proto::LogEntry::kOrder;
+      const bool named = next != applied.end() && next->index == idx;
+      if (order && !named) {
+        broken = "order entry at " + std::to_string(idx) + " left out of the applied orders";
+      } else if (!order && named) {
+        broken = "applied order at " + std::to_string(idx) + " is not an order entry";
+      } else if (named) {
+        ++next;
+      }
     }
+  } catch (...) {
+    kinds_->reset();
+    throw;
+  }
+  kinds_->reset();
+  if (!broken && next != applied.end()) {
+    broken = "applied order at " + std::to_string(next->index) + " is not in the log";
+  }
+  if (broken) throw std::logic_error("order database: " + *broken);
+  // A run starts at the first order, and wherever an order does not follow the one before it.
+  std::uint64_t previous = last_numbered_;
+  for (const AppliedOrder& a : applied) {
+    if (a.number == 0 || a.index != previous + 1) {
+      put_run_->bind(1, static_cast<int64_t>(a.index));
+      put_run_->bind(2, static_cast<int64_t>(a.number));
+      run(*put_run_);
+    }
+    previous = a.index;
   }
   put_meta("orders", committed_orders_ + static_cast<std::int64_t>(applied.size()));
 }
@@ -395,8 +501,9 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
   // entries the same way again. The next synced transaction carries both to disk. Everything
   // else is synced before it is acted on.
   const bool commit_only = !w.hard_state && !w.truncate_from && w.entries.empty();
+  release_snapshot();
   if (commit_only != relaxed_) {
-    db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+    run(commit_only ? *sync_normal_ : *sync_full_);
     relaxed_ = commit_only;
   }
   const auto started = std::chrono::steady_clock::now();
@@ -404,7 +511,7 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
   std::uint64_t last_term = last_term_;
   // Rolls back when it goes out of scope uncommitted (a throw): the members below change only
   // after the commit, so a refused or failed write leaves the store as it was.
-  SQLite::Transaction txn(db_);
+  WriteTransaction txn(*begin_txn_, *commit_txn_, *rollback_txn_);
   if (w.hard_state) {
     put_meta("term", static_cast<std::int64_t>(w.hard_state->term));
     put_meta("voted_for", w.hard_state->voted_for);
@@ -422,20 +529,12 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
     last = *cut - 1;
     last_term = last == 0 ? 0 : term(last).value_or(0);
   }
-  // An entry that commits in the write that stores it (a follower catching up, a leader alone)
-  // is stored with its number at once rather than stored and then renumbered: one index write
-  // instead of three. `applied` is ascending, so one pass pairs the two.
-  auto numbered = applied.begin();
-  while (numbered != applied.end() && numbered->index < w.first_index) ++numbered;
   for (std::size_t k = 0; k < w.entries.size(); ++k) {
     const auto& e = w.entries[k];
-    const std::uint64_t index = w.first_index + k;
-    std::int64_t number = e.order_number;
-    if (numbered != applied.end() && numbered->index == index) number = (numbered++)->number;
-    append_->bind(1, static_cast<int64_t>(index));
+    append_->bind(1, static_cast<int64_t>(w.first_index + k));
     append_->bind(2, static_cast<int64_t>(e.term));
     append_->bind(3, static_cast<int>(e.kind));
-    append_->bind(4, static_cast<int64_t>(number));
+    append_->bind(4, static_cast<int64_t>(e.order_number));
     // Not copied: `e` outlives the statement's use of them (exec and reset below).
     append_->bindNoCopy(5, e.request_id);
     append_->bindNoCopy(6, e.name);
@@ -450,7 +549,7 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
   }
   if (w.commit_index) put_meta("commit_index", static_cast<std::int64_t>(*w.commit_index));
   if (w.config_index) put_meta("config_index", static_cast<std::int64_t>(*w.config_index));
-  if (!applied.empty()) number_orders(applied, w);
+  if (!applied.empty()) number_orders(applied);
   txn.commit();
   if (w.hard_state) hard_ = *w.hard_state;
   if (w.commit_index) commit_ = *w.commit_index;
@@ -465,22 +564,68 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
   return raft::WriteOutcome::kWritten;
 }
 
-std::optional<proto::LogEntry> SqliteLogStore::committed_order(std::int64_t number) const {
-  if (number < 0 || number >= committed_orders_) return std::nullopt;
-  by_number_->bind(1, static_cast<int64_t>(number));
-  by_number_->bind(2, static_cast<int64_t>(commit_));
+std::uint64_t SqliteLogStore::index_of(std::int64_t number) const {
+  hold_snapshot();
+  run_of_number_->bind(1, static_cast<int64_t>(number));
+  std::uint64_t index = 0;
+  if (run_of_number_->executeStep()) {
+    index = static_cast<std::uint64_t>(run_of_number_->getColumn(0).getInt64()) +
+            static_cast<std::uint64_t>(number - run_of_number_->getColumn(1).getInt64());
+  }
+  run_of_number_->reset();
+  return index;
+}
+
+std::int64_t SqliteLogStore::number_at(std::uint64_t index) const {
+  hold_snapshot();
+  run_of_index_->bind(1, static_cast<int64_t>(index));
+  std::int64_t number = -1;
+  if (run_of_index_->executeStep()) {
+    number = run_of_index_->getColumn(1).getInt64() +
+             static_cast<std::int64_t>(
+                 index - static_cast<std::uint64_t>(run_of_index_->getColumn(0).getInt64()));
+  }
+  run_of_index_->reset();
+  return number;
+}
+
+std::optional<proto::LogEntry> SqliteLogStore::order_at(std::uint64_t index) const {
+  hold_snapshot();
+  by_index_->bind(1, static_cast<int64_t>(index));
   std::optional<proto::LogEntry> e;
   try {
-    if (by_number_->executeStep()) e = read_entry(*by_number_);
+    if (by_index_->executeStep()) e = read_entry(*by_index_);
   } catch (...) {
-    by_number_->reset();
+    by_index_->reset();
     throw;
   }
-  by_number_->reset();
+  by_index_->reset();
+  if (e && e->kind != proto::LogEntry::kOrder) e.reset();
   return e;
 }
 
+std::optional<proto::LogEntry> SqliteLogStore::committed_order(std::int64_t number) const {
+  if (number < 0 || number >= committed_orders_) return std::nullopt;
+  const std::uint64_t index = index_of(number);
+  std::optional<proto::LogEntry> e;
+  if (index != 0 && index <= last_numbered_) e = order_at(index);
+  // The runs say where every number below committed_orders() is: a miss is a damaged file.
+  if (!e) {
+    throw std::runtime_error("order database: order " + std::to_string(number) +
+                             " is not where the order runs place it (index " +
+                             std::to_string(index) + ")");
+  }
+  e->order_number = number;
+  return e;
+}
+
+std::int64_t SqliteLogStore::order_number_at(std::uint64_t index) const {
+  if (index == 0 || index > last_numbered_ || !order_at(index)) return -1;
+  return number_at(index);
+}
+
 std::optional<RequestEntry> SqliteLogStore::find_request(const std::string& request_id) const {
+  hold_snapshot();
   by_request_->bind(1, request_id);
   std::optional<RequestEntry> r;
   try {
@@ -492,7 +637,26 @@ std::optional<RequestEntry> SqliteLogStore::find_request(const std::string& requ
     throw;
   }
   by_request_->reset();
+  if (r) r->entry.order_number = r->index <= last_numbered_ ? number_at(r->index) : -1;
   return r;
+}
+
+SqliteLogStore::~SqliteLogStore() {
+  try {
+    release_snapshot();
+  } catch (...) {  // closing the connection ends the read transaction all the same
+  }
+}
+
+void SqliteLogStore::hold_snapshot() const {
+  // A read outside a transaction opens and closes one of its own, and in WAL mode each open
+  // takes and each close drops a lock on the shared-memory index (fcntl calls): most of the cost
+  // of a dedupe lookup. So reads share one transaction, open until the next write.
+  if (sqlite3_get_autocommit(db_.getHandle()) != 0) run(*begin_txn_);
+}
+
+void SqliteLogStore::release_snapshot() {
+  if (sqlite3_get_autocommit(db_.getHandle()) == 0) run(*commit_txn_);
 }
 
 void SqliteLogStore::dump(const std::string& path,
@@ -517,9 +681,12 @@ void SqliteLogStore::dump(const std::string& path,
                                 " FROM entries WHERE kind=1 AND idx<=? ORDER BY idx LIMIT ?");
     q.bind(1, static_cast<int64_t>(meta(db, "commit_index", 0)));
     q.bind(2, static_cast<int64_t>(limit));
+    // Every version numbers the committed orders 0, 1, 2, ... in index order (schema 2 at propose
+    // time, checked by its migration; the others as they commit), so the count is the number.
+    std::int64_t number = 0;
     while (q.executeStep()) {
       const proto::LogEntry e = read_entry(q);
-      line(std::to_string(e.order_number) + " " + e.name + " " + proto::to_string(e.side) + " " +
+      line(std::to_string(number++) + " " + e.name + " " + proto::to_string(e.side) + " " +
            std::to_string(e.quantity));
     }
   } catch (const SQLite::Exception& e) {

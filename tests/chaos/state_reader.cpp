@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -33,15 +35,29 @@ ReplicaState StateReader::replica(int k) const {
     std::int64_t commit = 0;
     SQLite::Statement m(d, "SELECT value FROM meta WHERE key='commit_index'");
     if (m.executeStep()) commit = m.getColumn(0).getInt64();
+    // Schema 6 keeps where the numbered orders are as runs (order/sqlite_log_store.h): order
+    // first_number + k is at first_idx + k, up to the next run. Older files number each row.
+    std::map<std::int64_t, std::int64_t> runs;  // first_idx -> first_number
+    const bool has_runs = d.tableExists("order_runs");
+    if (has_runs) {
+      SQLite::Statement rq(d, "SELECT first_idx, first_number FROM order_runs");
+      while (rq.executeStep()) runs[rq.getColumn(0).getInt64()] = rq.getColumn(1).getInt64();
+    }
     // Columns by name, so a schema that gains columns still reads.
     SQLite::Statement q(d,
-                        "SELECT order_number, request_id, name, side, quantity FROM entries "
+                        "SELECT idx, order_number, request_id, name, side, quantity FROM entries "
                         "WHERE kind=? AND idx<=? ORDER BY idx");
     q.bind(1, kKindOrder);
     q.bind(2, static_cast<int64_t>(commit));
     while (q.executeStep()) {
       CommittedOrder o;
       o.number = q.getColumn("order_number").getInt64();
+      if (has_runs) {
+        const std::int64_t idx = q.getColumn("idx").getInt64();
+        auto run = runs.upper_bound(idx);
+        o.number =
+            run == runs.begin() ? -1 : std::prev(run)->second + (idx - std::prev(run)->first);
+      }
       o.request_id = q.getColumn("request_id").getString();
       o.name = q.getColumn("name").getString();
       o.sell = q.getColumn("side").getInt() == kSideSell;

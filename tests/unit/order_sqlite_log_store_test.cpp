@@ -123,10 +123,10 @@ std::vector<proto::LogEntry> unnumbered(const std::vector<std::uint64_t>& terms)
   return log;
 }
 
-/// The order numbers stored for entries 1..last, -1 for a no-op.
+/// The order numbers of entries 1..last, -1 for one not numbered (not an order, or not yet).
 std::vector<std::int64_t> stored_numbers(const SqliteLogStore& s) {
   std::vector<std::int64_t> out;
-  for (const auto& e : all_entries(s)) out.push_back(e.order_number);
+  for (std::uint64_t i = 1; i <= s.last_index(); ++i) out.push_back(s.order_number_at(i));
   return out;
 }
 
@@ -198,13 +198,17 @@ TEST(SqliteLogStore, MigratesASchema2File) {
     EXPECT_EQ(s.last_index(), 5u);
     EXPECT_EQ(s.term(5), 2u);
     EXPECT_EQ(all_entries(s), log);
-    // The indexes of schema 3 exist.
+    // The request index of schema 3 and the order runs of schema 6 exist; schema 3's index by
+    // order number is gone.
     SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
-    SQLite::Statement q(raw,
-                        "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN "
-                        "('entries_by_order', 'entries_by_request')");
-    ASSERT_TRUE(q.executeStep());
-    EXPECT_EQ(q.getColumn(0).getInt(), 2);
+    for (const auto& [name, count] : std::vector<std::pair<std::string, int>>{
+             {"entries_by_request", 1}, {"order_runs", 1}, {"entries_by_order", 0}}) {
+      SQLite::Statement q(raw, "SELECT count(*) FROM sqlite_master WHERE name=?");
+      q.bind(1, name);
+      ASSERT_TRUE(q.executeStep());
+      EXPECT_EQ(q.getColumn(0).getInt(), count) << name;
+    }
+    EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, 1, 2, -1}));
   }
   // A second open finds the current version: no migration, the same state.
   SqliteLogStore again(db.path());
@@ -252,9 +256,10 @@ TEST(SqliteLogStore, MigratesASchema3FileToTakeConfigurationEntries) {
 
 /// Writes `log`, commit `commit` and `orders` committed orders as a schema-4 file, its entries
 /// table declared as schema 4 created it or, `renamed`, as the migration from 3 left it (made
-/// under another name and renamed, so that SQLite quotes the name in the declaration).
+/// under another name and renamed, so that SQLite quotes the name in the declaration). With
+/// `version` 5, as schema 5 wrote it: the same, its CHECK constraints as ranges.
 void write_schema_4(const std::string& path, const std::vector<proto::LogEntry>& log,
-                    std::uint64_t commit, std::int64_t orders, bool renamed) {
+                    std::uint64_t commit, std::int64_t orders, bool renamed, int version = 4) {
   write_schema_2(path, log, commit);
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   SQLite::Transaction txn(db);
@@ -264,11 +269,15 @@ void write_schema_4(const std::string& path, const std::vector<proto::LogEntry>&
           "("
           "  idx INTEGER PRIMARY KEY,"
           "  term INTEGER NOT NULL,"
-          "  kind INTEGER NOT NULL CHECK(kind IN (0,1,2)),"
+          "  kind INTEGER NOT NULL CHECK(" +
+          (version == 5 ? "kind BETWEEN 0 AND 2" : "kind IN (0,1,2)") +
+          "),"
           "  order_number INTEGER NOT NULL,"
           "  request_id TEXT NOT NULL,"
           "  name TEXT NOT NULL,"
-          "  side INTEGER NOT NULL CHECK(side IN (0,1)),"
+          "  side INTEGER NOT NULL CHECK(" +
+          (version == 5 ? "side BETWEEN 0 AND 1" : "side IN (0,1)") +
+          "),"
           "  quantity INTEGER NOT NULL)");
   db.exec("INSERT INTO " + table + " SELECT * FROM entries_2");
   db.exec("DROP TABLE entries_2");
@@ -276,10 +285,32 @@ void write_schema_4(const std::string& path, const std::vector<proto::LogEntry>&
   db.exec(
       "CREATE INDEX entries_by_order ON entries(order_number) WHERE kind=1;"
       "CREATE INDEX entries_by_request ON entries(request_id) WHERE kind=1;"
-      "UPDATE meta SET value=4 WHERE key='schema_version';"
+      "UPDATE meta SET value=" +
+      std::to_string(version) +
+      " WHERE key='schema_version';"
       "INSERT INTO meta(key, value) VALUES('orders', " +
       std::to_string(orders) + ")");
   txn.commit();
+}
+
+/// The rows of order_runs, (first_idx, first_number), ascending.
+std::vector<std::pair<std::int64_t, std::int64_t>> order_runs(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT first_idx, first_number FROM order_runs ORDER BY first_idx");
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  while (q.executeStep()) out.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getInt64());
+  return out;
+}
+
+/// A no-op at 1, orders at 2 and 3, a no-op at 4 (a new term), orders at 5, 6 and 7, numbered
+/// as schema 2 to 5 numbered them (every order, in index order).
+std::vector<proto::LogEntry> log_with_a_gap() {
+  auto log = numbered({1, 1, 1, 2, 2, 2, 2});
+  log[3].kind = proto::LogEntry::kNoop;
+  log[3].request_id.clear();
+  std::int64_t n = 0;
+  for (auto& e : log) e.order_number = e.kind == proto::LogEntry::kOrder ? n++ : -1;
+  return log;
 }
 
 std::string entries_declaration(const std::string& path) {
@@ -557,7 +588,6 @@ TEST(SqliteLogStore, ABadAppliedListThrowsAndStoresNothing) {
       // The statements were left ready: a good write after it goes through.
       ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 2}, {{2, 0}}),
                 raft::WriteOutcome::kWritten);
-      before[1].order_number = 0;
     }
     SqliteLogStore s(db.path());
     EXPECT_EQ(s.hard_state(), (raft::HardState{1, 0}));
@@ -673,4 +703,119 @@ TEST(SqliteLogStore, DumpRefusesWhatItCannotRead) {
 }
 
 }  // namespace
+// Schema 6 keeps where the numbered orders are as runs: a schema-5 file (numbers in its rows) is
+// migrated by one pass over its committed orders, and every order keeps its number.
+TEST(SqliteLogStore, MigratesASchema5FileToOrderRuns) {
+  TempDb db;
+  // Commit 6: the orders at 2, 3, 5 and 6 are committed (numbers 0 to 3); 7 is not.
+  write_schema_4(db.path(), log_with_a_gap(), 6, 4, false, 5);
+  ASSERT_EQ(schema_version(db.path()), 5);
+  {
+    SqliteLogStore s(db.path());
+    EXPECT_EQ(schema_version(db.path()), SqliteLogStore::kSchemaVersion);
+    EXPECT_EQ(order_runs(db.path()),
+              (std::vector<std::pair<std::int64_t, std::int64_t>>{{2, 0}, {5, 2}}));
+    EXPECT_EQ(s.committed_orders(), 4);
+    EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, 1, -1, 2, 3, -1}));
+    for (const auto& [number, id] : std::vector<std::pair<std::int64_t, std::string>>{
+             {0, "r2"}, {1, "r3"}, {2, "r5"}, {3, "r6"}}) {
+      const auto order = s.committed_order(number);
+      ASSERT_TRUE(order) << number;
+      EXPECT_EQ(order->request_id, id);
+      EXPECT_EQ(order->order_number, number);
+      EXPECT_EQ(s.find_request(id)->entry.order_number, number);
+    }
+    EXPECT_FALSE(s.committed_order(4));
+    EXPECT_EQ(s.find_request("r7")->entry.order_number, -1) << "not committed";
+    // The next commit goes on from the migrated state.
+    ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 7}, {{7, 4}}),
+              raft::WriteOutcome::kWritten);
+    EXPECT_EQ(s.committed_order(4)->request_id, "r7");
+  }
+  SqliteLogStore again(db.path());
+  EXPECT_EQ(again.committed_orders(), 5);
+  EXPECT_EQ(stored_numbers(again), (std::vector<std::int64_t>{-1, 0, 1, -1, 2, 3, 4}));
+  EXPECT_EQ(order_runs(db.path()),
+            (std::vector<std::pair<std::int64_t, std::int64_t>>{{2, 0}, {5, 2}}));
+  EXPECT_EQ(dump_lines(db.path()),
+            (std::vector<std::string>{"0 Tux sell 3", "1 Tux sell 3", "2 Tux sell 3",
+                                      "3 Tux sell 3", "4 Tux sell 3"}));
+}
+
+// A schema-5 file that counts more committed orders than it holds at or below its commit index
+// is refused, and left at version 5.
+TEST(SqliteLogStore, ASchema5FileThatMissesOrdersIsRefusedAndLeftAsItWas) {
+  TempDb db;
+  write_schema_4(db.path(), log_with_a_gap(), 6, 5, false, 5);
+  try {
+    SqliteLogStore s(db.path());
+    ADD_FAILURE() << "opened a schema-5 file that counts 5 committed orders and holds 4";
+  } catch (const common::StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find("5 committed orders, but 4"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(schema_version(db.path()), 5);
+}
+
+// Orders on both sides of a no-op (a new term's first entry) take consecutive numbers; the runs
+// find each of them, before and after a reopen, and a number past the gap is not mistaken for
+// the no-op's index.
+TEST(SqliteLogStore, NumbersOrdersAcrossANoOp) {
+  TempDb db;
+  auto log = log_with_a_gap();
+  for (auto& e : log) e.order_number = -1;  // as the core appends them
+  {
+    SqliteLogStore s(db.path());
+    ASSERT_EQ(s.write({raft::HardState{2, 1}, std::nullopt, 1, log, 3}, {{2, 0}, {3, 1}}),
+              raft::WriteOutcome::kWritten);
+    ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 6}, {{5, 2}, {6, 3}}),
+              raft::WriteOutcome::kWritten);
+    EXPECT_EQ(s.committed_order(2)->request_id, "r5");
+    EXPECT_EQ(s.find_request("r6")->entry.order_number, 3);
+  }
+  EXPECT_EQ(order_runs(db.path()),
+            (std::vector<std::pair<std::int64_t, std::int64_t>>{{2, 0}, {5, 2}}));
+  SqliteLogStore s(db.path());
+  EXPECT_EQ(stored_numbers(s), (std::vector<std::int64_t>{-1, 0, 1, -1, 2, 3, -1}));
+  EXPECT_EQ(s.committed_order(1)->request_id, "r3");
+  EXPECT_EQ(s.committed_order(3)->request_id, "r6");
+  // The reopened store knows the last numbered order is at 6: 7 is next, not 6 again.
+  EXPECT_THROW((void)s.write({std::nullopt, std::nullopt, 0, {}, 7}, {{6, 4}}), std::logic_error);
+  ASSERT_EQ(s.write({std::nullopt, std::nullopt, 0, {}, 7}, {{7, 4}}),
+            raft::WriteOutcome::kWritten);
+  EXPECT_EQ(s.committed_order(4)->request_id, "r7");
+}
+
+// Reads share a snapshot until the next write (see SqliteLogStore::hold_snapshot): another
+// connection still reads the file meanwhile, every write ends the snapshot, and the WAL keeps
+// being checkpointed and reused however many reads come between the writes.
+TEST(SqliteLogStore, ReadsBetweenWritesHoldNeitherReadersNorTheCheckpointBack) {
+  TempDb db;
+  SqliteLogStore s(db.path());
+  ASSERT_EQ(s.write({raft::HardState{1, 1}, std::nullopt, 1, unnumbered({1}), 1}),
+            raft::WriteOutcome::kWritten);
+  SQLite::Database other(db.path(), SQLite::OPEN_READONLY);
+  auto other_commit = [&] {
+    return other.execAndGet("SELECT value FROM meta WHERE key='commit_index'").getInt64();
+  };
+  std::uint64_t index = 2;
+  for (std::int64_t number = 0; number < 3000; ++number, ++index) {
+    std::string id = std::to_string(index);
+    id.insert(0, 1, 'q');  // not "q" + ...: GCC 12 warns (-Wrestrict) on that, wrongly
+    auto e = raft::testing::store_entry(1, id);
+    e.order_number = -1;
+    ASSERT_FALSE(s.find_request(e.request_id));  // opens the snapshot
+    const raft::LogWrite w{std::nullopt, std::nullopt, index, {e}, index};
+    ASSERT_EQ(s.write(w, {{index, number}}), raft::WriteOutcome::kWritten);
+    ASSERT_EQ(s.find_request(e.request_id)->entry.order_number, number);
+    if (number % 1000 == 0) {
+      EXPECT_EQ(other_commit(), static_cast<std::int64_t>(index));
+    }
+  }
+  // 3,000 transactions of a few pages each: about 50 MiB of WAL if it were never reset.
+  const auto wal = std::filesystem::file_size(db.path() + "-wal");
+  EXPECT_LT(wal, 16u << 20) << "the WAL grew to " << wal << " bytes";
+  EXPECT_EQ(s.committed_order(2999)->request_id, "q3001");
+}
+
 }  // namespace bazaar::order
