@@ -86,6 +86,12 @@ class WriteTransaction {
   bool open_ = true;
 };
 
+// Whether the order numbered `number` at `index` starts a run of order_runs: the first order
+// does, and so does one whose index does not follow `previous`, the index of the order before it.
+bool starts_run(std::int64_t number, std::uint64_t index, std::uint64_t previous) {
+  return number == 0 || index != previous + 1;
+}
+
 // The index of the row that `q` read (kColumns).
 std::uint64_t row_index(SQLite::Statement& q) {
   return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
@@ -157,8 +163,6 @@ SqliteLogStore::SqliteLogStore(const std::string& path) : db_(open_db(path)) {
     begin_txn_ = std::make_unique<SQLite::Statement>(db_, "BEGIN");
     commit_txn_ = std::make_unique<SQLite::Statement>(db_, "COMMIT");
     rollback_txn_ = std::make_unique<SQLite::Statement>(db_, "ROLLBACK");
-    sync_full_ = std::make_unique<SQLite::Statement>(db_, "PRAGMA synchronous=FULL");
-    sync_normal_ = std::make_unique<SQLite::Statement>(db_, "PRAGMA synchronous=NORMAL");
     put_meta_ = std::make_unique<SQLite::Statement>(
         db_, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
     truncate_ = std::make_unique<SQLite::Statement>(db_, "DELETE FROM entries WHERE idx >= ?");
@@ -320,14 +324,13 @@ void SqliteLogStore::migrate_from_5(const std::string& where) {
   q.bind(2, static_cast<int64_t>(orders));
   SQLite::Statement put(db_, "INSERT INTO order_runs(first_idx, first_number) VALUES(?, ?)");
   std::int64_t number = 0;
-  std::int64_t previous = -1;
+  std::uint64_t previous = 0;
   while (q.executeStep()) {
-    const std::int64_t idx = q.getColumn(0).getInt64();
-    if (idx != previous + 1) {
-      put.bind(1, idx);
-      put.bind(2, number);
-      put.exec();
-      put.reset();
+    const auto idx = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+    if (starts_run(number, idx, previous)) {
+      put.bind(1, static_cast<int64_t>(idx));
+      put.bind(2, static_cast<int64_t>(number));
+      run(put);
     }
     previous = idx;
     ++number;
@@ -345,7 +348,7 @@ void SqliteLogStore::migrate_from_5(const std::string& where) {
 void SqliteLogStore::write_identity(std::uint64_t cluster_id, std::uint32_t known_peers) {
   release_snapshot();
   if (relaxed_) {
-    run(*sync_full_);
+    db_.exec("PRAGMA synchronous=FULL");
     relaxed_ = false;
   }
   WriteTransaction txn(*begin_txn_, *commit_txn_, *rollback_txn_);
@@ -476,10 +479,9 @@ void SqliteLogStore::number_orders(const std::vector<AppliedOrder>& applied) {
     broken = "applied order at " + std::to_string(next->index) + " is not in the log";
   }
   if (broken) throw std::logic_error("order database: " + *broken);
-  // A run starts at the first order, and wherever an order does not follow the one before it.
   std::uint64_t previous = last_numbered_;
   for (const AppliedOrder& a : applied) {
-    if (a.number == 0 || a.index != previous + 1) {
+    if (starts_run(a.number, a.index, previous)) {
       put_run_->bind(1, static_cast<int64_t>(a.index));
       put_run_->bind(2, static_cast<int64_t>(a.number));
       run(*put_run_);
@@ -503,7 +505,9 @@ raft::WriteOutcome SqliteLogStore::write(const raft::LogWrite& w,
   const bool commit_only = !w.hard_state && !w.truncate_from && w.entries.empty();
   release_snapshot();
   if (commit_only != relaxed_) {
-    run(commit_only ? *sync_normal_ : *sync_full_);
+    // Not prepared: SQLite applies a pragma while compiling it, so a prepared one is compiled
+    // again whenever it runs.
+    db_.exec(commit_only ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
     relaxed_ = commit_only;
   }
   const auto started = std::chrono::steady_clock::now();

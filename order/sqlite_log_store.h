@@ -180,8 +180,6 @@ class SqliteLogStore final : public raft::LogStore {
   std::unique_ptr<SQLite::Statement> begin_txn_;
   std::unique_ptr<SQLite::Statement> commit_txn_;
   std::unique_ptr<SQLite::Statement> rollback_txn_;
-  std::unique_ptr<SQLite::Statement> sync_full_;
-  std::unique_ptr<SQLite::Statement> sync_normal_;
   std::unique_ptr<SQLite::Statement> put_meta_;
   std::unique_ptr<SQLite::Statement> truncate_;
   std::unique_ptr<SQLite::Statement> append_;
