@@ -67,6 +67,15 @@ client lookup GameStart | grep -q '"quantity":94' || fail "catalog lost data ove
 "$B" kill --run-dir "$RUN" nosuch 2>/dev/null && fail "kill of an unknown service succeeded"
 "$B" dump --run-dir "$RUN" order-7 2>/dev/null && fail "dump of an unknown replica succeeded"
 
+# The order A/B script refuses bad input with one line on stderr and exit 2, starting nothing.
+ab="$ROOT/launch/bench/order_ab.sh"
+for args in "--rounds 0 $ROOT $ROOT" "--seconds x $ROOT $ROOT" "$ROOT" "--bogus" "$ROOT $RUN"; do
+  # shellcheck disable=SC2086
+  err="$(bash "$ab" $args 2>&1 >/dev/null)"
+  rc=$?
+  { [ $rc -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ]; } || fail "order_ab.sh $args: exit $rc, '$err'"
+done
+
 pids="$(cat "$RUN"/*.pid)"
 "$B" down --run-dir "$RUN" || fail "down failed"
 # A process that has exited may linger a moment as a zombie with an empty command line.
