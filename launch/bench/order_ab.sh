@@ -52,14 +52,16 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 res="$(mktemp)"
 trap 'rm -f "$res"' EXIT
-printf "%-5s %-4s %9s %8s %6s %10s %12s %8s\n" round tree orders/s p99_ms steal% leader_us follower_us all_us
+row="%-5s %-4s %9s %8s %6s %10s %12s %8s\n"
+# shellcheck disable=SC2059
+printf "$row" round tree orders/s p99_ms steal% leader_us follower_us all_us
 for r in $(seq 1 "$rounds"); do
   for k in 0 1; do
     label=$([ $k -eq 0 ] && echo A || echo B)
     line="$(run "${trees[$k]}")"
     echo "$r $label $line" >> "$res"
-    # shellcheck disable=SC2086
-    printf "%-5s %-4s %9s %8s %6s %10s %12s %8s\n" "$r" "$label" $line
+    # shellcheck disable=SC2059,SC2086
+    printf "$row" "$r" "$label" $line
   done
 done
 echo "== medians over $rounds rounds (A: ${trees[0]}, B: ${trees[1]})"

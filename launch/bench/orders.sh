@@ -28,6 +28,15 @@ HTTP=$((BASE + 30))
 URL="http://127.0.0.1:$HTTP"
 now_ms() { date +%s%3N; }
 size_of() { "$BIN/bazaar-client" --timeout 500 status "tcp://127.0.0.1:$((BASE + 10 + 2 * ($1 - 1)))" 2>/dev/null | sed -n 's/.*size=\([0-9]*\).*/\1/p'; }
+# Waits until replica $1 holds $2 entries; fails once $3 ms have passed.
+wait_for_size() {
+  local t0
+  t0=$(now_ms)
+  while [ "$(size_of "$1")" != "$2" ]; do
+    [ $(($(now_ms) - t0)) -gt "$3" ] && return 1
+    sleep 0.02
+  done
+}
 
 "$B" up --run-dir "$RUN" --port "$HTTP" --base-port "$BASE" --catalog stocks >/dev/null
 # `up` runs the cluster with CURVE by default: bazaar-client status needs its keys.
@@ -49,10 +58,8 @@ echo "killed $leader; $new leads; first order committed after $((t1 - t0)) ms"
 # shares the cores with the next phase's load and order-1's catch-up, and the figures below
 # would measure the two together.
 t0=$(now_ms)
-while [ "$(size_of "${leader#order-}")" != "$(size_of "${new#order-}")" ]; do
-  [ $(($(now_ms) - t0)) -gt 60000 ] && { echo "orders.sh: $leader did not catch up in 60 s" >&2; exit 1; }
-  sleep 0.05
-done
+wait_for_size "${leader#order-}" "$(size_of "${new#order-}")" 60000 ||
+  { echo "orders.sh: $leader did not catch up in 60 s" >&2; exit 1; }
 echo "$leader restarted and caught up in $(($(now_ms) - t0)) ms"
 
 echo "== catch-up: order-1 misses ${catchup_seconds}s of orders, then restarts"
@@ -63,10 +70,7 @@ target="$(size_of "${leader_id#order-}")"
 had="$("$BIN/bazaar-order" --dump --db "$RUN/order-1.db" | wc -l)"
 t0=$(now_ms)
 "$B" start --run-dir "$RUN" order-1 >/dev/null 2>&1
-while [ "$(size_of 1)" != "$target" ]; do
-  [ $(($(now_ms) - t0)) -gt 120000 ] && { echo "catch-up did not finish in 120 s" >&2; exit 1; }
-  sleep 0.02
-done
+wait_for_size 1 "$target" 120000 || { echo "catch-up did not finish in 120 s" >&2; exit 1; }
 t1=$(now_ms)
 missed=$((target - had))
 echo "order-1 missed $missed orders; caught up in $((t1 - t0)) ms (start included): $((missed * 1000 / (t1 - t0 > 0 ? t1 - t0 : 1))) orders/s"
